@@ -1,0 +1,1 @@
+"""The Prefect flows: compose tasks and branch on their results."""

@@ -1,0 +1,1 @@
+"""Phasegate's front door: the CLI, the webhook API and the demo."""

@@ -1,0 +1,1 @@
+"""The vocabulary and the store: specs, settings, errors, tables and store functions."""

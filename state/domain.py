@@ -1,0 +1,120 @@
+"""Domain models: what store functions return and flows pass around (never table rows)."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state.phases import DecisionKind, GateStatus, Phase
+from state.spec import UseCaseSpec
+
+Scalar = float | int | str | bool | None
+
+
+class _Domain(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class UseCase(_Domain):
+    """A registered use case with its active phase and configuration."""
+
+    id: int
+    name: str
+    spec: UseCaseSpec
+    spec_hash: str
+    spec_path: str
+    active_phase: Phase
+    active_configuration_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplyResult(_Domain):
+    """What `apply` did to one use case."""
+
+    name: str
+    outcome: Literal["created", "updated", "unchanged"]
+    spec_hash: str
+
+
+class Configuration(_Domain):
+    """What an application calls in one phase."""
+
+    id: int
+    use_case_id: int
+    phase: Phase
+    model: str
+    prompt_version_id: int | None = None
+    model_version_id: int | None = None
+    retrieval: dict[str, Any] | None = None
+    routing: dict[str, Any] | None = None
+    content_hash: str
+    created_at: datetime
+
+
+class ConfigurationDraft(_Domain):
+    """A configuration not yet stored; its content hash identifies it."""
+
+    phase: Phase
+    model: str
+    prompt_version_id: int | None = None
+    model_version_id: int | None = None
+    retrieval: dict[str, Any] | None = None
+    routing: dict[str, Any] | None = None
+
+
+class GateResult(_Domain):
+    """One check's answer with what it saw, what it wanted and why."""
+
+    check: str
+    stage: Literal["entry", "promotion", "approval", "monitor"] = "promotion"
+    status: GateStatus
+    observed: Scalar = None
+    threshold: Scalar = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    detail: str = ""
+
+
+class DecisionDraft(_Domain):
+    """A decision about to be recorded, with the phase change it carries."""
+
+    kind: DecisionKind
+    to_phase: Phase
+    configuration_id: int | None = Field(
+        None, description="active configuration afterwards"
+    )
+    candidate_configuration_id: int | None = None
+    decided_by: str = "phasegate"
+    reason: str = ""
+    flow_run_id: str | None = None
+    eval_run_ids: list[int] = Field(default_factory=list)
+    gate_results: list[GateResult] = Field(default_factory=list)
+
+    @property
+    def changes_activation(self) -> bool:
+        """Whether recording this decision changes the active configuration."""
+        return self.kind in (
+            DecisionKind.BASELINED,
+            DecisionKind.ADVANCED,
+            DecisionKind.ROLLED_BACK,
+        )
+
+
+class Decision(_Domain):
+    """A recorded decision with its gate results."""
+
+    id: int
+    use_case: str
+    kind: DecisionKind
+    from_phase: Phase
+    to_phase: Phase
+    configuration_id: int | None
+    candidate_configuration_id: int | None
+    spec_hash: str
+    decided_by: str
+    reason: str
+    flow_run_id: str | None
+    eval_run_ids: list[int]
+    gate_results: list[GateResult]
+    created_at: datetime

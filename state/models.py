@@ -1,0 +1,242 @@
+"""SQLModel tables of the state store. Only `state/` imports this module."""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class UseCaseRecord(SQLModel, table=True):
+    """A registered use case: its spec, active phase and active configuration."""
+
+    __tablename__ = "use_case"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=63)
+    description: str = Field(default="", sa_type=Text)
+    spec_json: str = Field(sa_type=Text)
+    spec_hash: str = Field(max_length=64)
+    spec_path: str = Field(sa_type=Text)
+    active_phase: str = Field(default="prompting", max_length=20)
+    active_configuration_id: int | None = Field(
+        default=None,
+        description="configuration.id; no foreign key, to keep the tables acyclic",
+    )
+    version: int = Field(default=1, description="optimistic-concurrency counter")
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class PromptVersionRecord(SQLModel, table=True):
+    """An immutable prompt version, identified by its content hash."""
+
+    __tablename__ = "prompt_version"
+    __table_args__ = (UniqueConstraint("use_case_id", "content_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    name: str = Field(max_length=63)
+    version: int
+    kind: str = Field(max_length=32)
+    content: dict = _json(nullable=False)
+    content_hash: str = Field(max_length=64)
+    created_at: datetime = _when()
+
+
+class ModelVersionRecord(SQLModel, table=True):
+    """A fine-tuned model with what it was trained from."""
+
+    __tablename__ = "model_version"
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    model_id: str = Field(sa_type=Text)
+    base_model: str = Field(sa_type=Text)
+    training_file_id: str = Field(sa_type=Text)
+    training_file_hash: str = Field(max_length=64)
+    job_id: str = Field(sa_type=Text)
+    hyperparameters: dict = _json(nullable=False)
+    checkpoints: list = _json(nullable=False)
+    metrics: dict = _json(nullable=False)
+    created_at: datetime = _when()
+
+
+class ConfigurationRecord(SQLModel, table=True):
+    """What an application calls in one phase; identified by its content hash."""
+
+    __tablename__ = "configuration"
+    __table_args__ = (UniqueConstraint("use_case_id", "content_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    phase: str = Field(max_length=20)
+    model: str = Field(sa_type=Text)
+    prompt_version_id: int | None = Field(default=None, foreign_key="prompt_version.id")
+    model_version_id: int | None = Field(default=None, foreign_key="model_version.id")
+    retrieval: dict | None = _json()
+    routing: dict | None = _json()
+    content_hash: str = Field(max_length=64)
+    created_at: datetime = _when()
+
+
+class ActivationRecord(SQLModel, table=True):
+    """One period during which a configuration was active; answers "active at time t"."""
+
+    __tablename__ = "activation"
+    __table_args__ = (
+        Index("ix_activation_use_case_started", "use_case_id", "started_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id")
+    configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
+    phase: str = Field(max_length=20)
+    decision_id: int = Field(foreign_key="decision.id")
+    started_at: datetime = _when()
+
+
+class EvalRunRecord(SQLModel, table=True):
+    """One configuration scored on an eval set, with its aggregates."""
+
+    __tablename__ = "eval_run"
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
+    purpose: str = Field(default="eval", max_length=20)
+    eval_set_hash: str = Field(max_length=64)
+    metric: str = Field(max_length=32)
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    error_rate: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    prompt_tokens_per_query: float
+    completion_tokens_per_query: float
+    cost_per_query: float | None = None
+    provider_calls: int = 0
+    retries: int = 0
+    extra: dict | None = _json()
+    flow_run_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _when()
+
+
+class EvalResultRecord(SQLModel, table=True):
+    """The score of one eval item in one eval run."""
+
+    __tablename__ = "eval_result"
+    id: int | None = Field(default=None, primary_key=True)
+    eval_run_id: int = Field(foreign_key="eval_run.id", index=True)
+    item_id: str = Field(max_length=200)
+    score: float | None = None
+    output: str = Field(default="", sa_type=Text)
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class DecisionRecord(SQLModel, table=True):
+    """The append-only record of a phase check's outcome."""
+
+    __tablename__ = "decision"
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    kind: str = Field(max_length=20)
+    from_phase: str = Field(max_length=20)
+    to_phase: str = Field(max_length=20)
+    configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
+    candidate_configuration_id: int | None = Field(
+        default=None, foreign_key="configuration.id"
+    )
+    spec_hash: str = Field(max_length=64)
+    decided_by: str = Field(default="phasegate", max_length=200)
+    reason: str = Field(default="", sa_type=Text)
+    flow_run_id: str | None = Field(default=None, unique=True, max_length=36)
+    eval_run_ids: list = _json(nullable=False)
+    created_at: datetime = _when()
+
+
+class GateResultRecord(SQLModel, table=True):
+    """One gate check's answer, kept with the decision it led to."""
+
+    __tablename__ = "gate_result"
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", index=True)
+    check: str = Field(max_length=63)
+    stage: str = Field(max_length=20, description="entry or promotion")
+    status: str = Field(max_length=20)
+    observed: Any = _json()
+    threshold: Any = _json()
+    evidence: dict = _json(nullable=False)
+    detail: str = Field(default="", sa_type=Text)
+
+
+class UsageRecord(SQLModel, table=True):
+    """Queries served by a use case on one day, as reported by one source."""
+
+    __tablename__ = "usage"
+    __table_args__ = (
+        UniqueConstraint("use_case_id", "day", "source", name="uq_usage_day"),
+        Index("ix_usage_day_use_case_count", "day", "use_case_id", "count"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id")
+    day: date
+    source: str = Field(default="default", max_length=63)
+    count: int = Field(ge=0)
+
+
+class InteractionRecord(SQLModel, table=True):
+    """A production input with its output and, when known, a label or rating."""
+
+    __tablename__ = "interaction"
+    __table_args__ = (
+        UniqueConstraint("use_case_id", "client_id", name="uq_interaction_client"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    client_id: str = Field(max_length=200)
+    input: str = Field(sa_type=Text)
+    output: str = Field(default="", sa_type=Text)
+    label: str | None = Field(default=None, sa_type=Text)
+    rating: float | None = None
+    created_at: datetime = _when()
+
+
+class ApprovalRecord(SQLModel, table=True):
+    """A request for a person's approval of a move, and its answer."""
+
+    __tablename__ = "approval"
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    flow_run_id: str = Field(unique=True, max_length=36)
+    status: str = Field(default="pending", max_length=20)
+    to_phase: str = Field(max_length=20)
+    candidate_configuration_id: int | None = Field(
+        default=None, foreign_key="configuration.id"
+    )
+    requested_at: datetime = _when()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    approver: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_type=Text)
+    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ResponseCacheRecord(SQLModel, table=True):
+    """A provider response keyed by model, messages and parameters."""
+
+    __tablename__ = "response_cache"
+    key: str = Field(primary_key=True, max_length=64)
+    response: dict = _json(nullable=False)
+    created_at: datetime = _when()

@@ -1,0 +1,116 @@
+"""Settings from `PHASEGATE_*` environment variables or a `.env` file."""
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Price(BaseModel):
+    """Prices of one model in US dollars."""
+
+    input_per_m: float = Field(ge=0, description="per 1M prompt tokens")
+    output_per_m: float = Field(ge=0, description="per 1M completion tokens")
+    training_per_m: float = Field(0.0, ge=0, description="per 1M trained tokens")
+    hosting_per_month: float = Field(0.0, ge=0, description="fixed monthly hosting")
+
+
+DEFAULT_PRICES: dict[str, Price] = {
+    "sandbox-base": Price(input_per_m=2.50, output_per_m=10.00),
+    "sandbox-small": Price(input_per_m=0.15, output_per_m=0.60),
+    "sandbox-judge": Price(input_per_m=0.15, output_per_m=0.60),
+    "ft:sandbox-base": Price(
+        input_per_m=3.75,
+        output_per_m=15.00,
+        training_per_m=25.00,
+        hosting_per_month=0.0,
+    ),
+    "gpt-4o": Price(input_per_m=2.50, output_per_m=10.00),
+    "gpt-4o-mini": Price(input_per_m=0.15, output_per_m=0.60),
+    "ft:gpt-4o-mini": Price(input_per_m=0.30, output_per_m=1.20, training_per_m=3.00),
+    "ft:gpt-4o": Price(input_per_m=3.75, output_per_m=15.00, training_per_m=25.00),
+}
+
+
+class Settings(BaseSettings):
+    """Everything Phasegate reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PHASEGATE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        Path(".phasegate"), description="where the SQLite store and caches live"
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the state store; default: SQLite in data_dir",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8900/v1",
+        description="OpenAI-compatible endpoint (default: sandbox)",
+    )
+    api_key: SecretStr = Field(SecretStr("sk-sandbox"), description="provider API key")
+    self_hosted: bool | None = Field(
+        None,
+        description="whether base_url is self-hosted; default: true for private hosts",
+    )
+    default_model: str = Field(
+        "sandbox-base", description="model used when a spec names none"
+    )
+    judge_model: str = Field(
+        "sandbox-judge", description="model for the llm_judge metric"
+    )
+    concurrency: int = Field(16, ge=1, le=1024, description="concurrent provider calls")
+    request_timeout: float = Field(30.0, gt=0, description="seconds per provider call")
+    max_retries: int = Field(4, ge=0, le=20, description="retries per provider call")
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC secret for webhooks"
+    )
+    prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def store_url(self) -> str:
+        """The state store URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'phasegate.db'}"
+
+    @property
+    def endpoint_self_hosted(self) -> bool:
+        """Whether the provider runs on infrastructure the company controls."""
+        if self.self_hosted is not None:
+            return self.self_hosted
+        host = urlparse(self.base_url).hostname or ""
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_private
+        except ValueError:
+            return False
+
+    def price_for(self, model: str) -> Price | None:
+        """The price of a model; a tuned model falls back to `ft:<base>`."""
+        if model in self.prices:
+            return self.prices[model]
+        if model.startswith("ft:"):
+            base = model.split(":")[1]
+            return self.prices.get(f"ft:{base}") or self.prices.get(base)
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,255 @@
+"""The use-case spec: a YAML file validated into `UseCaseSpec`, with its canonical hash."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from state.errors import SpecError
+
+TaskKind = Literal["qa", "classification", "extraction", "generation"]
+Metric = Literal["exact_match", "accuracy", "token_f1", "contains", "llm_judge"]
+PromptKind = Literal["zero_shot", "few_shot", "chain_of_thought"]
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataFiles(_Strict):
+    """Data files, relative to the spec file."""
+
+    eval: str = Field(description="eval set JSONL: id, input, expected[, source]")
+    documents: str | None = Field(
+        None, description="directory of Markdown/text documents"
+    )
+    training: str | None = Field(None, description="training JSONL in chat format")
+    canary: str | None = Field(
+        None, description="general eval set guarding against forgetting"
+    )
+
+
+class PromptVariant(_Strict):
+    """One prompt variant of the prompting phase."""
+
+    name: str = Field(pattern=SLUG)
+    kind: PromptKind
+    system: str = ""
+    template: str = Field("{input}", description="user message; `{input}` is replaced")
+    k: int = Field(4, ge=1, le=64, description="few-shot examples")
+
+    @model_validator(mode="after")
+    def _template_has_input(self) -> "PromptVariant":
+        if "{input}" not in self.template:
+            raise ValueError("template must contain {input}")
+        return self
+
+
+class RagSettings(_Strict):
+    """Retrieval settings of the RAG phase."""
+
+    top_k: int = Field(3, ge=1, le=50)
+    chunk_size: int = Field(800, ge=50, le=20000, description="characters")
+    chunk_overlap: int = Field(100, ge=0, le=5000, description="characters")
+    retriever: Literal["fts", "embeddings"] = "fts"
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "RagSettings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class FineTuningSettings(_Strict):
+    """Hyperparameters of the fine-tuning phase."""
+
+    base_model: str | None = None
+    suffix: str | None = Field(None, max_length=40)
+    n_epochs: int = Field(3, ge=1, le=50)
+    batch_size: int = Field(8, ge=1, le=256)
+    learning_rate_multiplier: float = Field(1.0, gt=0, le=10)
+    seed: int = 0
+    validation_share: float = Field(0.1, ge=0, lt=0.5)
+    max_tokens_per_example: int = Field(16384, ge=16)
+
+
+class QualityGate(_Strict):
+    """Thresholds shared by every transition."""
+
+    target: float = Field(
+        0.8, ge=0, le=1, description="active quality below this → need"
+    )
+    floor: float = Field(0.0, ge=0, le=1, description="candidate must reach this")
+    min_gain: float = Field(
+        0.0, ge=-1, le=1, description="bound on the paired mean gain"
+    )
+    min_relative_gain: float | None = Field(None, ge=0, le=10)
+    min_paired: int = Field(30, ge=1, description="paired items needed for a verdict")
+    bootstrap_samples: int = Field(2000, ge=100, le=100000)
+    seed: int = 0
+    require_approval: bool = False
+
+
+class PromptingToRag(QualityGate):
+    """The gate from prompting to RAG."""
+
+    min_documents: int = Field(1, ge=1)
+    min_chunks: int = Field(1, ge=1)
+
+
+class RagToFineTuning(QualityGate):
+    """The gate from RAG to fine-tuning."""
+
+    break_even_volume: int = Field(5000, ge=0, description="queries per 30 days")
+    min_examples: int = Field(500, ge=1, description="clean training examples")
+    max_break_even_months: float = Field(6.0, gt=0)
+    require_approval: bool = True
+
+
+class Gates(_Strict):
+    """Thresholds per transition, with DESIGN.md's defaults."""
+
+    prompting_to_rag: PromptingToRag = PromptingToRag()
+    rag_to_fine_tuning: RagToFineTuning = RagToFineTuning()
+
+
+class Constraints(_Strict):
+    """What a configuration may cost, how fast it must be, where data may go."""
+
+    external_api: bool = True
+    latency_p95_ms: float = Field(2000, gt=0)
+    monthly_budget_usd: float | None = Field(None, ge=0)
+
+
+class ApprovalPolicy(_Strict):
+    """How long a pending approval waits and who may give it."""
+
+    timeout_seconds: int = Field(3600, ge=1, le=30 * 24 * 3600)
+    approvers: list[str] = Field(default_factory=list)
+
+
+class UseCaseSpec(_Strict):
+    """One business task and how Phasegate may optimise it."""
+
+    name: str = Field(pattern=SLUG)
+    description: str = ""
+    task: TaskKind
+    metric: Metric
+    model: str | None = Field(None, description="model for prompting and RAG")
+    data: DataFiles
+    prompts: list[PromptVariant] = Field(min_length=1)
+    rag: RagSettings = RagSettings()
+    fine_tuning: FineTuningSettings = FineTuningSettings()
+    gates: Gates = Gates()
+    constraints: Constraints = Constraints()
+    approval: ApprovalPolicy = ApprovalPolicy()
+
+    @model_validator(mode="after")
+    def _unique_prompt_names(self) -> "UseCaseSpec":
+        names = [p.name for p in self.prompts]
+        if len(names) != len(set(names)):
+            raise ValueError("prompt names must be unique")
+        return self
+
+    def canonical_json(self) -> str:
+        """The spec as canonical JSON: sorted keys, no whitespace, defaults included."""
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+        )
+
+    def spec_hash(self) -> str:
+        """sha256 of the canonical JSON."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with the file it came from."""
+
+    spec: UseCaseSpec
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory data paths are relative to."""
+        return self.path.parent
+
+    def data_path(self, field: str) -> Path | None:
+        """Absolute path of a data file named in the spec, or None."""
+        value = getattr(self.spec.data, field)
+        return (self.base_dir / value).resolve() if value else None
+
+
+_MESSAGES = {
+    "greater_than_equal": "must be ≥ {ge}",
+    "less_than_equal": "must be ≤ {le}",
+    "greater_than": "must be > {gt}",
+    "less_than": "must be < {lt}",
+    "missing": "field required",
+    "extra_forbidden": "unknown field",
+}
+
+
+def _describe(error: dict) -> str:
+    loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    template = _MESSAGES.get(error["type"])
+    message = template.format(**error.get("ctx", {})) if template else error["msg"]
+    return f"{loc}: {message}"
+
+
+def parse_spec(text: str, source: str) -> UseCaseSpec:
+    """Validate spec text; errors name `source` and the field path."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise SpecError(
+            f"{source}: {where}: invalid YAML ({getattr(exc, 'problem', exc)})"
+        ) from exc
+    if not isinstance(raw, dict):
+        raise SpecError(f"{source}: (top level): must be a mapping")
+    try:
+        return UseCaseSpec.model_validate(raw)
+    except ValidationError as exc:
+        details = "; ".join(_describe(e) for e in exc.errors())
+        raise SpecError(f"{source}: {details}") from exc
+
+
+def load_spec(path: Path) -> LoadedSpec:
+    """Read, validate and check the data files of one spec file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read ({exc.strerror})") from exc
+    loaded = LoadedSpec(spec=parse_spec(text, str(path)), path=path.resolve())
+    for field in ("eval", "documents", "training", "canary"):
+        data_path = loaded.data_path(field)
+        if data_path is None:
+            continue
+        wanted_dir = field == "documents"
+        if not data_path.exists() or data_path.is_dir() != wanted_dir:
+            kind = "directory" if wanted_dir else "file"
+            value = getattr(loaded.spec.data, field)
+            raise SpecError(f"{path}: data.{field}: {kind} not found: {value}")
+    return loaded
+
+
+def find_spec_files(paths: list[Path]) -> list[Path]:
+    """Spec files named directly or found as `*/spec.yaml`, `*.yaml` under directories."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise SpecError(f"{path}: no such file or directory")
+    return found

@@ -1,0 +1,1 @@
+"""The Prefect tasks: units of work with explicit parameters."""
