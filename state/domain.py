@@ -118,3 +118,55 @@ class Decision(_Domain):
     eval_run_ids: list[int]
     gate_results: list[GateResult]
     created_at: datetime
+
+
+class EvalItem(_Domain):
+    """One example of an eval set."""
+
+    id: str
+    input: str
+    expected: str
+    source: str | None = Field(None, description="document the answer comes from, for Q&A")
+
+
+class ItemResult(_Domain):
+    """The outcome of one eval item in one eval run."""
+
+    item_id: str
+    score: float | None = Field(None, description="None when the call or the parse failed")
+    output: str = ""
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+
+
+class EvalRun(_Domain):
+    """A configuration scored on an eval set, with aggregates and per-item results."""
+
+    id: int | None = None
+    use_case: str
+    configuration_id: int | None
+    purpose: str = "eval"
+    eval_set_hash: str
+    metric: str
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    error_rate: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    prompt_tokens_per_query: float
+    completion_tokens_per_query: float
+    cost_per_query: float | None = None
+    provider_calls: int = 0
+    retries: int = 0
+    extra: dict[str, Any] | None = None
+    flow_run_id: str | None = None
+    created_at: datetime | None = None
+    results: list[ItemResult] = Field(default_factory=list)
+
+    def scores(self) -> dict[str, float]:
+        """Scores by item id; a failed item counts as 0 (it did not give a right answer)."""
+        return {r.item_id: r.score if r.score is not None else 0.0 for r in self.results}

@@ -114,3 +114,24 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+class ProviderOptions(BaseModel):
+    """How tasks reach the provider; built from settings by flows, passed to tasks."""
+
+    base_url: str
+    api_key: SecretStr
+    timeout: float = 30.0
+    max_retries: int = 4
+    concurrency: int = 16
+
+
+def provider_options(settings: Settings) -> ProviderOptions:
+    """The provider options of these settings."""
+    return ProviderOptions(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+        concurrency=settings.concurrency,
+    )
