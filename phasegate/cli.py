@@ -108,9 +108,8 @@ def usage_import(
     """Import daily counts from a CSV file; all rows or none."""
     rows = read_usage_csv(path)
     with store_session() as session:
-        for row in rows:
-            usage.record_usage(row.use_case, row.day, row.count, source=row.source, session=session)
-    console.print(f"imported {len(rows):,} usage rows from {path}")
+        imported = usage.record_usage_many(rows, session=session)
+    console.print(f"imported {imported:,} usage rows from {path}")
 
 
 @db_app.command("upgrade")

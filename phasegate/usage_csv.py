@@ -1,26 +1,16 @@
 """Parse a usage CSV (`use_case,day,count[,source]`) with errors that name the line."""
 
 import csv
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from state.errors import InputError
+from state.usage import UsageCount
 
 REQUIRED = ("use_case", "day", "count")
 
 
-@dataclass(frozen=True)
-class UsageRow:
-    """One usage count to record."""
-
-    use_case: str
-    day: date
-    count: int
-    source: str
-
-
-def read_usage_csv(path: Path) -> list[UsageRow]:
+def read_usage_csv(path: Path) -> list[UsageCount]:
     """All rows of a usage CSV; raises InputError naming file, line and column."""
     try:
         handle = path.open(newline="", encoding="utf-8")
@@ -34,7 +24,7 @@ def read_usage_csv(path: Path) -> list[UsageRow]:
         return [_row(path, reader.line_num, raw) for raw in reader]
 
 
-def _row(path: Path, line: int, raw: dict[str, str]) -> UsageRow:
+def _row(path: Path, line: int, raw: dict[str, str]) -> UsageCount:
     try:
         day = date.fromisoformat((raw["day"] or "").strip())
     except ValueError as exc:
@@ -48,4 +38,4 @@ def _row(path: Path, line: int, raw: dict[str, str]) -> UsageRow:
     name = (raw["use_case"] or "").strip()
     if not name:
         raise InputError(f"{path}: line {line}: use_case: empty")
-    return UsageRow(name, day, count, (raw.get("source") or "default").strip() or "default")
+    return UsageCount(name, day, count, (raw.get("source") or "default").strip() or "default")

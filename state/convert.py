@@ -14,9 +14,7 @@ from state.spec import UseCaseSpec
 
 def aware(moment: datetime) -> datetime:
     """A timestamp in UTC; SQLite hands back naive values that are UTC."""
-    return (
-        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    )
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def to_use_case(row: UseCaseRecord) -> UseCase:
@@ -55,9 +53,7 @@ def to_gate_result(row: GateResultRecord) -> GateResult:
     )
 
 
-def to_decision(
-    row: DecisionRecord, name: str, gates: list[GateResultRecord]
-) -> Decision:
+def to_decision(row: DecisionRecord, name: str, gates: list[GateResultRecord]) -> Decision:
     """The domain model of a decision row with its gate results."""
     return Decision(
         id=row.id,

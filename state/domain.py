@@ -81,9 +81,7 @@ class DecisionDraft(_Domain):
 
     kind: DecisionKind
     to_phase: Phase
-    configuration_id: int | None = Field(
-        None, description="active configuration afterwards"
-    )
+    configuration_id: int | None = Field(None, description="active configuration afterwards")
     candidate_configuration_id: int | None = None
     decided_by: str = "phasegate"
     reason: str = ""

@@ -93,9 +93,7 @@ class ActivationRecord(SQLModel, table=True):
     """One period during which a configuration was active; answers "active at time t"."""
 
     __tablename__ = "activation"
-    __table_args__ = (
-        Index("ix_activation_use_case_started", "use_case_id", "started_at"),
-    )
+    __table_args__ = (Index("ix_activation_use_case_started", "use_case_id", "started_at"),)
     id: int | None = Field(default=None, primary_key=True)
     use_case_id: int = Field(foreign_key="use_case.id")
     configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
@@ -156,9 +154,7 @@ class DecisionRecord(SQLModel, table=True):
     from_phase: str = Field(max_length=20)
     to_phase: str = Field(max_length=20)
     configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
-    candidate_configuration_id: int | None = Field(
-        default=None, foreign_key="configuration.id"
-    )
+    candidate_configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
     spec_hash: str = Field(max_length=64)
     decided_by: str = Field(default="phasegate", max_length=200)
     reason: str = Field(default="", sa_type=Text)
@@ -201,9 +197,7 @@ class InteractionRecord(SQLModel, table=True):
     """A production input with its output and, when known, a label or rating."""
 
     __tablename__ = "interaction"
-    __table_args__ = (
-        UniqueConstraint("use_case_id", "client_id", name="uq_interaction_client"),
-    )
+    __table_args__ = (UniqueConstraint("use_case_id", "client_id", name="uq_interaction_client"),)
     id: int | None = Field(default=None, primary_key=True)
     use_case_id: int = Field(foreign_key="use_case.id", index=True)
     client_id: str = Field(max_length=200)
@@ -223,9 +217,7 @@ class ApprovalRecord(SQLModel, table=True):
     flow_run_id: str = Field(unique=True, max_length=36)
     status: str = Field(default="pending", max_length=20)
     to_phase: str = Field(max_length=20)
-    candidate_configuration_id: int | None = Field(
-        default=None, foreign_key="configuration.id"
-    )
+    candidate_configuration_id: int | None = Field(default=None, foreign_key="configuration.id")
     requested_at: datetime = _when()
     expires_at: datetime = Field(sa_type=DateTime(timezone=True))
     approver: str | None = Field(default=None, max_length=200)
@@ -240,3 +232,28 @@ class ResponseCacheRecord(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     response: dict = _json(nullable=False)
     created_at: datetime = _when()
+
+
+class DocumentRecord(SQLModel, table=True):
+    """One knowledge document of a use case, with what its chunks were made from."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("use_case_id", "doc_id", name="uq_document_doc_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    doc_id: str = Field(max_length=500, description="relative path without suffix")
+    content_hash: str = Field(max_length=64, description="sha256 of the file's bytes")
+    chunker: str = Field(max_length=100, description="chunking settings the chunks came from")
+    updated_at: datetime = _when()
+
+
+class ChunkRecord(SQLModel, table=True):
+    """One passage of a document; full-text indexed by migration 0002 (not by this class)."""
+
+    __tablename__ = "chunk"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    ordinal: int
+    heading: str = Field(default="", sa_type=Text, description="heading path, ' > ' joined")
+    text: str = Field(sa_type=Text)

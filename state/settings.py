@@ -45,9 +45,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    data_dir: Path = Field(
-        Path(".phasegate"), description="where the SQLite store and caches live"
-    )
+    data_dir: Path = Field(Path(".phasegate"), description="where the SQLite store and caches live")
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the state store; default: SQLite in data_dir",
@@ -61,18 +59,12 @@ class Settings(BaseSettings):
         None,
         description="whether base_url is self-hosted; default: true for private hosts",
     )
-    default_model: str = Field(
-        "sandbox-base", description="model used when a spec names none"
-    )
-    judge_model: str = Field(
-        "sandbox-judge", description="model for the llm_judge metric"
-    )
+    default_model: str = Field("sandbox-base", description="model used when a spec names none")
+    judge_model: str = Field("sandbox-judge", description="model for the llm_judge metric")
     concurrency: int = Field(16, ge=1, le=1024, description="concurrent provider calls")
     request_timeout: float = Field(30.0, gt=0, description="seconds per provider call")
     max_retries: int = Field(4, ge=0, le=20, description="retries per provider call")
-    webhook_secret: SecretStr | None = Field(
-        None, description="HMAC secret for webhooks"
-    )
+    webhook_secret: SecretStr | None = Field(None, description="HMAC secret for webhooks")
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @field_validator("database_url")

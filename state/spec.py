@@ -25,13 +25,9 @@ class DataFiles(_Strict):
     """Data files, relative to the spec file."""
 
     eval: str = Field(description="eval set JSONL: id, input, expected[, source]")
-    documents: str | None = Field(
-        None, description="directory of Markdown/text documents"
-    )
+    documents: str | None = Field(None, description="directory of Markdown/text documents")
     training: str | None = Field(None, description="training JSONL in chat format")
-    canary: str | None = Field(
-        None, description="general eval set guarding against forgetting"
-    )
+    canary: str | None = Field(None, description="general eval set guarding against forgetting")
 
 
 class PromptVariant(_Strict):
@@ -81,13 +77,9 @@ class FineTuningSettings(_Strict):
 class QualityGate(_Strict):
     """Thresholds shared by every transition."""
 
-    target: float = Field(
-        0.8, ge=0, le=1, description="active quality below this → need"
-    )
+    target: float = Field(0.8, ge=0, le=1, description="active quality below this → need")
     floor: float = Field(0.0, ge=0, le=1, description="candidate must reach this")
-    min_gain: float = Field(
-        0.0, ge=-1, le=1, description="bound on the paired mean gain"
-    )
+    min_gain: float = Field(0.0, ge=-1, le=1, description="bound on the paired mean gain")
     min_relative_gain: float | None = Field(None, ge=0, le=10)
     min_paired: int = Field(30, ge=1, description="paired items needed for a verdict")
     bootstrap_samples: int = Field(2000, ge=100, le=100000)
@@ -158,9 +150,7 @@ class UseCaseSpec(_Strict):
 
     def canonical_json(self) -> str:
         """The spec as canonical JSON: sorted keys, no whitespace, defaults included."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-        )
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
     def spec_hash(self) -> str:
         """sha256 of the canonical JSON."""
@@ -245,9 +235,7 @@ def find_spec_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-            )
+            found.extend(sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")))
         elif path.exists():
             found.append(path)
         else:

@@ -35,18 +35,14 @@ from state.spec import LoadedSpec
 def _use_case_row(session: Session, name: str) -> UseCaseRecord:
     row = session.exec(select(UseCaseRecord).where(UseCaseRecord.name == name)).first()
     if row is None:
-        raise NotFound(
-            f"unknown use case: {name!r} (register it with `phasegate apply`)"
-        )
+        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
     return row
 
 
 def apply_spec(loaded: LoadedSpec, *, session: Session) -> ApplyResult:
     """Register a use case or update its spec; unchanged specs write nothing."""
     spec, spec_hash = loaded.spec, loaded.spec.spec_hash()
-    row = session.exec(
-        select(UseCaseRecord).where(UseCaseRecord.name == spec.name)
-    ).first()
+    row = session.exec(select(UseCaseRecord).where(UseCaseRecord.name == spec.name)).first()
     if row is None:
         session.add(
             UseCaseRecord(
@@ -94,9 +90,7 @@ def list_use_cases(*, session: Session) -> list[UseCase]:
 
 
 def _content_hash(draft: ConfigurationDraft) -> str:
-    canonical = json.dumps(
-        draft.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-    )
+    canonical = json.dumps(draft.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -121,9 +115,7 @@ def save_configuration(
     return to_configuration(row)
 
 
-def get_configuration(
-    configuration_id: int, *, session: Session
-) -> Configuration | None:
+def get_configuration(configuration_id: int, *, session: Session) -> Configuration | None:
     """The configuration with this id, or None."""
     row = session.get(ConfigurationRecord, configuration_id)
     return to_configuration(row) if row else None
@@ -156,9 +148,7 @@ def record_decision(
     decision. Optimistic concurrency: if the use case changed since `expected_version` was
     read, raises Conflict and writes nothing.
     """
-    if draft.flow_run_id and (
-        done := get_decision_by_run(draft.flow_run_id, session=session)
-    ):
+    if draft.flow_run_id and (done := get_decision_by_run(draft.flow_run_id, session=session)):
         return done
     row = _use_case_row(session, use_case)
     from_phase = row.active_phase
@@ -198,9 +188,7 @@ def record_decision(
     session.add(decision)
     session.flush()
     for gate in draft.gate_results:
-        session.add(
-            GateResultRecord(decision_id=decision.id, **gate.model_dump(mode="json"))
-        )
+        session.add(GateResultRecord(decision_id=decision.id, **gate.model_dump(mode="json")))
     if draft.changes_activation:
         session.add(
             ActivationRecord(
@@ -216,9 +204,7 @@ def record_decision(
     return _decision(session, decision)
 
 
-def list_decisions(
-    use_case: str, *, session: Session, limit: int | None = None
-) -> list[Decision]:
+def list_decisions(use_case: str, *, session: Session, limit: int | None = None) -> list[Decision]:
     """Decisions of a use case, oldest first (the last `limit` when given)."""
     row = _use_case_row(session, use_case)
     query = (
@@ -242,9 +228,7 @@ def active_configuration_at(
             ActivationRecord.use_case_id == row.id,
             ActivationRecord.started_at <= moment,
         )
-        .order_by(
-            col(ActivationRecord.started_at).desc(), col(ActivationRecord.id).desc()
-        )
+        .order_by(col(ActivationRecord.started_at).desc(), col(ActivationRecord.id).desc())
     ).first()
     if activation is None or activation.configuration_id is None:
         return None

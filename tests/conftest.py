@@ -13,7 +13,11 @@ from sqlmodel import Session
 from state.db import make_engine, session_scope, upgrade
 from state.settings import Settings, get_settings
 
-pytest_plugins = ["tests.plugins.sandbox_server"] if (Path(__file__).parent / "plugins" / "sandbox_server.py").exists() else []
+pytest_plugins = (
+    ["tests.plugins.sandbox_server"]
+    if (Path(__file__).parent / "plugins" / "sandbox_server.py").exists()
+    else []
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -28,7 +28,9 @@ def _store_snapshot(settings: Settings) -> str:
     return _run("status").stdout if settings.data_dir.exists() else ""
 
 
-def test_apply_then_again_reports_created_then_unchanged(settings: Settings, tmp_path: Path) -> None:
+def test_apply_then_again_reports_created_then_unchanged(
+    settings: Settings, tmp_path: Path
+) -> None:
     write_spec(tmp_path / "specs")
     assert "created  demo-qa" in runner.invoke(app, ["apply", str(tmp_path / "specs")]).output
     assert "unchanged  demo-qa" in runner.invoke(app, ["apply", str(tmp_path / "specs")]).output
@@ -74,7 +76,9 @@ def test_apply_bad_spec_exits_2_naming_file_and_field_and_writes_nothing(
     assert good.exists()
 
 
-def test_apply_duplicate_name_exits_2_and_writes_nothing(settings: Settings, tmp_path: Path) -> None:
+def test_apply_duplicate_name_exits_2_and_writes_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
     write_spec(tmp_path / "a")
     write_spec(tmp_path / "b")
     result = _run("apply", str(tmp_path / "a"), str(tmp_path / "b"))

@@ -33,15 +33,19 @@ def test_spec_hash_ignores_key_order_and_changes_with_a_threshold(tmp_path: Path
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"gates": {"rag_to_fine_tuning": {"min_examples": 0}}},
-         "gates.rag_to_fine_tuning.min_examples: must be ≥ 1"),
+        (
+            {"gates": {"rag_to_fine_tuning": {"min_examples": 0}}},
+            "gates.rag_to_fine_tuning.min_examples: must be ≥ 1",
+        ),
         ({"metric": "bleu"}, "metric: Input should be"),
         ({"task": 3}, "task: Input should be"),
         ({"gates": {"prompting_to_rag": {"target": "high"}}}, "gates.prompting_to_rag.target"),
         ({"data": {"eval": "missing.jsonl"}}, "data.eval: file not found: missing.jsonl"),
         ({"data": {"eval": "eval.jsonl", "documents": "docs"}}, "data.documents: directory"),
-        ({"prompts": [{"name": "x", "kind": "zero_shot", "template": "no slot"}]},
-         "prompts.0: Value error, template must contain {input}"),
+        (
+            {"prompts": [{"name": "x", "kind": "zero_shot", "template": "no slot"}]},
+            "prompts.0: Value error, template must contain {input}",
+        ),
         ({"surprise": 1}, "surprise: unknown field"),
     ],
 )

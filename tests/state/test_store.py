@@ -103,9 +103,7 @@ def test_record_decision_refuses_stale_version(use_case: str, engine: Engine) ->
         assert len(store.list_decisions(use_case, session=session)) == 1
 
 
-def test_active_configuration_at_answers_for_past_moments(
-    use_case: str, engine: Engine
-) -> None:
+def test_active_configuration_at_answers_for_past_moments(use_case: str, engine: Engine) -> None:
     with session_scope(engine) as session:
         before = datetime.now(UTC)
         first = _baseline(session, use_case, model="m1")
