@@ -13,11 +13,7 @@ from sqlmodel import Session
 from state.db import make_engine, session_scope, upgrade
 from state.settings import Settings, get_settings
 
-pytest_plugins = (
-    ["tests.plugins.sandbox_server"]
-    if (Path(__file__).parent / "plugins" / "sandbox_server.py").exists()
-    else []
-)
+pytest_plugins = ["tests.plugins.sandbox_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -86,3 +82,12 @@ def session_fixture(engine: Engine) -> Iterator[Session]:
     """A unit of work that commits at the end of the test."""
     with session_scope(engine) as session:
         yield session
+
+
+@pytest.fixture(name="prefect_api", scope="session")
+def prefect_api_fixture() -> Iterator[None]:
+    """One temporary Prefect API for the whole session (it costs ≈ 15 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,122 @@
+"""Mutable state of one sandbox app: config, counters, files, jobs and tuned models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.config import SandboxConfig
+from sandbox.errors import bad_request
+from sandbox.fine_tuning import FileStore, Job
+from sandbox.lifecycle import refresh
+from sandbox.reader import BASE_MODELS, TunedModel
+
+STAT_KEYS = (
+    "chat_completions",
+    "chat_completions_ok",
+    "embeddings",
+    "embeddings_ok",
+    "models",
+    "files_create",
+    "files_list",
+    "files_retrieve",
+    "files_content",
+    "files_delete",
+    "jobs_create",
+    "jobs_list",
+    "jobs_retrieve",
+    "jobs_events",
+    "jobs_checkpoints",
+    "jobs_cancel",
+    "faults_429",
+    "faults_500",
+    "faults_hang",
+    "faults_malformed",
+    "prompt_tokens",
+    "completion_tokens",
+    "max_in_flight",
+)
+
+
+class SandboxState:
+    """Everything a sandbox instance remembers between requests."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.initial = config.model_copy()
+        self.config = config.model_copy()
+        self.stats: dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
+        self.in_flight = 0
+        self.counter = 0
+        self.files = FileStore()
+        self.jobs: dict[str, Job] = {}
+        self.models: dict[str, TunedModel] = {}
+
+    def next_counter(self) -> int:
+        """Sequence number of a chat/embeddings request (seeds its fault stream)."""
+        self.counter += 1
+        return self.counter
+
+    def enter(self) -> None:
+        """Mark a request as in flight."""
+        self.in_flight += 1
+        if self.in_flight > self.stats["max_in_flight"]:
+            self.stats["max_in_flight"] = self.in_flight
+
+    def leave(self) -> None:
+        """Mark a request as finished."""
+        self.in_flight -= 1
+
+    def reset(self, everything: bool = False) -> None:
+        """Zero counters, restore the start-up config, clear degradation; optionally drop data."""
+        self.stats = dict.fromkeys(STAT_KEYS, 0)
+        self.counter = 0
+        self.config = self.initial.model_copy()
+        for model in self.models.values():
+            model.degrade = 0.0
+        if everything:
+            self.files = FileStore()
+            self.jobs.clear()
+            self.models.clear()
+
+    def set_faults(self, update: dict[str, Any]) -> SandboxConfig:
+        """Change config fields at runtime (validated like the constructor)."""
+        try:
+            self.config = SandboxConfig.model_validate({**self.config.model_dump(), **update})
+        except ValueError as exc:
+            raise bad_request(f"Invalid fault settings: {exc}") from None
+        return self.config
+
+    def thresholds(self) -> tuple[float, float]:
+        """(tuned-model threshold, reader threshold)."""
+        return self.config.tuned_threshold, self.config.answer_threshold
+
+    def refresh(self, job: Job) -> Job:
+        """Bring one job up to date."""
+        refresh(job, self.files, self.models, self.thresholds(), self.config.metrics_sample)
+        return job
+
+    def refresh_all(self) -> None:
+        """Bring every job up to date (so finished jobs register their models)."""
+        for job in list(self.jobs.values()):
+            self.refresh(job)
+
+    def known_model(self, model: str) -> bool:
+        """Whether ``model`` is a base model or a registered tuned model."""
+        if model in BASE_MODELS or model in self.models:
+            return True
+        if model.startswith("ft:"):
+            self.refresh_all()
+        return model in self.models
+
+    def model_list(self) -> list[dict[str, Any]]:
+        """OpenAI ``model`` objects: base models, then tuned models (checkpoints excluded)."""
+        self.refresh_all()
+        out = [
+            {"id": m, "object": "model", "created": 1700000000, "owned_by": "sandbox"}
+            for m in BASE_MODELS
+        ]
+        out += [
+            {"id": t.id, "object": "model", "created": t.created, "owned_by": t.owned_by}
+            for t in self.models.values()
+            if not t.checkpoint
+        ]
+        return out
