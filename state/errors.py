@@ -19,6 +19,10 @@ class SpecError(PhasegateError):
     """Raised when a spec file or a data file it names is invalid; the message names both."""
 
 
+class LeakageError(SpecError):
+    """Raised when an eval input is in the training set; names the examples and eval ids."""
+
+
 class InputError(PhasegateError):
     """Raised on other bad input (CSV rows, CLI arguments); the message names the place."""
 

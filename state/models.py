@@ -240,7 +240,7 @@ class DocumentRecord(SQLModel, table=True):
     __tablename__ = "document"
     __table_args__ = (UniqueConstraint("use_case_id", "doc_id", name="uq_document_doc_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    use_case_id: int = Field(foreign_key="use_case.id")
     doc_id: str = Field(max_length=500, description="relative path without suffix")
     content_hash: str = Field(max_length=64, description="sha256 of the file's bytes")
     chunker: str = Field(max_length=100, description="chunking settings the chunks came from")
@@ -257,3 +257,15 @@ class ChunkRecord(SQLModel, table=True):
     ordinal: int
     heading: str = Field(default="", sa_type=Text, description="heading path, ' > ' joined")
     text: str = Field(sa_type=Text)
+
+
+class CheckLeaseRecord(SQLModel, table=True):
+    """The lease of the one phase check running for a use case."""
+
+    __tablename__ = "check_lease"
+    use_case_id: int = Field(foreign_key="use_case.id", primary_key=True)
+    flow_run_id: str = Field(max_length=36)
+    host: str = Field(max_length=255)
+    pid: int
+    acquired_at: datetime = _when()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))

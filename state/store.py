@@ -145,33 +145,32 @@ def record_decision(
     """Append a decision and apply its phase change in the same unit of work.
 
     Idempotent per flow run: a second call with the same `flow_run_id` returns the first
-    decision. Optimistic concurrency: if the use case changed since `expected_version` was
-    read, raises Conflict and writes nothing.
+    decision. A decision that changes the active configuration is guarded by optimistic
+    concurrency: if the use case changed since `expected_version` was read, it raises
+    Conflict and writes nothing. Other decisions (held, skipped, ...) change nothing and
+    are appended as they come.
     """
     if draft.flow_run_id and (done := get_decision_by_run(draft.flow_run_id, session=session)):
         return done
     row = _use_case_row(session, use_case)
     from_phase = row.active_phase
-    values: dict = {"version": UseCaseRecord.version + 1, "updated_at": utcnow()}
     if draft.changes_activation:
-        values |= {
-            "active_phase": draft.to_phase,
-            "active_configuration_id": draft.configuration_id,
-        }
-    result = session.execute(
-        update(UseCaseRecord)
-        .where(
-            col(UseCaseRecord.id) == row.id,
-            col(UseCaseRecord.version) == expected_version,
+        result = session.execute(
+            update(UseCaseRecord)
+            .where(col(UseCaseRecord.id) == row.id, col(UseCaseRecord.version) == expected_version)
+            .values(
+                version=UseCaseRecord.version + 1,
+                updated_at=utcnow(),
+                active_phase=draft.to_phase,
+                active_configuration_id=draft.configuration_id,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(
-            f"use case {use_case!r} changed while this check ran (expected version "
-            f"{expected_version}); nothing was recorded — run the check again"
-        )
+        if result.rowcount != 1:
+            raise Conflict(
+                f"use case {use_case!r} changed while this check ran (expected version "
+                f"{expected_version}); nothing was recorded — run the check again"
+            )
     decision = DecisionRecord(
         use_case_id=row.id,
         kind=draft.kind,

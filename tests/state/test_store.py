@@ -71,6 +71,12 @@ def test_record_decision_changes_phase_with_gate_results(use_case: str, session:
     assert loaded.version == 2
 
 
+def test_record_decision_held_does_not_bump_the_version(use_case: str, session: Session) -> None:
+    held = DecisionDraft(kind=DecisionKind.HELD, to_phase=Phase.RAG, reason="not needed")
+    store.record_decision(use_case, held, expected_version=99, session=session)
+    assert store.require_use_case(use_case, session=session).version == 1
+
+
 def test_record_decision_held_keeps_the_active_configuration(
     use_case: str, session: Session
 ) -> None:
@@ -94,7 +100,7 @@ def test_record_decision_is_idempotent_per_flow_run(use_case: str, session: Sess
 
 def test_record_decision_refuses_stale_version(use_case: str, engine: Engine) -> None:
     with session_scope(engine) as session:
-        draft = DecisionDraft(kind=DecisionKind.HELD, to_phase=Phase.RAG)
+        draft = DecisionDraft(kind=DecisionKind.BASELINED, to_phase=Phase.PROMPTING)
         store.record_decision(use_case, draft, expected_version=1, session=session)
     with pytest.raises(Conflict, match="changed while this check ran"):
         with session_scope(engine) as session:

@@ -1,0 +1,80 @@
+"""What every flow needs: settings, the loaded use case, its eval set, the current run id."""
+
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from prefect.runtime import flow_run
+
+from state.db import store_session
+from state.domain import EvalItem, UseCase
+from state.errors import SpecError
+from state.settings import Settings, get_settings, provider_options
+from state.spec import LoadedSpec, UseCaseSpec
+from state.store import require_use_case
+from tasks.eval_sets import load_eval_set
+
+
+def current_run_id() -> str:
+    """The id of the running flow run (a fresh id outside Prefect)."""
+    return str(flow_run.id or uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class UseCaseContext:
+    """A use case as stored, with its spec file's data paths and the settings in force."""
+
+    use_case: UseCase
+    settings: Settings
+
+    @classmethod
+    def load(cls, name: str) -> "UseCaseContext":
+        """Read a use case from the configured store."""
+        settings = get_settings()
+        with store_session(settings.store_url) as session:
+            return cls(require_use_case(name, session=session), settings)
+
+    @property
+    def name(self) -> str:
+        """The use case's name."""
+        return self.use_case.name
+
+    @property
+    def spec(self) -> UseCaseSpec:
+        """The spec as applied (the store's copy, not the file's current text)."""
+        return self.use_case.spec
+
+    @property
+    def store_url(self) -> str:
+        """The state store URL."""
+        return self.settings.store_url
+
+    @property
+    def provider(self):
+        """Provider options for tasks."""
+        return provider_options(self.settings)
+
+    @property
+    def model(self) -> str:
+        """The model for prompting and RAG."""
+        return self.spec.model or self.settings.default_model
+
+    def data_path(self, field: str) -> Path | None:
+        """Absolute path of a data file named in the spec; raises SpecError if it is gone."""
+        value = getattr(self.spec.data, field)
+        if value is None:
+            return None
+        path = (Path(self.use_case.spec_path).parent / value).resolve()
+        if not path.exists():
+            raise SpecError(f"{self.use_case.spec_path}: data.{field}: not found: {value}")
+        return path
+
+    @cached_property
+    def eval_set(self) -> tuple[list[EvalItem], str]:
+        """The eval items and the hash of the eval file."""
+        return load_eval_set(self.data_path("eval"))
+
+    def loaded_spec(self) -> LoadedSpec:
+        """The spec with its file path, for data paths."""
+        return LoadedSpec(spec=self.spec, path=Path(self.use_case.spec_path))

@@ -1,0 +1,81 @@
+"""The RAG phase: index the documents, put the top-k passages into the prompt, score it."""
+
+from prefect import flow, get_run_logger
+
+from flows.context import UseCaseContext
+from flows.results import Candidate
+from flows.scoring import score_configuration
+from state.db import store_session
+from state.domain import ConfigurationDraft
+from state.errors import SpecError
+from state.phases import Phase
+from state.prompt_library import save_prompt_version
+from state.store import get_configuration, save_configuration
+from tasks.retrieval import index_documents, retrieval_hit_rate, retrieve_passages
+
+
+def base_prompt_version(ctx: UseCaseContext) -> int:
+    """The prompt version RAG builds on: the active configuration's, else the spec's first."""
+    with store_session(ctx.store_url) as session:
+        active_id = ctx.use_case.active_configuration_id
+        active = get_configuration(active_id, session=session) if active_id else None
+        if active is not None and active.prompt_version_id is not None:
+            return active.prompt_version_id
+        return save_prompt_version(ctx.name, ctx.spec.prompts[0], session=session).id
+
+
+@flow(name="build-rag")
+def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
+    """Index the use case's documents and score retrieval-augmented prompts on its eval set."""
+    logger = get_run_logger()
+    ctx = UseCaseContext.load(use_case)
+    documents_dir = ctx.data_path("documents")
+    if documents_dir is None:
+        raise SpecError(f"{ctx.use_case.spec_path}: data.documents: needed for the RAG phase")
+    rag = ctx.spec.rag
+    report = index_documents(
+        use_case, str(documents_dir), rag.chunk_size, rag.chunk_overlap, ctx.store_url
+    )
+    logger.info(
+        "%s: %d documents (%d added, %d changed, %d removed), %d chunks",
+        use_case,
+        report.documents,
+        report.added,
+        report.changed,
+        report.removed,
+        report.chunks,
+    )
+    retrieval = rag.model_dump() | {"documents_hash": report.documents_hash}
+    with store_session(ctx.store_url) as session:
+        config = save_configuration(
+            use_case,
+            ConfigurationDraft(
+                phase=Phase.RAG,
+                model=ctx.model,
+                prompt_version_id=base_prompt_version(ctx),
+                retrieval=retrieval,
+            ),
+            session=session,
+        )
+    run = score_configuration(ctx, config, use_cache=use_cache)
+    items, _ = ctx.eval_set
+    passages = retrieve_passages(use_case, [i.input for i in items], rag.top_k, ctx.store_url)
+    hit_rate = retrieval_hit_rate(items, passages, rag.top_k)
+    logger.info(
+        "%s: RAG scored %.3f, retrieval hit rate @%d %s",
+        use_case,
+        run.mean,
+        rag.top_k,
+        "n/a" if hit_rate is None else f"{hit_rate:.3f}",
+    )
+    return Candidate(
+        phase=Phase.RAG,
+        configuration_id=config.id,
+        eval_run=run,
+        evidence={
+            "documents": report.documents,
+            "chunks": report.chunks,
+            "retrieval_hit_rate": hit_rate,
+            "top_k": rag.top_k,
+        },
+    )

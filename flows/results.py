@@ -1,0 +1,41 @@
+"""What phase flows and checks return: ids and values, never rows or sessions."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from state.domain import EvalRun, GateResult
+from state.phases import DecisionKind, Phase
+
+
+class VariantScore(BaseModel):
+    """One prompt variant's score in the A/B of the prompting phase."""
+
+    label: str
+    configuration_id: int
+    eval_run_id: int
+    mean: float
+    tokens_per_query: float
+
+
+class Candidate(BaseModel):
+    """A configuration built for a phase and scored on the eval set."""
+
+    phase: Phase
+    configuration_id: int
+    eval_run: EvalRun
+    variants: list[VariantScore] = Field(default_factory=list)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    gate_results: list[GateResult] = Field(default_factory=list)
+
+
+class CheckOutcome(BaseModel):
+    """What a phase check decided."""
+
+    use_case: str
+    decision: DecisionKind
+    decision_id: int | None
+    from_phase: Phase
+    to_phase: Phase
+    reason: str
+    configuration_id: int | None = None

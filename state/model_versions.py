@@ -1,0 +1,111 @@
+"""Store functions for model versions: fine-tuned models with what they were trained from."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from state.convert import aware
+from state.errors import NotFound
+from state.models import ModelVersionRecord, UseCaseRecord
+
+
+class ModelVersion(BaseModel):
+    """A fine-tuned model: base model, training file, job, hyperparameters and metrics."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    use_case: str
+    model_id: str = Field(description="the provider's name of the tuned model (`ft:...`)")
+    base_model: str
+    training_file_id: str
+    training_file_hash: str = Field(description="sha256 of the uploaded training file")
+    job_id: str
+    hyperparameters: dict[str, Any]
+    checkpoints: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    created_at: datetime
+
+
+def _use_case_id(session: Session, name: str) -> int:
+    """The id of a use case; raises NotFound."""
+    use_case_id = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
+    if use_case_id is None:
+        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
+    return use_case_id
+
+
+def _to_model_version(row: ModelVersionRecord, use_case: str) -> ModelVersion:
+    """The domain model of a model-version row."""
+    return ModelVersion(
+        id=row.id,
+        use_case=use_case,
+        model_id=row.model_id,
+        base_model=row.base_model,
+        training_file_id=row.training_file_id,
+        training_file_hash=row.training_file_hash,
+        job_id=row.job_id,
+        hyperparameters=row.hyperparameters,
+        checkpoints=row.checkpoints,
+        metrics=row.metrics,
+        created_at=aware(row.created_at),
+    )
+
+
+def record_model_version(
+    use_case: str,
+    *,
+    model_id: str,
+    base_model: str,
+    training_file_id: str,
+    training_file_hash: str,
+    job_id: str,
+    hyperparameters: dict[str, Any],
+    checkpoints: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    session: Session,
+) -> ModelVersion:
+    """Register a tuned model; registering the same job's model again returns the first record."""
+    use_case_id = _use_case_id(session, use_case)
+    row = session.exec(
+        select(ModelVersionRecord).where(
+            ModelVersionRecord.use_case_id == use_case_id,
+            ModelVersionRecord.job_id == job_id,
+            ModelVersionRecord.model_id == model_id,
+        )
+    ).first()
+    if row is None:
+        row = ModelVersionRecord(
+            use_case_id=use_case_id,
+            model_id=model_id,
+            base_model=base_model,
+            training_file_id=training_file_id,
+            training_file_hash=training_file_hash,
+            job_id=job_id,
+            hyperparameters=hyperparameters,
+            checkpoints=checkpoints,
+            metrics=metrics,
+        )
+        session.add(row)
+        session.flush()
+    return _to_model_version(row, use_case)
+
+
+def get_model_version(model_version_id: int, *, session: Session) -> ModelVersion | None:
+    """The model version with this id, or None."""
+    row = session.get(ModelVersionRecord, model_version_id)
+    if row is None:
+        return None
+    return _to_model_version(row, session.get(UseCaseRecord, row.use_case_id).name)
+
+
+def list_model_versions(use_case: str, *, session: Session) -> list[ModelVersion]:
+    """Model versions of a use case, oldest first."""
+    rows = session.exec(
+        select(ModelVersionRecord)
+        .where(ModelVersionRecord.use_case_id == _use_case_id(session, use_case))
+        .order_by(col(ModelVersionRecord.id))
+    ).all()
+    return [_to_model_version(row, use_case) for row in rows]

@@ -1,0 +1,55 @@
+"""Approvals in the Prefect UI: the input form, the pause, and resuming a paused check.
+
+The CLI (`phasegate approve|reject`) and the Prefect UI take the same path: both resume the
+paused flow run with an `ApprovalInput`, which the server validates against the form's schema.
+"""
+
+from uuid import UUID
+
+from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
+from prefect.flow_runs import pause_flow_run, resume_flow_run
+from prefect.input import RunInput
+from pydantic import Field, ValidationError
+
+from state.errors import ApprovalError
+
+
+class ApprovalInput(RunInput):
+    """The approver's answer: approve or reject, why, and who."""
+
+    approve: bool = Field(description="approve the move to the next phase")
+    reason: str = Field(min_length=1, max_length=2000, description="why (kept with the decision)")
+    approver: str = Field(min_length=1, max_length=200, description="who decides")
+
+
+class ApprovalTimedOut(Exception):
+    """The pause ended without an answer before its timeout."""
+
+
+def wait_for_approval(description: str, timeout_seconds: int, poll_seconds: int) -> ApprovalInput:
+    """Pause the current flow run until a person answers the form; raises ApprovalTimedOut."""
+    form = ApprovalInput.with_initial_data(
+        description=description, approve=False, reason="", approver=""
+    )
+    try:
+        return pause_flow_run(
+            wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds
+        )
+    except FlowPauseTimeout as exc:
+        raise ApprovalTimedOut(f"no answer within {timeout_seconds} s") from exc
+
+
+def give_answer(flow_run_id: str, *, approve: bool, reason: str, approver: str) -> None:
+    """Resume a paused check with an answer, as the UI form does; errors are ApprovalError."""
+    try:
+        answer = ApprovalInput(approve=approve, reason=reason, approver=approver)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ApprovalError(f"{field}: {first['msg']}") from exc
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=answer.model_dump())
+    except (NotPausedError, ObjectNotFound) as exc:
+        raise ApprovalError(f"flow run {flow_run_id} is not waiting for approval") from exc
+    except FlowPauseTimeout as exc:
+        raise ApprovalError(f"flow run {flow_run_id}: the approval window has closed") from exc

@@ -1,0 +1,84 @@
+"""Model versions in the store: register, read back, list, idempotent re-registration."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from state import store
+from state.db import session_scope
+from state.errors import NotFound
+from state.model_versions import (
+    ModelVersion,
+    get_model_version,
+    list_model_versions,
+    record_model_version,
+)
+from state.spec import load_spec
+from tests.specs import write_spec
+
+
+@pytest.fixture(name="use_case")
+def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
+    """A registered use case called demo-qa."""
+    with session_scope(engine) as session:
+        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
+    return "demo-qa"
+
+
+def _record(session: Session, use_case: str, job: str = "ftjob-1", model: str = "ft:m:1"):
+    return record_model_version(
+        use_case,
+        model_id=model,
+        base_model="sandbox-base",
+        training_file_id="file-1",
+        training_file_hash="a" * 64,
+        job_id=job,
+        hyperparameters={"n_epochs": 3, "batch_size": 8, "learning_rate_multiplier": 1.0},
+        checkpoints=[{"step_number": 4, "metrics": {"train_loss": 0.2}}],
+        metrics={"train_loss": 0.2},
+        session=session,
+    )
+
+
+def test_record_model_version_returns_what_it_stored(use_case: str, session: Session) -> None:
+    version = _record(session, use_case)
+    assert isinstance(version, ModelVersion) and version.id is not None
+    assert (version.use_case, version.model_id, version.job_id) == (use_case, "ft:m:1", "ftjob-1")
+    assert version.hyperparameters["n_epochs"] == 3
+    assert version.checkpoints == [{"step_number": 4, "metrics": {"train_loss": 0.2}}]
+
+
+def test_record_model_version_is_idempotent_per_job(use_case: str, session: Session) -> None:
+    first = _record(session, use_case)
+    assert _record(session, use_case).id == first.id
+    assert len(list_model_versions(use_case, session=session)) == 1
+
+
+def test_record_model_version_refuses_unknown_use_case(session: Session) -> None:
+    with pytest.raises(NotFound, match="unknown use case: 'nope'"):
+        _record(session, "nope")
+
+
+def test_get_model_version_reads_back(use_case: str, session: Session) -> None:
+    version = _record(session, use_case)
+    assert get_model_version(version.id, session=session) == version
+
+
+def test_get_model_version_returns_none_when_missing(use_case: str, session: Session) -> None:
+    assert get_model_version(12345, session=session) is None
+
+
+def test_list_model_versions_oldest_first(use_case: str, session: Session) -> None:
+    _record(session, use_case, job="ftjob-1", model="ft:m:1")
+    _record(session, use_case, job="ftjob-2", model="ft:m:2")
+    assert [v.model_id for v in list_model_versions(use_case, session=session)] == [
+        "ft:m:1",
+        "ft:m:2",
+    ]
+
+
+def test_list_model_versions_refuses_unknown_use_case(session: Session) -> None:
+    with pytest.raises(NotFound):
+        list_model_versions("nope", session=session)
