@@ -1,0 +1,250 @@
+"""The phase check: measure, check entry, build and score the candidate, gate, approve, record."""
+
+from datetime import timedelta
+
+from prefect import flow
+from prefect.states import Completed, State
+
+from flows.context import UseCaseContext, current_run_id
+from flows.entry import ENTRY_DATA, volume_30d
+from flows.fine_tuning import build_fine_tuning
+from flows.prompting import build_prompting
+from flows.rag import build_rag
+from flows.recording import record
+from flows.results import Candidate, CheckOutcome
+from flows.scoring import score_configuration
+from state.approvals import request_approval
+from state.db import store_session
+from state.domain import GateResult
+from state.errors import ProviderError
+from state.leases import acquire_lease, release_lease
+from state.models import utcnow
+from state.phases import DecisionKind, GateStatus, Phase
+from state.store import get_configuration
+from tasks.approvals import ApprovalTimedOut, wait_for_approval
+from tasks.gates import GateInputs, entry_met, entry_reason, run_checks, verdict
+from tasks.reports import gate_report
+
+BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
+LEASE_SECONDS = 6 * 3600
+
+
+def _named(outcome: CheckOutcome) -> State:
+    """A Completed state named after the decision, so the UI shows "Held", "Advanced"..."""
+    return Completed(
+        name=outcome.decision.value.replace("_", " ").title(), data=outcome, message=outcome.reason
+    )
+
+
+def _baseline(ctx: UseCaseContext) -> CheckOutcome:
+    candidate = build_prompting(ctx.name)
+    ab = GateResult(
+        check="prompt_ab",
+        stage="promotion",
+        status=GateStatus.PASS,
+        observed=candidate.eval_run.mean,
+        threshold=None,
+        evidence=candidate.evidence,
+        detail=f"best of {len(candidate.variants)} prompt variants: {candidate.evidence['winner']}",
+    )
+    return record(
+        ctx,
+        DecisionKind.BASELINED,
+        Phase.PROMPTING,
+        f"baseline {candidate.evidence['winner']} scored {candidate.eval_run.mean:.3f}",
+        gates=[ab],
+        candidate=candidate.eval_run,
+        configuration_id=candidate.configuration_id,
+    )
+
+
+def _ask(ctx: UseCaseContext, candidate: Candidate, report: str, poll_seconds: int):
+    """Pause for a person; the form's description carries the gate report."""
+    timeout = ctx.spec.approval.timeout_seconds
+    with store_session(ctx.store_url) as session:
+        request_approval(
+            ctx.name,
+            current_run_id(),
+            to_phase=candidate.phase,
+            candidate_configuration_id=candidate.configuration_id,
+            expires_at=utcnow() + timedelta(seconds=timeout),
+            session=session,
+        )
+    description = (
+        f"{report}\n\nThe full report is the artifact `gate-report-{ctx.name}` of this run. "
+        "Approve to make the candidate active; reject to keep the current phase."
+    )
+    return wait_for_approval(description, timeout, poll_seconds)
+
+
+def _gate(ctx: UseCaseContext, auto_approve: bool, poll_seconds: int) -> CheckOutcome:
+    config = get_configuration_of(ctx)
+    active = score_configuration(ctx, config)
+    current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
+    keep = {"configuration_id": config.id, "active": active}
+    if nxt is None:
+        return record(
+            ctx,
+            DecisionKind.HELD,
+            current,
+            "fine_tuning is the last phase; monitoring guards it",
+            gates=[],
+            **keep,
+        )
+    thresholds = getattr(ctx.spec.gates, current.transition)
+    fields, refused = ENTRY_DATA[nxt](ctx)
+    inputs = GateInputs(
+        use_case=ctx.name,
+        transition=current.transition,
+        thresholds=thresholds,
+        constraints=ctx.spec.constraints,
+        active=active,
+        volume_30d=volume_30d(ctx),
+        **fields,
+    )
+    entry = run_checks(inputs, "entry") + refused
+    if not entry_met(entry) or refused:
+        return record(ctx, DecisionKind.HELD, nxt, entry_reason(entry), gates=entry, **keep)
+    try:
+        candidate = BUILDERS[nxt](ctx.name)
+    except ProviderError as exc:
+        failed = GateResult(
+            check="candidate_build",
+            stage="promotion",
+            status=GateStatus.FAIL,
+            observed="failed",
+            threshold="succeeded",
+            detail=str(exc),
+        )
+        return record(ctx, DecisionKind.HELD, nxt, str(exc), gates=entry + [failed], **keep)
+    inputs = inputs.model_copy(
+        update={
+            "candidate": candidate.eval_run,
+            "prices_active": ctx.settings.price_for(config.model),
+            "prices_candidate": ctx.settings.price_for(_model_of(ctx, candidate)),
+            "training_tokens": candidate.evidence.get("trained_tokens"),
+        }
+    )
+    gates = entry + run_checks(inputs, "promotion")
+    said = verdict(gates)
+    runs = {"active": active, "candidate": candidate.eval_run}
+    if said == "hold":
+        failed = "; ".join(f"{g.check}: {g.detail}" for g in gates if g.status == GateStatus.FAIL)
+        return record(
+            ctx, DecisionKind.HELD, nxt, failed, gates=gates, configuration_id=config.id, **runs
+        )
+    if not (thresholds.require_approval or said == "ask"):
+        return record(
+            ctx,
+            DecisionKind.ADVANCED,
+            nxt,
+            "every gate passed",
+            gates=gates,
+            configuration_id=candidate.configuration_id,
+            **runs,
+        )
+    if auto_approve:
+        if said == "ask":
+            return record(
+                ctx,
+                DecisionKind.HELD,
+                nxt,
+                "inconclusive gates need a person; auto-approval never advances them",
+                gates=gates,
+                configuration_id=config.id,
+                **runs,
+            )
+        return record(
+            ctx,
+            DecisionKind.ADVANCED,
+            nxt,
+            "every gate passed (auto-approved)",
+            gates=gates,
+            configuration_id=candidate.configuration_id,
+            decided_by="auto-approve",
+            approval_status=None,
+            **runs,
+        )
+    report = gate_report(
+        ctx.name,
+        current.transition,
+        gates,
+        active=active,
+        candidate=candidate.eval_run,
+        outcome="waiting for approval",
+    )
+    try:
+        answer = _ask(ctx, candidate, report, poll_seconds)
+    except ApprovalTimedOut as exc:
+        record(
+            ctx,
+            DecisionKind.EXPIRED,
+            nxt,
+            f"approval expired: {exc}",
+            gates=gates,
+            configuration_id=config.id,
+            decided_by="timeout",
+            approval_status="expired",
+            **runs,
+        )
+        raise
+    approval = GateResult(
+        check="approval",
+        stage="approval",
+        status=GateStatus.PASS if answer.approve else GateStatus.FAIL,
+        observed=answer.approver,
+        threshold="a person's approval",
+        detail=answer.reason,
+    )
+    kind = DecisionKind.ADVANCED if answer.approve else DecisionKind.REJECTED
+    return record(
+        ctx,
+        kind,
+        nxt,
+        answer.reason,
+        gates=gates + [approval],
+        configuration_id=candidate.configuration_id if answer.approve else config.id,
+        decided_by=answer.approver,
+        approval_status="approved" if answer.approve else "rejected",
+        **runs,
+    )
+
+
+def get_configuration_of(ctx: UseCaseContext):
+    """The active configuration of the use case."""
+    with store_session(ctx.store_url) as session:
+        return get_configuration(ctx.use_case.active_configuration_id, session=session)
+
+
+def _model_of(ctx: UseCaseContext, candidate: Candidate) -> str:
+    with store_session(ctx.store_url) as session:
+        return get_configuration(candidate.configuration_id, session=session).model
+
+
+@flow(name="check-phase")
+def check_phase(use_case: str, auto_approve: bool = False, approval_poll_seconds: int = 2):
+    """Check whether a use case should move to its next phase, and record the decision."""
+    ctx = UseCaseContext.load(use_case)
+    run_id = current_run_id()
+    with store_session(ctx.store_url) as session:
+        holder = acquire_lease(use_case, run_id, ttl_seconds=LEASE_SECONDS, session=session)
+    if holder is not None:
+        nxt = ctx.use_case.active_phase.next or ctx.use_case.active_phase
+        return _named(
+            record(
+                ctx,
+                DecisionKind.SKIPPED,
+                nxt,
+                f"check {holder} is running",
+                gates=[],
+                configuration_id=ctx.use_case.active_configuration_id,
+            )
+        )
+    try:
+        ctx = UseCaseContext.load(use_case)  # re-read under the lease
+        if ctx.use_case.active_configuration_id is None:
+            return _named(_baseline(ctx))
+        return _named(_gate(ctx, auto_approve, approval_poll_seconds))
+    finally:
+        with store_session(ctx.store_url) as session:
+            release_lease(use_case, run_id, session=session)
