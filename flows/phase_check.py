@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.states import Completed, State
 
 from flows.context import UseCaseContext, current_run_id
@@ -70,6 +70,14 @@ def _ask(ctx: UseCaseContext, candidate: Candidate, report: str, poll_seconds: i
             expires_at=utcnow() + timedelta(seconds=timeout),
             session=session,
         )
+    get_run_logger().warning(
+        "%s: waiting up to %d s for approval of the move to %s — approve in the Prefect UI or "
+        "with `phasegate approve %s --reason ...`",
+        ctx.name,
+        timeout,
+        candidate.phase,
+        ctx.name,
+    )
     description = (
         f"{report}\n\nThe full report is the artifact `gate-report-{ctx.name}` of this run. "
         "Approve to make the candidate active; reject to keep the current phase."

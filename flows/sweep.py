@@ -1,0 +1,68 @@
+"""The nightly sweep: close expired approvals, then run the phase check of every use case."""
+
+from prefect import flow, get_run_logger
+
+from flows.phase_check import check_phase
+from state.approvals import expired_approvals, resolve_approval
+from state.db import store_session
+from state.domain import DecisionDraft
+from state.errors import ApprovalError
+from state.phases import DecisionKind
+from state.settings import get_settings
+from state.store import list_use_cases, record_decision, require_use_case
+
+
+def expire_stale_approvals(store_url: str) -> int:
+    """Record `expired` for approvals whose time ran out while nobody waited on them.
+
+    A paused check whose process died never records its expiry; this does, once per flow run
+    (the decision's idempotency key is the paused run's id).
+    """
+    closed = 0
+    with store_session(store_url) as session:
+        stale = expired_approvals(session=session)
+    for approval in stale:
+        with store_session(store_url) as session:
+            try:
+                resolve_approval(
+                    approval.flow_run_id,
+                    "expired",
+                    approver="timeout",
+                    reason="approval window closed",
+                    session=session,
+                )
+            except ApprovalError:
+                continue
+            use_case = require_use_case(approval.use_case, session=session)
+            draft = DecisionDraft(
+                kind=DecisionKind.EXPIRED,
+                to_phase=approval.to_phase,
+                configuration_id=use_case.active_configuration_id,
+                candidate_configuration_id=approval.candidate_configuration_id,
+                decided_by="timeout",
+                reason=f"approval requested at {approval.requested_at:%Y-%m-%d %H:%M} UTC "
+                "expired with no answer",
+                flow_run_id=approval.flow_run_id,
+            )
+            record_decision(
+                approval.use_case, draft, expected_version=use_case.version, session=session
+            )
+            closed += 1
+    return closed
+
+
+@flow(name="sweep")
+def sweep(auto_approve: bool = False) -> dict[str, str]:
+    """Expire stale approvals, then check every use case; returns each one's decision."""
+    logger = get_run_logger()
+    store_url = get_settings().store_url
+    if closed := expire_stale_approvals(store_url):
+        logger.warning("closed %d expired approvals", closed)
+    with store_session(store_url) as session:
+        names = [u.name for u in list_use_cases(session=session)]
+    outcomes = {}
+    for name in names:
+        state = check_phase(name, auto_approve=auto_approve, return_state=True)
+        outcomes[name] = state.name if state.is_completed() else f"{state.type.value}"
+    logger.info("sweep: %s", outcomes)
+    return outcomes
