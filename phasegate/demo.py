@@ -1,40 +1,126 @@
-"""The offline demo: the journey of the example use cases, on a fresh store."""
+"""The offline demo: the whole journey of the example use cases on a fresh store."""
 
+import json
 import os
+import secrets
 import shutil
-from datetime import timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from rich.console import Console
+from rich.table import Table
 
+from phasegate.demo_services import sandbox, webhook_api
+from phasegate.signing import signed_headers
 from state.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".phasegate" / "demo"
+REPORTS = ROOT / "reports"
 DAILY_USAGE = {"support-qa": 240, "feedback-triage": 90}
 
 
-def _fresh_store() -> None:
+def _fresh_settings(base_url: str) -> None:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    os.environ["PHASEGATE_DATA_DIR"] = str(DEMO_DIR)
+    os.environ |= {
+        "PHASEGATE_DATA_DIR": str(DEMO_DIR),
+        "PHASEGATE_BASE_URL": base_url,
+        "PHASEGATE_WEBHOOK_SECRET": secrets.token_hex(16),
+    }
     os.environ.pop("PHASEGATE_DATABASE_URL", None)
     get_settings.cache_clear()
 
 
+def _report_usage(console: Console, url: str) -> None:
+    """Post 30 days of usage through the signed webhook API, as an application would."""
+    secret = get_settings().webhook_secret.get_secret_value()
+    today = datetime.now(UTC).date()
+    for name, per_day in DAILY_USAGE.items():
+        counts = [
+            {
+                "day": (today - timedelta(days=d)).isoformat(),
+                "count": per_day + (d * 7) % 40,
+                "source": "app",
+            }
+            for d in range(30)
+        ]
+        body = json.dumps({"counts": counts}).encode()
+        headers = signed_headers(secret, body) | {"content-type": "application/json"}
+        response = httpx.post(f"{url}/v1/usecases/{name}/usage", content=body, headers=headers)
+        response.raise_for_status()
+        console.print(
+            f"  {name}: {response.json()['recorded']} days reported "
+            f"(signed POST /v1/usecases/{name}/usage)"
+        )
+
+
+def _check(console: Console, name: str, **kwargs) -> None:
+    from phasegate import cli_phases
+
+    with console.status(f"checking {name} …"):
+        started = time.monotonic()
+        cli_phases.check_command(name, **kwargs)
+    console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
+
+
+def _check_with_approval(console: Console, name: str, approver: str) -> None:
+    """Run a check that pauses for approval; approve it through the Prefect API meanwhile."""
+    from phasegate import cli_phases
+    from state.approvals import pending_approvals
+    from state.db import store_session
+
+    worker = threading.Thread(target=cli_phases.check_command, args=(name,), daemon=True)
+    with console.status(f"checking {name}: building and scoring the fine-tuning candidate …"):
+        worker.start()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and worker.is_alive():
+            with store_session(get_settings().store_url) as session:
+                if pending_approvals(session=session, use_case=name):
+                    break
+            time.sleep(0.5)
+    console.print(
+        f"  the check is [bold]paused[/] in Prefect, waiting for a person; "
+        f"{approver} approves it (phasegate approve {name} --reason … --as {approver})"
+    )
+    cli_phases.approve_command(
+        name, reason="gates pass and the break-even is under 2 months", approver=approver
+    )
+    worker.join(timeout=120)
+
+
 def run_demo(console: Console) -> None:
-    """Apply the example use cases, report usage, and show status and history."""
+    """The journey: apply, usage, baseline, RAG, fine-tuning with approval, status, reports."""
     from phasegate import cli
 
-    _fresh_store()
-    console.rule("[bold]Phasegate demo[/] — offline, on a fresh store in .phasegate/demo")
-    console.print("\n[bold]1. Register the example use cases[/]  (phasegate apply usecases/)")
-    cli.apply([ROOT / "usecases"])
-    console.print("\n[bold]2. Applications report their daily volume[/]  (phasegate usage record)")
-    for name, per_day in DAILY_USAGE.items():
-        for offset in range(30):
-            day = cli.today() - timedelta(days=offset)
-            cli.usage_record(name, per_day + (offset * 7) % 40, day=day.isoformat(), source="app")
-    console.print("\n[bold]3. Status[/]  (phasegate status)")
-    cli.status()
-    console.print("\n[bold]4. History[/]  (phasegate history support-qa)")
-    cli.history("support-qa")
+    started = time.monotonic()
+    with sandbox() as base_url:
+        _fresh_settings(base_url)
+        console.rule("[bold]Phasegate demo[/] — offline: sandbox provider, SQLite, local Prefect")
+        console.print("\n[bold]1. Register the example use cases[/]  (phasegate apply usecases/)")
+        cli.apply([ROOT / "usecases"])
+        console.print("\n[bold]2. Applications report their daily volume[/]")
+        with webhook_api(get_settings()) as url:
+            _report_usage(console, url)
+        console.print("\n[bold]3. First checks: the prompting baseline[/] (A/B of prompt variants)")
+        for name in DAILY_USAGE:
+            _check(console, name)
+        console.print("\n[bold]4. Second checks: prompting → RAG[/]")
+        for name in DAILY_USAGE:
+            _check(console, name)
+        console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
+        _check_with_approval(console, "support-qa", approver="ana")
+        console.print("\n[bold]6. Status[/]  (phasegate status)")
+        cli.status()
+        console.print("\n[bold]7. Reports[/]  (phasegate report …)")
+        from phasegate import cli_phases
+
+        for name in DAILY_USAGE:
+            cli_phases.report_command(name, output=REPORTS / f"{name}.html")
+    table = Table(show_header=False, box=None)
+    table.add_row("store", str(DEMO_DIR / "phasegate.db"))
+    table.add_row("reports", str(REPORTS))
+    table.add_row("took", f"{time.monotonic() - started:.0f} s")
+    console.print(table)

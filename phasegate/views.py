@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from rich.console import Group
 from rich.table import Table
 
 from state.domain import Configuration, Decision, UseCase
@@ -47,23 +48,43 @@ def status_table(
     return table
 
 
-def history_table(name: str, decisions: list[Decision]) -> Table:
-    """The decision history of one use case, each with its gate results."""
-    table = Table(title=f"History of {name}", header_style="bold", show_lines=True)
-    for column in ("#", "when", "decision", "phase", "by", "gates", "reason"):
-        table.add_column(column)
-    for decision in decisions:
-        gates = "\n".join(
-            f"[{STATUS_STYLE[g.status]}]{g.status:<12}[/] {g.check}: {g.observed} vs {g.threshold}"
-            for g in decision.gate_results
+def _value(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "—" if value is None else str(value)
+
+
+def gates_table(decision: Decision) -> Table:
+    """The gate results of one decision."""
+    table = Table(
+        title=f"decision #{decision.id}: {decision.kind} ({decision.from_phase} → "
+        f"{decision.to_phase}) by {decision.decided_by}",
+        title_justify="left",
+        header_style="bold",
+    )
+    for column in ("stage", "check", "status", "observed", "threshold"):
+        table.add_column(column, no_wrap=column != "threshold")
+    for gate in decision.gate_results:
+        table.add_row(
+            gate.stage,
+            gate.check,
+            f"[{STATUS_STYLE[gate.status]}]{gate.status}[/]",
+            _value(gate.observed),
+            _value(gate.threshold),
         )
+    return table
+
+
+def history_table(name: str, decisions: list[Decision]) -> Group:
+    """The decisions of a use case, then the gate results of each."""
+    table = Table(title=f"History of {name}", header_style="bold")
+    for column in ("#", "when", "decision", "phase", "by", "reason"):
+        table.add_column(column, no_wrap=column in ("#", "decision"))
+    for decision in decisions:
         table.add_row(
             str(decision.id),
             when(decision.created_at),
             decision.kind,
             f"{decision.from_phase} → {decision.to_phase}",
             decision.decided_by,
-            gates or "—",
             decision.reason,
         )
-    return table
+    return Group(table, *(gates_table(d) for d in decisions if d.gate_results))
