@@ -150,6 +150,15 @@ def test_search_chunks_ranks_best_match_first(use_case: str, session: Session) -
     assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
 
 
+def test_search_chunks_fills_top_k_with_common_words(use_case: str, session: Session) -> None:
+    notes = [_doc(f"note-{word}", f"common {word}") for word in ("alpha", "beta", "gamma", "delta")]
+    documents.sync_documents(use_case, notes, session=session)
+    best = documents.search_chunks(use_case, "common alpha", 1, session=session)
+    filled = documents.search_chunks(use_case, "common alpha", 3, session=session)
+    assert [c.document_id for c in best] == ["note-alpha"]
+    assert [c.document_id for c in filled][0] == "note-alpha" and len(filled) == 3
+
+
 def test_search_chunks_treats_fts_syntax_as_text(use_case: str, session: Session) -> None:
     documents.sync_documents(use_case, CORPUS, session=session)
     queries = ['"upload', "upload*", "col:upload", "-upload", "(upload", "NEAR(upload", "upload OR"]

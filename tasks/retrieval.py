@@ -1,0 +1,103 @@
+"""RAG tasks: index a use case's documents, retrieve passages for queries, score retrieval."""
+
+import hashlib
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from state import documents
+from state.db import store_session
+from state.documents import DocumentInput, IngestReport
+from state.domain import EvalItem
+from state.errors import InputError
+from tasks.chunking import chunk_document, chunker_id
+from tasks.prompts import Passage
+
+# Document files by suffix: whether their headings are Markdown.
+SUFFIXES = {".md": True, ".txt": False}
+# The width of document.doc_id in the store.
+MAX_ID_LENGTH = 500
+
+
+def find_documents(directory: Path) -> dict[str, Path]:
+    """Document files under `directory` by id: relative path without suffix; hidden skipped."""
+    if not directory.is_dir():
+        raise InputError(f"{directory}: documents directory not found")
+    found: dict[str, Path] = {}
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if path.suffix not in SUFFIXES or not path.is_file():
+            continue
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        doc_id = relative.with_suffix("").as_posix()
+        if len(doc_id) > MAX_ID_LENGTH:
+            raise InputError(f"{path}: document id longer than {MAX_ID_LENGTH} characters")
+        if doc_id in found:
+            raise InputError(f"{path}: same document id {doc_id!r} as {found[doc_id]}")
+        found[doc_id] = path
+    return found
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+
+
+# The result depends on the files and the store, not only on the parameters: never cache it.
+@task(name="index-documents", cache_policy=NO_CACHE)
+def index_documents(
+    use_case: str, documents_dir: str, chunk_size: int, chunk_overlap: int, store_url: str
+) -> IngestReport:
+    """Index a use case's documents; only new or changed ones are re-chunked and written."""
+    chunker = chunker_id(chunk_size, chunk_overlap)
+    files = find_documents(Path(documents_dir))
+    with store_session(store_url) as session:
+        known = documents.document_versions(use_case, session=session)
+        inputs = []
+        for doc_id, path in files.items():
+            raw = path.read_bytes()
+            content_hash = hashlib.sha256(raw).hexdigest()
+            chunks = None
+            if known.get(doc_id) != (content_hash, chunker):
+                text = _decode(path, raw)
+                markdown = SUFFIXES[path.suffix]
+                chunks = chunk_document(doc_id, text, chunk_size, chunk_overlap, markdown)
+            inputs.append(
+                DocumentInput(
+                    doc_id=doc_id, content_hash=content_hash, chunker=chunker, chunks=chunks
+                )
+            )
+        return documents.sync_documents(use_case, inputs, session=session)
+
+
+@task(name="retrieve-passages", cache_policy=NO_CACHE)
+def retrieve_passages(
+    use_case: str, queries: list[str], k: int, store_url: str
+) -> list[list[Passage]]:
+    """Retrieve the top `k` passages for every query of a batch, in one unit of work."""
+    with store_session(store_url) as session:
+        return [
+            [
+                Passage(source=chunk.document_id, text=chunk.text)
+                for chunk in documents.search_chunks(use_case, query, k, session=session)
+            ]
+            for query in queries
+        ]
+
+
+def retrieval_hit_rate(
+    items: list[EvalItem], passages: list[list[Passage]], k: int
+) -> float | None:
+    """Share of items naming a source whose top `k` passages include it; None if none name one."""
+    if len(items) != len(passages):
+        raise InputError(f"{len(items)} eval items but {len(passages)} passage lists")
+    judged = [
+        any(p.source == item.source for p in found[:k])
+        for item, found in zip(items, passages, strict=True)
+        if item.source is not None
+    ]
+    return sum(judged) / len(judged) if judged else None
