@@ -12,10 +12,10 @@ from flows.prompting import build_prompting
 from flows.rag import build_rag
 from flows.recording import record
 from flows.results import Candidate, CheckOutcome
-from flows.scoring import score_configuration
+from flows.scoring import score_canary, score_configuration
 from state.approvals import request_approval
 from state.db import store_session
-from state.domain import GateResult
+from state.domain import Configuration, GateResult
 from state.errors import ProviderError
 from state.leases import acquire_lease, release_lease
 from state.models import utcnow
@@ -23,7 +23,7 @@ from state.phases import DecisionKind, GateStatus, Phase
 from state.store import get_configuration
 from tasks.approvals import ApprovalTimedOut, wait_for_approval
 from tasks.gates import GateInputs, entry_met, entry_reason, run_checks, verdict
-from tasks.reports import gate_report
+from tasks.reports import gate_report, publish_gate_report
 
 BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
 LEASE_SECONDS = 6 * 3600
@@ -131,6 +131,7 @@ def _gate(ctx: UseCaseContext, auto_approve: bool, poll_seconds: int) -> CheckOu
             "prices_active": ctx.settings.price_for(config.model),
             "prices_candidate": ctx.settings.price_for(_model_of(ctx, candidate)),
             "training_tokens": candidate.evidence.get("trained_tokens"),
+            **_canary_runs(ctx, config, candidate),
         }
     )
     gates = entry + run_checks(inputs, "promotion")
@@ -181,6 +182,7 @@ def _gate(ctx: UseCaseContext, auto_approve: bool, poll_seconds: int) -> CheckOu
         candidate=candidate.eval_run,
         outcome="waiting for approval",
     )
+    publish_gate_report(ctx.name, report)
     try:
         answer = _ask(ctx, candidate, report, poll_seconds)
     except ApprovalTimedOut as exc:
@@ -216,6 +218,15 @@ def _gate(ctx: UseCaseContext, auto_approve: bool, poll_seconds: int) -> CheckOu
         approval_status="approved" if answer.approve else "rejected",
         **runs,
     )
+
+
+def _canary_runs(ctx: UseCaseContext, config: Configuration, candidate: Candidate) -> dict:
+    """Canary runs of the active and the tuned configuration (none without `data.canary`)."""
+    if candidate.phase != Phase.FINE_TUNING or ctx.spec.data.canary is None:
+        return {}
+    with store_session(ctx.store_url) as session:
+        tuned = get_configuration(candidate.configuration_id, session=session)
+    return {"canary_active": score_canary(ctx, config), "canary": score_canary(ctx, tuned)}
 
 
 def get_configuration_of(ctx: UseCaseContext):

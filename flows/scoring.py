@@ -5,10 +5,12 @@ from state.db import store_session
 from state.domain import Configuration, EvalItem, EvalRun
 from state.evals import find_eval_run, record_eval_run
 from state.prompt_library import get_prompt_version
-from tasks.eval_sets import load_examples, normalise_input
+from state.store import get_configuration
+from tasks.eval_sets import load_eval_set, load_examples, normalise_input
 from tasks.evaluation import EvalTarget, PreparedRequest, score_requests
 from tasks.prompts import build_messages
 from tasks.retrieval import retrieve_passages
+from tasks.routing import rule_of
 
 
 def prepare_requests(
@@ -38,25 +40,48 @@ def prepare_requests(
     ]
 
 
-def score_configuration(
-    ctx: UseCaseContext, config: Configuration, *, use_cache: bool = True, purpose: str = "eval"
+def prepare_routed(
+    ctx: UseCaseContext, config: Configuration, items: list[EvalItem]
+) -> list[PreparedRequest]:
+    """Render every item under the route a hybrid configuration's rule picks for its input."""
+    routing = config.routing or {}
+    with store_session(ctx.store_url) as session:
+        tuned = get_configuration(routing["tuned_configuration_id"], session=session)
+        fallback = get_configuration(routing["fallback_configuration_id"], session=session)
+    rule = rule_of(routing)
+    to_tuned = [item for item in items if rule.to_tuned(item.input)]
+    ids = {item.id for item in to_tuned}
+    rest = [item for item in items if item.id not in ids]
+    # Requests are matched to items by id, so the two routes need not keep the items' order.
+    return [
+        *(prepare_requests(ctx, tuned, to_tuned) if to_tuned else []),
+        *(prepare_requests(ctx, fallback, rest) if rest else []),
+    ]
+
+
+def score_on(
+    ctx: UseCaseContext,
+    config: Configuration,
+    items: list[EvalItem],
+    set_hash: str,
+    *,
+    use_cache: bool = True,
+    purpose: str = "eval",
 ) -> EvalRun:
-    """The eval run of a configuration: the stored one if nothing changed, else a new one."""
-    items, eval_hash = ctx.eval_set
-    if use_cache:
-        with store_session(ctx.store_url) as session:
-            found = find_eval_run(ctx.name, config.id, eval_hash, ctx.spec.metric, session=session)
-        if found is not None:
-            return found
+    """Score a configuration on these items now and record the run (no stored run is reused).
+
+    `use_cache=False` also bypasses the response cache: every item is asked again.
+    """
     target = EvalTarget(
         use_case=ctx.name,
         configuration_id=config.id,
-        eval_set_hash=eval_hash,
+        eval_set_hash=set_hash,
         metric=ctx.spec.metric,
         purpose=purpose,
     )
+    prepare = prepare_routed if config.routing else prepare_requests
     run = score_requests(
-        prepare_requests(ctx, config, items),
+        prepare(ctx, config, items),
         items,
         target,
         ctx.provider,
@@ -69,3 +94,36 @@ def score_configuration(
         return record_eval_run(
             run.model_copy(update={"flow_run_id": current_run_id()}), session=session
         )
+
+
+def score_set(
+    ctx: UseCaseContext,
+    config: Configuration,
+    items: list[EvalItem],
+    set_hash: str,
+    *,
+    purpose: str = "eval",
+) -> EvalRun:
+    """The stored run of a configuration on an unchanged item set, else a new one."""
+    with store_session(ctx.store_url) as session:
+        found = find_eval_run(ctx.name, config.id, set_hash, ctx.spec.metric, session=session)
+    return found or score_on(ctx, config, items, set_hash, purpose=purpose)
+
+
+def score_configuration(
+    ctx: UseCaseContext, config: Configuration, *, use_cache: bool = True, purpose: str = "eval"
+) -> EvalRun:
+    """The eval run of a configuration: the stored one if nothing changed, else a new one."""
+    items, eval_hash = ctx.eval_set
+    if use_cache:
+        return score_set(ctx, config, items, eval_hash, purpose=purpose)
+    return score_on(ctx, config, items, eval_hash, use_cache=False, purpose=purpose)
+
+
+def score_canary(ctx: UseCaseContext, config: Configuration) -> EvalRun | None:
+    """A configuration's run on the spec's canary set (reused if unchanged); None without one."""
+    path = ctx.data_path("canary")
+    if path is None:
+        return None
+    items, canary_hash = load_eval_set(path)
+    return score_set(ctx, config, items, canary_hash, purpose="canary")

@@ -52,7 +52,7 @@ class RagSettings(_Strict):
     top_k: int = Field(3, ge=1, le=50)
     chunk_size: int = Field(800, ge=50, le=20000, description="characters")
     chunk_overlap: int = Field(100, ge=0, le=5000, description="characters")
-    retriever: Literal["fts", "embeddings"] = "fts"
+    retriever: Literal["fts"] = Field("fts", description="SQLite FTS5 or PostgreSQL full-text")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "RagSettings":

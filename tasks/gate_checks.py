@@ -29,7 +29,10 @@ class GateInputs(BaseModel):
     constraints: Constraints = Constraints()
     active: EvalRun | None = None
     candidate: EvalRun | None = None
-    canary: EvalRun | None = Field(None, description="general eval set run; not checked yet")
+    canary: EvalRun | None = Field(None, description="the candidate's run on the canary set")
+    canary_active: EvalRun | None = Field(
+        None, description="the active configuration's run on the canary set"
+    )
     volume_30d: int = Field(0, ge=0)
     documents: int = Field(0, ge=0)
     chunks: int = Field(0, ge=0)

@@ -14,6 +14,10 @@ rules stay uniform:
   `entry_reason`;
 - promotion (`verdict`): any fail → "hold"; all pass → "advance"; otherwise (something
   inconclusive, nothing failed) → "ask" a person. An inconclusive result never advances.
+
+A check that does not apply returns None and is left out of the results: `canary` runs only
+when the spec declares a canary set (`data.canary`), so a use case without one is gated as
+before, with no result that would pass on no evidence.
 """
 
 from collections.abc import Callable, Sequence
@@ -44,7 +48,7 @@ from tasks.gate_checks import (
 )
 from tasks.stats import bootstrap_interval, mean, paired_scores
 
-Check = Callable[[GateInputs], GateResult]
+Check = Callable[[GateInputs], GateResult | None]
 Verdict = Literal["advance", "hold", "ask"]
 CONFIDENCE = 0.95
 
@@ -205,6 +209,29 @@ def gate_cost_break_even(inputs: GateInputs) -> GateResult:
     )
 
 
+def gate_canary(inputs: GateInputs) -> GateResult | None:
+    """Pass when the candidate does not score below the active configuration on the canary set.
+
+    The paired test of `gate_quality_gain` with a required gain of 0 on the general canary set:
+    fail when the whole interval of the change lies below 0 (the candidate forgot), pass when
+    its lower bound is at least 0, else inconclusive. None when no canary set is declared.
+    """
+    if inputs.canary is None and inputs.canary_active is None:
+        return None
+    no_drop = inputs.thresholds.model_copy(update={"min_gain": 0.0, "min_relative_gain": None})
+    paired = gate_quality_gain(
+        inputs.model_copy(
+            update={
+                "thresholds": no_drop,
+                "active": inputs.canary_active,
+                "candidate": inputs.canary,
+            }
+        )
+    )
+    detail = f"on the canary set, {paired.detail}"
+    return paired.model_copy(update={"check": "canary", "detail": detail})
+
+
 CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
     "prompting_to_rag": {
         "entry": [gate_need_quality, gate_data_documents],
@@ -212,14 +239,21 @@ CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
     },
     "rag_to_fine_tuning": {
         "entry": [gate_need, gate_data_examples, gate_privacy],
-        "promotion": [gate_quality_gain, gate_quality_floor, gate_latency, gate_cost_break_even],
+        "promotion": [
+            gate_quality_gain,
+            gate_quality_floor,
+            gate_latency,
+            gate_cost_break_even,
+            gate_canary,
+        ],
     },
 }
 
 
 def run_checks(inputs: GateInputs, stage: Stage) -> list[GateResult]:
     """Run the checks registered for the inputs' transition at one stage, in order."""
-    return [check(inputs) for check in CHECKS[inputs.transition][stage]]
+    results = (check(inputs) for check in CHECKS[inputs.transition][stage])
+    return [result for result in results if result is not None]
 
 
 def verdict(results: Sequence[GateResult]) -> Verdict:

@@ -1,0 +1,224 @@
+"""The hybrid candidate: the tuned model for inputs like its training data, RAG for the rest.
+
+`check_hybrid` runs once a use case is in fine_tuning with a plain tuned configuration. It
+takes the tuned model's train split as the reference inputs of the routing rule
+(`tasks.routing`), scores the tuned and the RAG configuration on the validation split to
+choose the threshold, builds the hybrid configuration (the tuned model's fields, with the rule
+and the fallback in `routing`) and scores it on the eval set. The gate compares it with the
+tuned model alone: the paired test (a gain of exactly 0 fails), the floor, the latency and,
+with `data.canary`, the canary check (which also gives monitoring the hybrid's canary run).
+
+A pass records `advanced` with `to_phase` fine_tuning (from fine_tuning): the hybrid becomes
+the active configuration without an approval, because both of its routes were approved when
+they became active. Anything else records `held`, and the tuned model stays active. A use
+case without an active plain tuned model, a RAG configuration before it or a validation split
+is refused with `InputError`, and nothing is recorded.
+"""
+
+from prefect import flow, get_run_logger
+
+from flows.context import UseCaseContext, current_run_id
+from flows.fine_tuning import prepare
+from flows.recording import record
+from flows.results import CheckOutcome
+from flows.scoring import score_canary, score_configuration, score_set
+from state.db import store_session
+from state.domain import Configuration, ConfigurationDraft, EvalItem, GateResult
+from state.errors import InputError
+from state.history import activation_stack
+from state.leases import acquire_lease, release_lease
+from state.model_versions import get_model_version
+from state.phases import DecisionKind, GateStatus, Phase
+from state.store import get_configuration, save_configuration
+from tasks.eval_sets import question_of
+from tasks.gate_checks import GateInputs, gate_latency, gate_quality_floor, gate_result
+from tasks.gates import gate_canary, verdict
+from tasks.routing import RoutingRule, choose_threshold, gate_hybrid_gain, routing_of
+from tasks.training_data import Example, split_examples
+
+LEASE_SECONDS = 3600
+
+
+def _pair(example: Example) -> tuple[str, str] | None:
+    """(input, answer) of an example: its last user question and the assistant turn after it."""
+    messages = example.data["messages"]
+    last = max(i for i, m in enumerate(messages) if m.get("role") == "user")
+    answer = next((m for m in messages[last + 1 :] if m.get("role") == "assistant"), None)
+    if answer is None or not isinstance(answer.get("content"), str):
+        return None
+    return question_of(messages[last]["content"]), answer["content"]
+
+
+def _routes(ctx: UseCaseContext) -> tuple[Configuration, Configuration]:
+    """The active tuned configuration and the RAG configuration active before it."""
+    with store_session(ctx.store_url) as session:
+        active_id = ctx.use_case.active_configuration_id
+        tuned = get_configuration(active_id, session=session) if active_id else None
+        if tuned is None or tuned.model_version_id is None or tuned.routing is not None:
+            raise InputError(
+                f"{ctx.name}: a hybrid needs an active fine-tuned configuration without routing; "
+                f"the active phase is {ctx.use_case.active_phase}"
+                + (f" (configuration #{tuned.id})" if tuned else "")
+            )
+        earlier = [a.configuration_id for a in activation_stack(ctx.name, session=session)[:-1]]
+        configs = [get_configuration(i, session=session) for i in reversed(earlier) if i]
+    fallback = next((c for c in configs if c is not None and c.phase == Phase.RAG), None)
+    if fallback is None:
+        raise InputError(f"{ctx.name}: no RAG configuration was active before the tuned model")
+    return tuned, fallback
+
+
+def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configuration):
+    """Choose the threshold on the validation split: (rule or None, the `routing` check)."""
+    prepared, spec = prepare(ctx), ctx.spec.fine_tuning
+    train, validation = split_examples(
+        prepared.report.examples, validation_share=spec.validation_share, seed=spec.seed
+    )
+    references = [pair[0] for e in train if (pair := _pair(e))]
+    held_out = [pair for e in validation if (pair := _pair(e))]
+    if not held_out or not references:
+        raise InputError(
+            f"{ctx.use_case.spec_path}: fine_tuning.validation_share: {spec.validation_share} "
+            f"leaves {len(held_out)} validation and {len(references)} training examples; a "
+            "hybrid needs both to choose its routing threshold"
+        )
+    with store_session(ctx.store_url) as session:
+        version = get_model_version(tuned.model_version_id, session=session)
+    if version.training_file_hash != prepared.training_file_hash:
+        detail = (
+            f"the training data changed since model version #{version.id} was tuned: its "
+            "train split is not the tuned model's; tune again before building a hybrid"
+        )
+        return None, gate_result("routing", "promotion", GateStatus.FAIL, detail)
+    items = [
+        EvalItem(id=f"validation-{n}", input=text, expected=answer)
+        for n, (text, answer) in enumerate(held_out)
+    ]
+    set_hash = prepared.validation_file_hash or ""
+    tuned_run = score_set(ctx, tuned, items, set_hash, purpose="validation")
+    fallback_run = score_set(ctx, fallback, items, set_hash, purpose="validation")
+    rule = RoutingRule(threshold=0.0, reference_inputs=references)
+    tuned_scores, fallback_scores = tuned_run.scores(), fallback_run.scores()
+    choice = choose_threshold(
+        [rule.similarity(item.input) for item in items],
+        [tuned_scores[item.id] for item in items],
+        [fallback_scores[item.id] for item in items],
+    )
+    detail = (
+        f"threshold {choice.threshold:.3f} chosen on {choice.n} validation inputs: routed "
+        f"{choice.routed_mean:.3f} (tuned alone {choice.tuned_mean:.3f}, RAG alone "
+        f"{choice.fallback_mean:.3f}), {choice.tuned_share:.0%} to the tuned model"
+    )
+    gate = gate_result(
+        "routing",
+        "promotion",
+        GateStatus.PASS,
+        detail,
+        observed=choice.threshold,
+        **choice.model_dump(),
+        validation_eval_run_ids=[tuned_run.id, fallback_run.id],
+        reference_inputs=len(references),
+    )
+    return rule.model_copy(update={"threshold": choice.threshold}), gate
+
+
+def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
+    """Build, score and gate the hybrid; record advanced or held."""
+    tuned, fallback = _routes(ctx)
+    tuned_run = score_configuration(ctx, tuned)
+    rule, routing = _routing_gate(ctx, tuned, fallback)
+    if rule is None:
+        return record(
+            ctx,
+            DecisionKind.HELD,
+            Phase.FINE_TUNING,
+            f"no hybrid: {routing.detail}",
+            gates=[routing],
+            active=tuned_run,
+            configuration_id=tuned.id,
+        )
+    with store_session(ctx.store_url) as session:
+        hybrid = save_configuration(
+            ctx.name,
+            ConfigurationDraft(
+                phase=Phase.FINE_TUNING,
+                model=tuned.model,
+                prompt_version_id=tuned.prompt_version_id,
+                model_version_id=tuned.model_version_id,
+                routing=routing_of(rule, tuned_configuration_id=tuned.id, fallback=fallback),
+            ),
+            session=session,
+        )
+    hybrid_run = score_configuration(ctx, hybrid)
+    inputs = GateInputs(
+        use_case=ctx.name,
+        transition="rag_to_fine_tuning",
+        thresholds=ctx.spec.gates.rag_to_fine_tuning,
+        constraints=ctx.spec.constraints,
+        active=tuned_run,
+        candidate=hybrid_run,
+        canary_active=score_canary(ctx, tuned),
+        canary=score_canary(ctx, hybrid),
+    )
+    gates: list[GateResult] = [
+        routing,
+        gate_hybrid_gain(inputs),
+        gate_quality_floor(inputs),
+        gate_latency(inputs),
+    ]
+    if (canary := gate_canary(inputs)) is not None:
+        gates.append(canary)
+    runs = {"active": tuned_run, "candidate": hybrid_run}
+    get_run_logger().info(
+        "%s: hybrid #%d scored %.3f, tuned alone %.3f",
+        ctx.name,
+        hybrid.id,
+        hybrid_run.mean,
+        tuned_run.mean,
+    )
+    if verdict(gates) == "advance":
+        reason = f"the hybrid beats the tuned model alone: {gates[1].detail}"
+        return record(
+            ctx,
+            DecisionKind.ADVANCED,
+            Phase.FINE_TUNING,
+            reason,
+            gates=gates,
+            configuration_id=hybrid.id,
+            **runs,
+        )
+    unmet = "; ".join(
+        f"{g.check} {g.status}: {g.detail}" for g in gates if g.status != GateStatus.PASS
+    )
+    return record(
+        ctx,
+        DecisionKind.HELD,
+        Phase.FINE_TUNING,
+        f"the tuned model stays: {unmet}",
+        gates=gates,
+        configuration_id=tuned.id,
+        **runs,
+    )
+
+
+@flow(name="check-hybrid")
+def check_hybrid(use_case: str) -> CheckOutcome:
+    """Build and gate the hybrid of the active tuned model and the RAG configuration before it."""
+    run_id = current_run_id()
+    ctx = UseCaseContext.load(use_case)
+    with store_session(ctx.store_url) as session:
+        holder = acquire_lease(use_case, run_id, ttl_seconds=LEASE_SECONDS, session=session)
+    if holder is not None:
+        return record(
+            ctx,
+            DecisionKind.SKIPPED,
+            ctx.use_case.active_phase,
+            f"check {holder} is running",
+            gates=[],
+            configuration_id=ctx.use_case.active_configuration_id,
+        )
+    try:
+        return _hybrid(UseCaseContext.load(use_case))
+    finally:
+        with store_session(ctx.store_url) as session:
+            release_lease(use_case, run_id, session=session)

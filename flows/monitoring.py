@@ -1,0 +1,274 @@
+"""Monitoring: re-score each active configuration and roll back the ones that regressed.
+
+A monitored configuration is scored afresh (no stored run, no cached response: a degraded
+model must be asked again) on the eval set plus the latest labelled interactions, and on the
+canary set when the spec has one. `tasks.regression` holds the rule. On a regression the
+previous configurations of the activation history (`state.history`) are scored the same way,
+newest first, and the first healthy one becomes active with a `rolled_back` decision carrying
+both measurements; with none healthy, a `held` decision records the regression. Either way
+the event `phasegate.regression.detected` tells automations. A healthy configuration records
+nothing (the run's logs and return value say it was checked).
+"""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from pydantic import BaseModel, Field
+
+from flows.context import UseCaseContext, current_run_id
+from flows.recording import record
+from flows.scoring import score_on
+from state.db import store_session
+from state.domain import Configuration, EvalItem, EvalRun, GateResult
+from state.evals import find_eval_run, get_eval_run
+from state.history import Activation, activation_stack
+from state.interactions import list_labelled_interactions
+from state.leases import acquire_lease, release_lease
+from state.phases import DecisionKind, GateStatus, Phase
+from state.settings import get_settings
+from state.store import get_configuration, list_use_cases
+from tasks.eval_sets import load_eval_set
+from tasks.events import emit_regression
+from tasks.gate_checks import GateInputs
+from tasks.regression import gate_floor, gate_regression
+
+MONITORED = (Phase.RAG, Phase.FINE_TUNING)
+INTERACTION_DAYS = 30
+LEASE_SECONDS = 3600
+
+Status = Literal["healthy", "rolled_back", "regressed", "skipped", "unmonitored", "failed"]
+
+
+class MonitorOutcome(BaseModel):
+    """What monitoring found for one use case and what it did."""
+
+    use_case: str
+    status: Status
+    reason: str
+    configuration_id: int | None = Field(None, description="active configuration afterwards")
+    decision_id: int | None = None
+    event_id: str | None = None
+    gates: list[GateResult] = Field(default_factory=list)
+
+
+def monitoring_set(ctx: UseCaseContext, sample: int) -> tuple[list[EvalItem], str]:
+    """The eval items plus the latest labelled interactions (label as expected), and their hash."""
+    items, eval_hash = ctx.eval_set
+    since = datetime.now(UTC) - timedelta(days=INTERACTION_DAYS)
+    with store_session(ctx.store_url) as session:
+        recent = list_labelled_interactions(ctx.name, since=since, limit=sample, session=session)
+    extra = [EvalItem(id=f"interaction-{i.id}", input=i.input, expected=i.label) for i in recent]
+    # Never the eval file's hash: a phase check must not reuse a monitoring run as its own.
+    key = "\n".join(["monitor", eval_hash, *(item.id for item in extra)])
+    return items + extra, hashlib.sha256(key.encode()).hexdigest()
+
+
+def _baseline(ctx: UseCaseContext, activation: Activation) -> EvalRun | None:
+    """The run of the configuration that the activating decision recorded."""
+    with store_session(ctx.store_url) as session:
+        runs = [get_eval_run(i, session=session) for i in activation.eval_run_ids]
+    return next((r for r in runs if r and r.configuration_id == activation.configuration_id), None)
+
+
+def _inputs(
+    ctx: UseCaseContext, phase: Phase, baseline: EvalRun | None, current: EvalRun
+) -> GateInputs:
+    """Gate inputs of the gate that guarded the move into `phase` (prompting: its own)."""
+    transition = "rag_to_fine_tuning" if phase == Phase.FINE_TUNING else "prompting_to_rag"
+    return GateInputs(
+        use_case=ctx.name,
+        transition=transition,
+        thresholds=getattr(ctx.spec.gates, transition),
+        constraints=ctx.spec.constraints,
+        active=baseline,
+        candidate=current,
+    )
+
+
+def _canary_gate(
+    ctx: UseCaseContext, config: Configuration, inputs: GateInputs, tolerated_drop: float
+) -> GateResult | None:
+    """The canary check against the configuration's stored canary run; None without a canary."""
+    path = ctx.data_path("canary")
+    if path is None:
+        return None
+    items, canary_hash = load_eval_set(path)
+    with store_session(ctx.store_url) as session:
+        baseline = find_eval_run(ctx.name, config.id, canary_hash, ctx.spec.metric, session=session)
+    current = None
+    if baseline is not None:
+        fresh_hash = hashlib.sha256(f"monitor\n{canary_hash}".encode()).hexdigest()
+        current = score_on(ctx, config, items, fresh_hash, use_cache=False, purpose="monitor")
+    canary = inputs.model_copy(update={"active": baseline, "candidate": current})
+    return gate_regression(canary, tolerated_drop, check="canary_regression")
+
+
+def assess(
+    ctx: UseCaseContext,
+    config: Configuration,
+    baseline: EvalRun | None,
+    sample: tuple[list[EvalItem], str],
+    tolerated_drop: float,
+) -> tuple[EvalRun, list[GateResult]]:
+    """Score a configuration afresh and check it against its baseline, floor and canary."""
+    items, set_hash = sample
+    current = score_on(ctx, config, items, set_hash, use_cache=False, purpose="monitor")
+    inputs = _inputs(ctx, config.phase, baseline, current)
+    gates = [gate_regression(inputs, tolerated_drop), gate_floor(inputs)]
+    if (canary := _canary_gate(ctx, config, inputs, tolerated_drop)) is not None:
+        gates.append(canary)
+    return current, gates
+
+
+def regressed(gates: list[GateResult]) -> bool:
+    """Whether any monitoring check failed."""
+    return any(gate.status == GateStatus.FAIL for gate in gates)
+
+
+def _restore(
+    ctx: UseCaseContext,
+    stack: list[Activation],
+    sample: tuple[list[EvalItem], str],
+    tolerated_drop: float,
+) -> tuple[Configuration, EvalRun, list[GateResult]] | None:
+    """The newest earlier configuration that is healthy now, with its fresh run and checks."""
+    logger = get_run_logger()
+    tried = {ctx.use_case.active_configuration_id}
+    for activation in reversed(stack):
+        if activation.configuration_id in tried:
+            continue
+        tried.add(activation.configuration_id)
+        with store_session(ctx.store_url) as session:
+            config = get_configuration(activation.configuration_id, session=session)
+        run, gates = assess(ctx, config, _baseline(ctx, activation), sample, tolerated_drop)
+        if not regressed(gates):
+            renamed = [g.model_copy(update={"check": f"restored_{g.check}"}) for g in gates]
+            return config, run, renamed
+        logger.warning("%s: configuration #%d regressed as well", ctx.name, config.id)
+    return None
+
+
+def _act(
+    ctx: UseCaseContext,
+    config: Configuration,
+    current: EvalRun,
+    gates: list[GateResult],
+    stack: list[Activation],
+    sample: tuple[list[EvalItem], str],
+    tolerated_drop: float,
+) -> MonitorOutcome:
+    """Roll back to the newest healthy configuration (or hold), record it, emit the event."""
+    failed = "; ".join(f"{g.check}: {g.detail}" for g in gates if g.status == GateStatus.FAIL)
+    restored = _restore(ctx, stack, sample, tolerated_drop)
+    if restored is None:
+        reason = f"regressed with no healthy configuration to roll back to: {failed}"
+        outcome = record(
+            ctx,
+            DecisionKind.HELD,
+            config.phase,
+            reason,
+            gates=gates,
+            active=current,
+            configuration_id=config.id,
+            decided_by="monitor",
+        )
+        status: Status = "regressed"
+    else:
+        target, run, checks = restored
+        reason = f"rolled back from configuration #{config.id} to #{target.id}: {failed}"
+        gates = gates + checks
+        outcome = record(
+            ctx,
+            DecisionKind.ROLLED_BACK,
+            target.phase,
+            reason,
+            gates=gates,
+            active=current,
+            candidate=run,
+            configuration_id=target.id,
+            decided_by="monitor",
+        )
+        status = "rolled_back"
+    event_id = emit_regression(
+        ctx.name,
+        {
+            "decision": outcome.decision.value,
+            "decision_id": outcome.decision_id,
+            "reason": reason,
+            "from_configuration_id": config.id,
+            "from_phase": config.phase.value,
+            "to_configuration_id": outcome.configuration_id,
+            "to_phase": outcome.to_phase.value,
+            "flow_run_id": current_run_id(),
+            "gates": [gate.model_dump(mode="json") for gate in gates],
+        },
+    )
+    return MonitorOutcome(
+        use_case=ctx.name,
+        status=status,
+        reason=reason,
+        configuration_id=outcome.configuration_id,
+        decision_id=outcome.decision_id,
+        event_id=event_id,
+        gates=gates,
+    )
+
+
+def _check(ctx: UseCaseContext, sample_size: int, tolerated_drop: float) -> MonitorOutcome:
+    """Check the active configuration of a use case and act on a regression."""
+    if ctx.use_case.active_configuration_id is None:
+        return MonitorOutcome(use_case=ctx.name, status="unmonitored", reason="no configuration")
+    with store_session(ctx.store_url) as session:
+        config = get_configuration(ctx.use_case.active_configuration_id, session=session)
+        stack = activation_stack(ctx.name, session=session)
+    sample = monitoring_set(ctx, sample_size)
+    baseline = _baseline(ctx, stack[-1]) if stack else None
+    current, gates = assess(ctx, config, baseline, sample, tolerated_drop)
+    if regressed(gates):
+        return _act(ctx, config, current, gates, stack, sample, tolerated_drop)
+    reason = "; ".join(f"{g.check} {g.status}: {g.detail}" for g in gates)
+    get_run_logger().info("%s: configuration #%d is healthy (%s)", ctx.name, config.id, reason)
+    return MonitorOutcome(
+        use_case=ctx.name, status="healthy", reason=reason, configuration_id=config.id, gates=gates
+    )
+
+
+@flow(name="monitor-use-case")
+def monitor_use_case(
+    use_case: str, interactions: int = 200, tolerated_drop: float = 0.0
+) -> MonitorOutcome:
+    """Re-score one use case's active configuration; roll back if it regressed."""
+    run_id = current_run_id()
+    ctx = UseCaseContext.load(use_case)
+    with store_session(ctx.store_url) as session:
+        holder = acquire_lease(use_case, run_id, ttl_seconds=LEASE_SECONDS, session=session)
+    if holder is not None:
+        reason = f"check {holder} is running"
+        get_run_logger().info("%s: not monitored now: %s", use_case, reason)
+        return MonitorOutcome(use_case=use_case, status="skipped", reason=reason)
+    try:
+        return _check(UseCaseContext.load(use_case), interactions, tolerated_drop)
+    finally:
+        with store_session(ctx.store_url) as session:
+            release_lease(use_case, run_id, session=session)
+
+
+@flow(name="monitor")
+def monitor(use_case: str | None = None) -> dict[str, MonitorOutcome]:
+    """Re-score one use case, or every use case in rag or fine_tuning, and roll back regressions."""
+    if use_case is not None:
+        return {use_case: monitor_use_case(use_case)}
+    with store_session(get_settings().store_url) as session:
+        names = [u.name for u in list_use_cases(session=session) if u.active_phase in MONITORED]
+    outcomes = {}
+    for name in names:
+        # One use case failing (its provider down, its spec's data gone) stops no other.
+        state = monitor_use_case(name, return_state=True)
+        if state.is_completed():
+            outcomes[name] = state.result()
+        else:
+            get_run_logger().error("%s: monitoring failed: %s", name, state.message)
+            outcomes[name] = MonitorOutcome(use_case=name, status="failed", reason=state.message)
+    return outcomes
