@@ -50,6 +50,29 @@ def check_command(
     console.print(f"[bold]{outcome.decision}[/]: {outcome.reason}")
 
 
+def monitor_command(
+    use_case: Annotated[str | None, typer.Argument(help="one use case (default: all)")] = None,
+) -> None:
+    """Re-score active configurations now and roll back the ones that regressed."""
+    from flows.monitoring import monitor
+
+    if use_case is not None:
+        with store_session() as session:
+            store.require_use_case(use_case, session=session)
+    for name, outcome in monitor(use_case).items():
+        console.print(f"[bold]{name}[/]: {outcome.status} — {outcome.reason}")
+
+
+def hybrid_command(use_case: str) -> None:
+    """Build, score and gate the hybrid (tuned model + RAG fallback) of a tuned use case."""
+    from flows.hybrid import check_hybrid
+
+    with store_session() as session:
+        store.require_use_case(use_case, session=session)
+    outcome = check_hybrid(use_case)
+    console.print(f"[bold]{outcome.decision}[/]: {outcome.reason}")
+
+
 def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: float) -> None:
     from tasks.approvals import give_answer
 

@@ -91,9 +91,21 @@ def _check_with_approval(console: Console, name: str, approver: str) -> None:
     worker.join(timeout=120)
 
 
+def _degrade_active_model(base_url: str) -> None:
+    """Ask the sandbox to corrupt half of the active tuned model's answers (its admin API)."""
+    from state.db import store_session
+    from state.store import get_configuration, require_use_case
+
+    with store_session(get_settings().store_url) as session:
+        use_case = require_use_case("support-qa", session=session)
+        model = get_configuration(use_case.active_configuration_id, session=session).model
+    root = base_url.removesuffix("/v1")
+    httpx.post(f"{root}/sandbox/models/{model}/degrade", json={"share": 0.5}).raise_for_status()
+
+
 def run_demo(console: Console) -> None:
-    """The journey: apply, usage, baseline, RAG, fine-tuning with approval, status, reports."""
-    from phasegate import cli
+    """The journey: apply, usage, baseline, RAG, fine-tuning, hybrid, rollback, reports."""
+    from phasegate import cli, cli_phases
 
     started = time.monotonic()
     with sandbox() as base_url:
@@ -112,11 +124,23 @@ def run_demo(console: Console) -> None:
             _check(console, name)
         console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
         _check_with_approval(console, "support-qa", approver="ana")
-        console.print("\n[bold]6. Status[/]  (phasegate status)")
+        console.print(
+            "\n[bold]6. Hybrid routing[/]: tuned model near its training data, RAG "
+            "for the rest  (phasegate hybrid support-qa)"
+        )
+        with console.status("building and gating the hybrid …"):
+            cli_phases.hybrid_command("support-qa")
+        console.print(
+            "\n[bold]7. An injected regression[/]: the sandbox corrupts half of the "
+            "tuned model's answers; monitoring notices and rolls back"
+        )
+        _degrade_active_model(base_url)
+        with console.status("monitoring …"):
+            cli_phases.monitor_command("support-qa")
+        console.print("\n[bold]8. Status[/]  (phasegate status)")
         cli.status()
-        console.print("\n[bold]7. Reports[/]  (phasegate report …)")
-        from phasegate import cli_phases
-
+        cli.history("support-qa")
+        console.print("\n[bold]9. Reports[/]  (phasegate report …)")
         for name in DAILY_USAGE:
             cli_phases.report_command(name, output=REPORTS / f"{name}.html")
     table = Table(show_header=False, box=None)
