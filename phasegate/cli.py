@@ -9,10 +9,14 @@ import click
 import typer
 from rich.console import Console
 
+from phasegate import cli_phases
+from phasegate.cli_eval import eval_command
+from phasegate.cli_webhook import webhook_command
 from phasegate.context import store_session
 from phasegate.usage_csv import read_usage_csv
 from phasegate.views import history_table, status_table
 from state import store, usage
+from state.approvals import pending_approvals
 from state.db import engine_for
 from state.errors import InputError, PhasegateError
 from state.settings import get_settings
@@ -27,6 +31,17 @@ usage_app = typer.Typer(help="Report how many queries a use case serves.", no_ar
 db_app = typer.Typer(help="Manage the state store.", no_args_is_help=True)
 app.add_typer(usage_app, name="usage")
 app.add_typer(db_app, name="db")
+app.add_typer(cli_phases.prompts_app, name="prompts")
+app.command("check")(cli_phases.check_command)
+app.command("approve")(cli_phases.approve_command)
+app.command("reject")(cli_phases.reject_command)
+app.command("build")(cli_phases.build_command)
+app.command("monitor")(cli_phases.monitor_command)
+app.command("hybrid")(cli_phases.hybrid_command)
+app.command("report")(cli_phases.report_command)
+app.command("eval")(eval_command)
+app.command("sandbox")(cli_phases.sandbox_command)
+app.command("webhook")(webhook_command)
 console = Console()
 
 
@@ -61,6 +76,7 @@ def status() -> None:
     rows = []
     with store_session() as session:
         volumes = usage.volumes(today=today(), session=session)
+        pending = {a.use_case: a for a in pending_approvals(session=session)}
         for use_case in store.list_use_cases(session=session):
             config = (
                 store.get_configuration(use_case.active_configuration_id, session=session)
@@ -68,7 +84,11 @@ def status() -> None:
                 else None
             )
             last = store.list_decisions(use_case.name, session=session, limit=1)
-            rows.append((use_case, config, last[-1] if last else None, volumes[use_case.name], ""))
+            waiting = pending.get(use_case.name)
+            note = f"approval → {waiting.to_phase}" if waiting else ""
+            rows.append(
+                (use_case, config, last[-1] if last else None, volumes[use_case.name], note)
+            )
     console.print(status_table(rows))
 
 

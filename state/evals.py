@@ -30,11 +30,13 @@ RESULT_FIELDS = tuple(ItemResult.model_fields)
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """Slices of at most CHUNK values."""
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
 
 
 def _use_case_id(session: Session, name: str) -> int:
+    """The id of the use case called `name`; raises NotFound."""
     use_case_id = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
     if use_case_id is None:
         raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
@@ -42,6 +44,7 @@ def _use_case_id(session: Session, name: str) -> int:
 
 
 def _to_eval_run(session: Session, row: EvalRunRecord, name: str) -> EvalRun:
+    """The domain model of an eval-run row with its results in recorded order."""
     results = session.exec(
         select(EvalResultRecord)
         .where(EvalResultRecord.eval_run_id == row.id)

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     request_timeout: float = Field(30.0, gt=0, description="seconds per provider call")
     max_retries: int = Field(4, ge=0, le=20, description="retries per provider call")
     webhook_secret: SecretStr | None = Field(None, description="HMAC secret for webhooks")
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description="HMAC secret per use case (JSON object)"
+    )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @field_validator("database_url")

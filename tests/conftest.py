@@ -26,7 +26,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 def settings_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings whose data dir is a fresh temporary directory."""
     for key in list(os.environ):
-        if key.startswith("PHASEGATE_"):
+        if key.startswith("PHASEGATE_") and not key.startswith("PHASEGATE_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("PHASEGATE_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()

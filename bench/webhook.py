@@ -1,0 +1,220 @@
+"""Benchmark: signed usage reports over loopback (targets ≥ 1,000 req/s, p99 < 50 ms, 0 lost).
+
+.venv/bin/python bench/webhook.py [--seconds 20] [--connections 8]
+
+Serves `phasegate webhook` (uvicorn, one process, SQLite store in a temporary directory) in a
+subprocess; this process posts one signed usage count per request from several keep-alive
+connections, each request a distinct (day, source), then checks that every accepted count is
+in the store.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from phasegate.signing import signed_headers
+from state.db import make_engine, session_scope, upgrade
+from state.spec import LoadedSpec, UseCaseSpec
+from state.store import apply_spec
+
+TARGET_RPS = 1000.0
+TARGET_P99_MS = 50.0
+SECRET = "bench-secret"
+USE_CASE = "bench-usage"
+FIRST_DAY = date(2000, 1, 1)
+SERVE = "from phasegate.cli_webhook import webhook_command; webhook_command(port={port})"
+
+
+@dataclass
+class Tally:
+    """What one connection sent and what the server accepted."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    accepted_rows: int = 0
+    accepted_sum: int = 0
+    failures: dict[int, int] = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _register(url: str) -> None:
+    """Migrate the store at `url` and register the benchmark's use case."""
+    spec = UseCaseSpec(
+        name=USE_CASE,
+        task="qa",
+        metric="token_f1",
+        data={"eval": "eval.jsonl"},
+        prompts=[{"name": "zero-shot", "kind": "zero_shot"}],
+    )
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        apply_spec(LoadedSpec(spec=spec, path=Path("/bench/spec.yaml")), session=session)
+    engine.dispose()
+
+
+def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Wait until the server answers /healthz; exit if it dies or stays silent."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the webhook server exited with {server.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the webhook server did not answer /healthz in time")
+
+
+def _post_usage(port: int, worker: int, deadline: float, tally: Tally) -> None:
+    """Post one count per request until `deadline`, each for a day no one else reports."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    path = f"/v1/usecases/{USE_CASE}/usage"
+    source, sequence = f"conn-{worker}", 0
+    while time.monotonic() < deadline:
+        count = 1 + (worker * 7919 + sequence) % 5000
+        day = FIRST_DAY + timedelta(days=sequence)
+        body = json.dumps(
+            {"counts": [{"day": day.isoformat(), "count": count, "source": source}]}
+        ).encode()
+        headers = {"Content-Type": "application/json", **signed_headers(SECRET, body)}
+        started = time.perf_counter()
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+        if response.status == 200:
+            tally.accepted_rows += 1
+            tally.accepted_sum += count
+        else:
+            tally.failures[response.status] = tally.failures.get(response.status, 0) + 1
+        sequence += 1
+    connection.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stored(url: str) -> tuple[int, int]:
+    """Rows and summed counts in the usage table."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows, total = connection.execute(
+            text("SELECT count(*), coalesce(sum(count), 0) FROM usage")
+        ).one()
+    engine.dispose()
+    return int(rows), int(total)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    """Serve, load, verify, and print throughput, latency and the ratios to the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/phasegate.db"
+        _register(url)
+        port = _free_port()
+        env = os.environ | {"PHASEGATE_DATA_DIR": tmp, "PHASEGATE_WEBHOOK_SECRET": SECRET}
+        env.pop("PHASEGATE_DATABASE_URL", None)
+        log = Path(tmp) / "server.log"
+        with log.open("w") as log_file:
+            server = subprocess.Popen(
+                [sys.executable, "-c", SERVE.format(port=port)],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_healthy(port, server)
+            tallies = [Tally() for _ in range(args.connections)]
+            deadline = time.monotonic() + args.seconds
+            threads = [
+                threading.Thread(target=_post_usage, args=(port, i, deadline, tally))
+                for i, tally in enumerate(tallies)
+            ]
+            server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            cpu = (_cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        rows, total = _stored(url)
+        _report(tallies, elapsed, cpu, args.connections, (rows, total))
+
+
+def _report(
+    tallies: list[Tally],
+    elapsed: float,
+    cpu: tuple[float, float],
+    connections: int,
+    stored: tuple[int, int],
+) -> None:
+    """Print throughput, latency, CPU per request, what was lost, and the ratios to targets."""
+    rows, total = stored
+    latencies = [ms for tally in tallies for ms in tally.latencies_ms]
+    accepted_rows = sum(tally.accepted_rows for tally in tallies)
+    accepted_sum = sum(tally.accepted_sum for tally in tallies)
+    failures: dict[int, int] = {}
+    for tally in tallies:
+        for status, n in tally.failures.items():
+            failures[status] = failures.get(status, 0) + n
+    rps = len(latencies) / elapsed
+    p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+    lost_rows, lost_sum = accepted_rows - rows, accepted_sum - total
+    print(f"{len(latencies):,} requests in {elapsed:.1f} s over {connections} connections")
+    print(f"throughput {rps:,.0f} req/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    server_us, client_us = (seconds / len(latencies) * 1e6 for seconds in cpu)
+    print(
+        f"CPU per request: server {server_us:,.0f} µs (one process: at most "
+        f"{1e6 / server_us:,.0f} req/s on a free core), client {client_us:,.0f} µs; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(f"accepted {accepted_rows:,} (sum {accepted_sum:,}); refused {failures or 'none'}")
+    print(f"in the store {rows:,} rows (sum {total:,}); lost rows {lost_rows}, lost sum {lost_sum}")
+    print(f"ratio to ≥ {TARGET_RPS:,.0f} req/s: {rps / TARGET_RPS:.2f} (≥ 1.00 passes)")
+    print(f"ratio to p99 < {TARGET_P99_MS:.0f} ms: {p99 / TARGET_P99_MS:.2f} (< 1.00 passes)")
+    print(f"lost: {lost_rows} rows ({'passes' if lost_rows == lost_sum == 0 else 'FAILS'})")
+    if lost_rows or lost_sum:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""`phasegate eval`: score one prompt variant of a use case on its eval set and show the run."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from phasegate.context import store_session
+from state import store
+from state.domain import EvalItem, EvalRun
+from state.errors import InputError, SpecError
+from state.evals import record_eval_run
+from state.settings import get_settings, provider_options
+from state.spec import LoadedSpec, PromptVariant
+from tasks.eval_sets import load_eval_set, load_examples, normalise_input
+from tasks.prompts import build_messages
+
+console = Console()
+SHOWN_ERRORS = 3
+
+
+def _variant(loaded: LoadedSpec, name: str | None) -> PromptVariant:
+    """The prompt variant called `name`, or the spec's first."""
+    variants = {variant.name: variant for variant in loaded.spec.prompts}
+    if name is None:
+        return loaded.spec.prompts[0]
+    if name not in variants:
+        raise InputError(f"--prompt: no prompt {name!r} in {loaded.path} ({', '.join(variants)})")
+    return variants[name]
+
+
+def _examples(loaded: LoadedSpec, variant: PromptVariant, items: list[EvalItem]) -> list:
+    """Few-shot examples from the training file that are not eval inputs; none for other kinds."""
+    if variant.kind != "few_shot":
+        return []
+    training = loaded.data_path("training")
+    if training is None:
+        raise SpecError(f"{loaded.path}: prompts.{variant.name}: few-shot needs data.training")
+    return load_examples(training, variant.k, {normalise_input(item.input) for item in items})
+
+
+def _table(run: EvalRun, title: str) -> Table:
+    """The figures of one eval run as a two-column table."""
+    cost = "unknown price" if run.cost_per_query is None else f"${run.cost_per_query:.6f}"
+    rows = [
+        ("examples", f"{run.n:,}"),
+        (run.metric, f"{run.mean:.3f}  [{run.ci_low:.3f}, {run.ci_high:.3f}] 95% CI"),
+        ("error rate", f"{run.error_rate:.1%}"),
+        ("latency p50 / p95", f"{run.latency_p50_ms:,.0f} / {run.latency_p95_ms:,.0f} ms"),
+        (
+            "tokens per query",
+            f"{run.prompt_tokens_per_query:,.1f} in / {run.completion_tokens_per_query:,.1f} out",
+        ),
+        ("cost per query", cost),
+        ("provider calls", f"{run.provider_calls:,} ({run.retries:,} retries)"),
+    ]
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def eval_command(
+    use_case: Annotated[str, typer.Argument(help="a registered use case")],
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", help="prompt variant name (default: the first)")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="model (default: the spec's, else settings')")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="call the provider even for cached answers")
+    ] = False,
+) -> None:
+    """Score a prompt variant of a use case on its eval set, record the run and show it."""
+    # Imported here: it imports Prefect, which takes seconds that other commands need not wait.
+    from tasks.evaluation import EvalTarget, PreparedRequest, evaluate
+
+    settings = get_settings()
+    with store_session() as session:
+        registered = store.require_use_case(use_case, session=session)
+    loaded = LoadedSpec(spec=registered.spec, path=Path(registered.spec_path))
+    variant = _variant(loaded, prompt)
+    chosen = model or loaded.spec.model or settings.default_model
+    eval_path = loaded.data_path("eval")
+    assert eval_path is not None, "data.eval is a required field"
+    items, eval_set_hash = load_eval_set(eval_path)
+    examples = _examples(loaded, variant, items)
+    requests = [
+        PreparedRequest(
+            item_id=item.id,
+            model=chosen,
+            messages=build_messages(variant, item.input, examples=examples),
+            prompt_kind=variant.kind,
+        )
+        for item in items
+    ]
+    metric = loaded.spec.metric
+    target = EvalTarget(
+        use_case=use_case, eval_set_hash=eval_set_hash, metric=metric, purpose="cli"
+    )
+    title = f"{use_case} · {variant.name} · {chosen}"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        total = len(requests) * (2 if metric == "llm_judge" else 1)
+        bar = progress.add_task(title, total=total)
+        run = evaluate(
+            requests,
+            items,
+            target,
+            provider_options(settings),
+            store_url=settings.store_url,
+            use_cache=not no_cache,
+            judge_model=settings.judge_model,
+            price=settings.price_for(chosen),
+            on_done=lambda _: progress.advance(bar),
+        )
+    extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
+    with store_session() as session:
+        run = record_eval_run(run.model_copy(update={"extra": extra}), session=session)
+    console.print(_table(run, f"eval run {run.id}: {title}"))
+    errors = list(dict.fromkeys(r.error for r in run.results if r.error))
+    for error in errors[:SHOWN_ERRORS]:
+        console.print(f"[yellow]error:[/] {error}", highlight=False)

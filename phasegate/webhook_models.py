@@ -1,0 +1,170 @@
+"""Request and response bodies of the webhook API, and how their errors are worded."""
+
+from datetime import date
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+JSON_TYPE = "application/json"
+MAX_ITEMS = 1000
+# The usage.count column is a 32-bit integer on PostgreSQL.
+MAX_COUNT = 2**31 - 1
+
+
+class _Body(BaseModel):
+    # Strict: "12" is not a count and a typo in a field name is an error, not a default.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CheckRequest(_Body):
+    """Ask for a phase check of a use case."""
+
+    reason: str | None = Field(None, max_length=2000)
+    requested_by: str | None = Field(None, max_length=200)
+
+
+class UsageItem(_Body):
+    """The queries one source served on one day."""
+
+    day: date
+    count: int = Field(ge=0, le=MAX_COUNT)
+    source: str = Field("default", pattern=SLUG)
+
+
+class UsageRequest(_Body):
+    """Daily query counts; each (day, source) replaces what was reported before."""
+
+    counts: list[UsageItem] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _one_count_per_day_and_source(self) -> "UsageRequest":
+        """Refuse two counts for the same day and source (one would silently win)."""
+        seen: dict[tuple[date, str], int] = {}
+        for index, item in enumerate(self.counts):
+            key = (item.day, item.source)
+            if key in seen:
+                raise ValueError(
+                    f"counts.{index}: same day and source as counts.{seen[key]} "
+                    f"({item.day}, {item.source!r})"
+                )
+            seen[key] = index
+        return self
+
+
+class InteractionItem(_Body):
+    """A production input with its output and, when known, a label or rating."""
+
+    id: str = Field(min_length=1, max_length=200, description="the client's id; de-duplicates")
+    input: str = Field(min_length=1)
+    output: str = ""
+    label: str | None = None
+    rating: float | None = Field(None, allow_inf_nan=False)
+
+
+class InteractionsRequest(_Body):
+    """Interactions to keep; ids already stored are counted as duplicates."""
+
+    interactions: list[InteractionItem] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class CheckAccepted(BaseModel):
+    """A check request turned into a Prefect event."""
+
+    event_id: str
+    use_case: str
+
+
+class UsageRecorded(BaseModel):
+    """How many daily counts were stored."""
+
+    recorded: int
+
+
+class InteractionsRecorded(BaseModel):
+    """How many interactions were new and how many were already stored."""
+
+    inserted: int
+    duplicates: int
+
+
+class ActiveConfiguration(BaseModel):
+    """What an application should call for a use case now."""
+
+    use_case: str
+    phase: str
+    configuration: dict[str, Any] | None
+    version: int
+
+
+class ErrorDetail(BaseModel):
+    """A machine-readable code and a message that names the field or header."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API."""
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """Raised while answering a request to answer with `status` and an ErrorBody instead."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> ErrorBody:
+        """The JSON body of this error."""
+        return ErrorBody(error=ErrorDetail(code=self.code, message=self.message))
+
+
+_MESSAGES = {
+    "greater_than_equal": "must be ≥ {ge}",
+    "less_than_equal": "must be ≤ {le}",
+    "missing": "field required",
+    "extra_forbidden": "unknown field",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": "must match {pattern}",
+    "model_type": "must be a JSON object",
+    "json_invalid": "not valid JSON ({error})",
+}
+
+
+def describe(error: ValidationError) -> str:
+    """The errors of a validation, each as `field.path: problem`, joined by `; `."""
+    parts = []
+    for item in error.errors(include_url=False):
+        if item["type"] == "value_error":
+            # Our own validators already name the field path in the message.
+            parts.append(str(item["ctx"]["error"]))
+            continue
+        loc = ".".join(str(part) for part in item["loc"]) or "(body)"
+        template = _MESSAGES.get(item["type"])
+        message = template.format(**item.get("ctx", {})) if template else item["msg"]
+        parts.append(f"{loc}: {message}")
+    return "; ".join(parts)
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def parse_body(model: type[Body], content_type: str | None, body: bytes) -> Body:
+    """Validate a JSON request body into `model`; raises ApiError 415 or 422."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != JSON_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"Content-Type: must be {JSON_TYPE}")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        code = (
+            "invalid_json" if any(e["type"] == "json_invalid" for e in errors) else "invalid_body"
+        )
+        raise ApiError(422, code, describe(exc)) from exc

@@ -1,0 +1,148 @@
+"""`phasegate eval` through Typer's CliRunner, against the real sandbox and a temporary store."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from phasegate.cli_eval import eval_command
+from phasegate.context import store_session
+from state import store
+from state.errors import InputError, NotFound, SpecError
+from state.evals import get_eval_run
+from state.settings import Settings, get_settings
+from state.spec import load_spec
+from tests.specs import write_spec
+
+app = typer.Typer()
+app.command("eval")(eval_command)
+app.command("noop")(lambda: None)  # two commands keep `eval` a subcommand, as in the real CLI
+
+
+@pytest.fixture(name="cli_settings")
+def cli_settings_fixture(
+    settings: Settings, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Settings on a temporary store that reach the test sandbox."""
+    monkeypatch.setenv("PHASEGATE_BASE_URL", sandbox_url)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _apply(path: Path) -> None:
+    with store_session() as session:
+        store.apply_spec(load_spec(path), session=session)
+
+
+def _eval(*args: str) -> Result:
+    return CliRunner().invoke(app, ["eval", *args])
+
+
+def _chat_calls(settings: Settings) -> int:
+    root = settings.base_url.removesuffix("/v1")
+    return httpx.get(f"{root}/sandbox/stats").json()["chat_completions"]
+
+
+def test_eval_command_records_the_run_and_prints_its_figures(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    _apply(write_spec(tmp_path))
+    result = _eval("demo-qa")
+    assert result.exit_code == 0, result.output
+    assert "eval run 1: demo-qa · zero-shot · sandbox-base" in result.output
+    assert "provider calls" in result.output and "3 (0 retries)" in result.output
+    with store_session() as session:
+        run = get_eval_run(1, session=session)
+    assert run is not None and run.n == 3 and run.purpose == "cli"
+    assert run.extra["prompt"] == "zero-shot" and run.extra["model"] == "sandbox-base"
+
+
+def test_eval_command_again_makes_no_provider_calls(cli_settings: Settings, tmp_path: Path) -> None:
+    _apply(write_spec(tmp_path))
+    _eval("demo-qa")
+    before = _chat_calls(cli_settings)
+    result = _eval("demo-qa")
+    assert result.exit_code == 0, result.output
+    assert _chat_calls(cli_settings) == before
+    assert "0 (0 retries)" in result.output
+
+
+def test_eval_command_no_cache_calls_the_provider_again(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    _apply(write_spec(tmp_path))
+    _eval("demo-qa")
+    before = _chat_calls(cli_settings)
+    assert _eval("demo-qa", "--no-cache").exit_code == 0
+    assert _chat_calls(cli_settings) == before + 3
+
+
+def test_eval_command_uses_the_model_option(cli_settings: Settings, tmp_path: Path) -> None:
+    _apply(write_spec(tmp_path))
+    result = _eval("demo-qa", "--model", "sandbox-small")
+    assert "demo-qa · zero-shot · sandbox-small" in result.output
+
+
+def test_eval_command_few_shot_takes_training_pairs_that_are_not_eval_inputs(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    prompts = [
+        {"name": "zero-shot", "kind": "zero_shot", "template": "Input: {input}"},
+        {"name": "few-shot", "kind": "few_shot", "template": "Input: {input}", "k": 2},
+    ]
+    path = write_spec(
+        tmp_path,
+        metric="exact_match",
+        prompts=prompts,
+        data={"eval": "eval.jsonl", "training": "train.jsonl"},
+    )
+    item = {"id": "q0", "input": "the capital city of Japan?", "expected": "Tokyo"}
+    (tmp_path / "eval.jsonl").write_text(json.dumps(item) + "\n")
+    pairs = [
+        ("The capital city of  Japan?", "LEAKED"),
+        ("capital of France", "Paris"),
+        ("capital city of Japan", "Tokyo"),
+    ]
+    lines = [
+        {
+            "messages": [
+                {"role": "user", "content": f"Input: {q}"},
+                {"role": "assistant", "content": a},
+            ]
+        }
+        for q, a in pairs
+    ]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _apply(path)
+    result = _eval("demo-qa", "--prompt", "few-shot")
+    assert result.exit_code == 0, result.output
+    with store_session() as session:
+        run = get_eval_run(1, session=session)
+    assert run is not None and run.results[0].output == "Tokyo" and run.mean == 1.0
+
+
+def test_eval_command_few_shot_without_training_file_raises(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    prompts = [{"name": "few-shot", "kind": "few_shot"}]
+    _apply(write_spec(tmp_path, prompts=prompts))
+    result = _eval("demo-qa")
+    assert isinstance(result.exception, SpecError)
+    assert "prompts.few-shot: few-shot needs data.training" in str(result.exception)
+
+
+def test_eval_command_unknown_use_case_raises_not_found(cli_settings: Settings) -> None:
+    result = _eval("nope")
+    assert isinstance(result.exception, NotFound)
+
+
+def test_eval_command_unknown_prompt_names_the_known_ones(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    _apply(write_spec(tmp_path))
+    result = _eval("demo-qa", "--prompt", "nope")
+    assert isinstance(result.exception, InputError)
+    assert "no prompt 'nope'" in str(result.exception) and "(zero-shot)" in str(result.exception)

@@ -1,0 +1,157 @@
+"""The provider layer against the real sandbox over HTTP: batches, retries, timeouts, cache."""
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from state.settings import ProviderOptions
+from tasks.evaluation import StoreResponseCache
+from tasks.llm import ChatRequest, _retry_after, build_client, complete_batch, run_batch
+
+CONTEXT = "Context:\n[kb-1] Refunds are processed within five business days.\n\n"
+
+
+def _options(url: str, **overrides: object) -> ProviderOptions:
+    values = {"base_url": url, "api_key": SecretStr("sk-test"), "timeout": 5.0} | overrides
+    return ProviderOptions(**values)
+
+
+def _requests(count: int, model: str = "sandbox-base") -> list[ChatRequest]:
+    return [
+        ChatRequest(model, [{"role": "user", "content": f"{CONTEXT}Question: refunds {i}?"}])
+        for i in range(count)
+    ]
+
+
+def _faults(url: str, **faults: float) -> None:
+    httpx.post(url.removesuffix("/v1") + "/sandbox/faults", json=faults).raise_for_status()
+
+
+def _stats(url: str) -> dict[str, int]:
+    return httpx.get(url.removesuffix("/v1") + "/sandbox/stats").json()
+
+
+def _settle(url: str) -> None:
+    """Wait until requests abandoned by earlier tests (hangs) have left the server."""
+    deadline = time.monotonic() + 10
+    while _stats(url)["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    httpx.post(url.removesuffix("/v1") + "/sandbox/reset", json={}).raise_for_status()
+
+
+def test_chat_request_cache_key_changes_with_parameters() -> None:
+    base = ChatRequest("m", [{"role": "user", "content": "hi"}])
+    assert base.cache_key() == ChatRequest("m", [{"content": "hi", "role": "user"}]).cache_key()
+    assert base.cache_key() != ChatRequest("m", base.messages, max_tokens=5).cache_key()
+    assert base.cache_key() != ChatRequest("m2", base.messages).cache_key()
+
+
+def test_run_batch_returns_answers_in_request_order(sandbox_url: str) -> None:
+    requests = _requests(3) + [ChatRequest("sandbox-base", [{"role": "user", "content": "hi"}])]
+    batch = run_batch(_options(sandbox_url), requests)
+    texts = [r.text for r in batch.results]
+    assert texts[:3] == ["Refunds are processed within five business days."] * 3
+    assert texts[3] == "I don't have enough information to answer that."
+    assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in batch.results)
+    assert (batch.provider_calls, batch.retries) == (4, 0)
+
+
+def test_run_batch_retries_rate_limits_and_server_errors(sandbox_url: str) -> None:
+    _faults(sandbox_url, fault_429=0.3, fault_500=0.1, seed=3)
+    batch = run_batch(_options(sandbox_url), _requests(40))
+    assert [r.error for r in batch.results] == [None] * 40
+    assert batch.retries > 0
+    assert batch.provider_calls == 40 + batch.retries == _stats(sandbox_url)["chat_completions"]
+
+
+def test_run_batch_retries_malformed_bodies(sandbox_url: str) -> None:
+    _faults(sandbox_url, malformed_share=0.3, seed=1)
+    batch = run_batch(_options(sandbox_url), _requests(20))
+    assert all(r.error is None and r.text for r in batch.results)
+    assert _stats(sandbox_url)["faults_malformed"] == batch.retries > 0
+
+
+def test_run_batch_marks_calls_failed_when_retries_run_out(sandbox_url: str) -> None:
+    _faults(sandbox_url, fault_500=1.0)
+    batch = run_batch(_options(sandbox_url, max_retries=1), _requests(3))
+    assert [r.retries for r in batch.results] == [1, 1, 1]
+    assert all(r.error and r.error.startswith("HTTP 500") for r in batch.results)
+    assert batch.provider_calls == 6
+
+
+def test_run_batch_times_out_a_hanging_provider(sandbox_url: str) -> None:
+    _faults(sandbox_url, hang_share=1.0, hang_seconds=1.0)
+    options = _options(sandbox_url, timeout=0.5, max_retries=1)
+    batch = run_batch(options, _requests(4))
+    assert all(r.error and r.error.startswith("timeout") for r in batch.results)
+    assert (batch.provider_calls, batch.retries) == (8, 4)
+
+
+def test_run_batch_does_not_retry_a_client_error(sandbox_url: str) -> None:
+    batch = run_batch(_options(sandbox_url), _requests(2, model="no-such-model"))
+    assert all(r.error and r.error.startswith("HTTP 404") for r in batch.results)
+    assert (batch.provider_calls, batch.retries) == (2, 0)
+
+
+def test_complete_batch_keeps_to_its_concurrency(sandbox_url: str) -> None:
+    _settle(sandbox_url)
+    _faults(sandbox_url, latency_ms=30)
+
+    async def main() -> None:
+        async with build_client(_options(sandbox_url)) as client:
+            await complete_batch(client, _requests(24), concurrency=4)
+
+    asyncio.run(main())
+    assert _stats(sandbox_url)["max_in_flight"] == 4
+
+
+def test_complete_batch_reports_each_finished_request(sandbox_url: str) -> None:
+    finished: list[int] = []
+    run_batch(_options(sandbox_url), _requests(5), on_done=finished.append)
+    assert sorted(finished) == [0, 1, 2, 3, 4]
+
+
+def test_run_batch_serves_a_repeated_batch_from_the_cache(sandbox_url: str, tmp_path: Path) -> None:
+    cache = StoreResponseCache(f"sqlite:///{tmp_path / 'store.db'}")
+    first = run_batch(_options(sandbox_url), _requests(5), cache=cache)
+    second = run_batch(_options(sandbox_url), _requests(5), cache=cache)
+    assert second.provider_calls == 0 and all(r.cached for r in second.results)
+    assert [r.text for r in second.results] == [r.text for r in first.results]
+    assert [r.latency_ms for r in second.results] == [r.latency_ms for r in first.results]
+    assert _stats(sandbox_url)["chat_completions"] == 5
+
+
+def test_run_batch_does_not_cache_failures(sandbox_url: str, tmp_path: Path) -> None:
+    cache = StoreResponseCache(f"sqlite:///{tmp_path / 'store.db'}")
+    _faults(sandbox_url, fault_500=1.0)
+    run_batch(_options(sandbox_url, max_retries=0), _requests(2), cache=cache)
+    _faults(sandbox_url, fault_500=0.0)
+    again = run_batch(_options(sandbox_url), _requests(2), cache=cache)
+    assert again.provider_calls == 2 and all(r.error is None for r in again.results)
+
+
+def test_run_batch_works_inside_a_running_event_loop(sandbox_url: str) -> None:
+    async def caller() -> str:
+        return run_batch(_options(sandbox_url), _requests(1)).results[0].text
+
+    assert asyncio.run(caller()) == "Refunds are processed within five business days."
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "86400"}, 60.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_reads_milliseconds_then_seconds_capped(
+    headers: dict[str, str], expected: float | None
+) -> None:
+    assert _retry_after(headers) == expected
