@@ -36,9 +36,10 @@ def _chart(data: ReportData) -> str:
         return '<p class="muted">No eval runs yet.</p>'
     width, height, left, bottom = 900, 300, 50, 60
     step = (width - left - 20) / max(len(runs), 1)
+    # Inline SVG in HTML needs no xmlns: the file keeps no http(s) reference at all.
     parts = [
-        f'<svg id="metric-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" role="img" aria-label="metric per eval run">'
+        f'<svg id="metric-chart" width="{width}" height="{height}" role="img" '
+        'aria-label="metric per eval run">'
     ]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = (height - bottom) * (1 - tick) + 10

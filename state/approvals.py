@@ -125,3 +125,11 @@ def expired_approvals(*, now: datetime | None = None, session: Session) -> list[
     """Pending approvals whose time is up (their check may have died while paused)."""
     moment = now or utcnow()
     return [a for a in pending_approvals(session=session) if a.expires_at <= moment]
+
+
+def get_approval(flow_run_id: str, *, session: Session) -> Approval | None:
+    """The approval a flow run asked for, answered or not, or None."""
+    row = session.exec(
+        select(ApprovalRecord).where(ApprovalRecord.flow_run_id == flow_run_id)
+    ).first()
+    return _approval(row, session.get(UseCaseRecord, row.use_case_id).name) if row else None

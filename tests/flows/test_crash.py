@@ -1,0 +1,117 @@
+"""A check killed with SIGKILL while it scores its candidate: the re-run continues, once."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from state.db import store_session
+from state.store import list_decisions
+from tests.flows.conftest import (
+    ROOT,
+    USE_CASE,
+    Journey,
+    activations,
+    leases,
+    run_check,
+    wait_until,
+)
+
+#: Candidate scoring of the 142 eval items then takes ≈ 9 waves × 0.5 s: time to kill it.
+LATENCY_MS = 500
+EVAL_ITEMS = 142
+CHILD = f"from flows.phase_check import check_phase; check_phase({USE_CASE!r})"
+
+
+def _child_env(journey: Journey, prefect_home: Path) -> dict[str, str]:
+    """The environment of a check in its own process, with its own temporary Prefect API."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PHASEGATE_", "PREFECT_"))
+    }
+    return (
+        env
+        | journey.env()
+        | {
+            "PYTHONPATH": str(ROOT),
+            "PREFECT_HOME": str(prefect_home),
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+        }
+    )
+
+
+def _kill_during_candidate_eval(journey: Journey, tmp_path: Path) -> tuple[str, int]:
+    """Run a check in a child process; SIGKILL its process group mid-scoring.
+
+    Returns the flow run id that held the lease and the chat calls made before the kill.
+    """
+    log = tmp_path / "child.log"
+    with log.open("w") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD],
+            env=_child_env(journey, tmp_path / "prefect-home"),
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        # The active configuration's eval run is stored, so every chat call is the candidate's.
+        wait_until(
+            lambda: child.poll() is not None or journey.sandbox.stats()["chat_completions"] > 0,
+            120,
+            "the candidate's first provider calls",
+        )
+        assert child.poll() is None, f"the check ended on its own:\n{log.read_text()[-3000:]}"
+        [holder] = leases(journey.store_url)
+        calls = journey.sandbox.stats()["chat_completions"]
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    return holder, calls
+
+
+@pytest.mark.prefect
+def test_check_phase_after_sigkill_mid_eval_takes_over_and_decides_once(
+    backend: str, journey_from: Callable[..., Journey], tmp_path: Path
+) -> None:
+    if backend != "sqlite":
+        # The lease takeover is the same code on both stores; the child's own Prefect API
+        # costs ≈ 30-50 s to start, so the embedded default alone pays for it.
+        pytest.skip("the SIGKILL test runs on SQLite only (its child starts a Prefect API)")
+    journey = journey_from("baselined")
+    before = journey.use_case()
+    journey.sandbox.admin("POST", "/sandbox/faults", {"latency_ms": LATENCY_MS})
+    dead, calls = _kill_during_candidate_eval(journey, tmp_path)
+    assert 0 < calls < EVAL_ITEMS
+    journey.sandbox.admin("POST", "/sandbox/faults", {"latency_ms": 0})
+
+    step = run_check(journey)
+
+    assert (step.state.name, step.decision.kind, step.decision.to_phase) == (
+        "Advanced",
+        "advanced",
+        "rag",
+    )
+    with store_session(journey.store_url) as session:
+        decisions = list_decisions(USE_CASE, session=session)
+    assert [d.kind for d in decisions] == ["baselined", "advanced"]
+    assert dead not in {d.flow_run_id for d in decisions}
+    assert len({d.flow_run_id for d in decisions}) == len(decisions)
+    assert activations(journey.store_url) == [
+        (d.id, d.configuration_id, d.to_phase) for d in decisions
+    ]
+    after = journey.use_case()
+    assert (after.version, after.active_configuration_id) == (
+        before.version + 1,
+        step.decision.configuration_id,
+    )
+    assert leases(journey.store_url) == []
