@@ -76,7 +76,7 @@ def _degrade(sandbox: SandboxServer, model: str, share: float = 0.5) -> None:
 
 def _regression_events(since: datetime, want: int) -> list[Event]:
     """The regression events of tiny-qa since `since`, once at least `want` are stored."""
-    EventsWorker.drain_all()
+    EventsWorker.drain_all(timeout=5)  # a worker left on a stopped server must not hang us
     event_filter = EventFilter(
         occurred=EventOccurredFilter(since=since),
         event=EventNameFilter(name=[REGRESSION_DETECTED]),
