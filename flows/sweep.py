@@ -1,6 +1,7 @@
 """The nightly sweep: close expired approvals, then run the phase check of every use case."""
 
 from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.phase_check import check_phase
 from state.approvals import expired_approvals, resolve_approval
@@ -61,8 +62,11 @@ def sweep(auto_approve: bool = False) -> dict[str, str]:
     with store_session(store_url) as session:
         names = [u.name for u in list_use_cases(session=session)]
     outcomes = {}
-    for name in names:
-        state = check_phase(name, auto_approve=auto_approve, return_state=True)
-        outcomes[name] = state.name if state.is_completed() else f"{state.type.value}"
+    # The checks run as subflows in this process, whose own heartbeat shows it is alive;
+    # joining a heartbeat thread per subflow would cost ≈ 0.8 s per use case.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        for name in names:
+            state = check_phase(name, auto_approve=auto_approve, return_state=True)
+            outcomes[name] = state.name if state.is_completed() else f"{state.type.value}"
     logger.info("sweep: %s", outcomes)
     return outcomes

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from phasegate import cli_phases
 from phasegate.cli_eval import eval_command
+from phasegate.cli_serve import serve_command
 from phasegate.cli_webhook import webhook_command
 from phasegate.context import store_session
 from phasegate.usage_csv import read_usage_csv
@@ -42,6 +43,7 @@ app.command("report")(cli_phases.report_command)
 app.command("eval")(eval_command)
 app.command("sandbox")(cli_phases.sandbox_command)
 app.command("webhook")(webhook_command)
+app.command("serve")(serve_command)
 console = Console()
 
 

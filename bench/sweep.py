@@ -1,0 +1,252 @@
+"""Benchmark: the sweep over 200 use cases of which none needs to move (< 0.5 s each, no call).
+
+.venv/bin/python bench/sweep.py [--use-cases 200] [--items 20]
+
+Each generated use case is one a company would leave on prompting: already baselined, its
+active configuration's eval run stored, its quality above the spec's target, so the RAG need
+check holds it. Half are Q&A over a small FAQ written into the prompt (metric `contains`),
+with the same FAQ as a document, so the data check passes and only the need check holds them;
+half are classification by label words (metric `accuracy`) with no documents, like
+feedback-triage. Every check therefore ends `held`, and nothing should reach the provider.
+
+Runs on a real `prefect server start` (phasegate.serve, its own PREFECT_HOME in a temporary
+directory) and the sandbox as a subprocess. Steps: apply the specs; one sweep that builds
+the baselines (not timed); the timed sweep; a second timed sweep without flow-run heartbeats
+(Prefect's ≈ 1 s per sync flow run joining its heartbeat thread) to show that share. It prints
+per-use-case seconds against the 0.5 s target, provider calls (from /sandbox/stats), and where
+the time of a check goes: inside its subflow's body (Running → Completed, from the Prefect
+API) or around it (creating, starting and finishing the subflow run).
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import yaml
+
+from phasegate import serve
+
+TARGET_SECONDS = 0.5
+CALLS = ("chat_completions", "embeddings", "files_create", "jobs_create")
+AREAS = ["billing", "shipping", "returns", "account", "security", "mobile"]
+WORDS = {
+    "billing": "charged twice invoice billing",
+    "shipping": "parcel shipping courier late",
+    "returns": "returns label refund package",
+    "account": "account login profile email",
+    "security": "security password breach alert",
+    "mobile": "mobile app phone crashes",
+}
+
+
+def _qa(directory: Path, name: str, items: int) -> None:
+    # Product codes like "p7" are single words, so each question matches one fact only.
+    facts = [
+        (f"What is the warranty period of product p{j} of {name}?", f"{12 + j} months")
+        for j in range(items)
+    ]
+    sentences = [f"The warranty period of product p{j} is {a}." for j, (_, a) in enumerate(facts)]
+    (directory / "docs").mkdir()
+    (directory / "docs" / "faq.md").write_text("# Warranty\n\n" + "\n".join(sentences) + "\n")
+    spec = {
+        "name": name,
+        "description": "warranty questions answered from a FAQ small enough for the prompt",
+        "task": "qa",
+        "metric": "contains",
+        "data": {"eval": "eval.jsonl", "documents": "docs"},
+        "prompts": [
+            {
+                "name": "faq-in-prompt",
+                "kind": "zero_shot",
+                "system": "Answer from the FAQ.\nContext:\n" + "\n".join(sentences),
+                "template": "Question: {input}",
+            }
+        ],
+        "gates": {"prompting_to_rag": {"target": 0.8, "floor": 0.5}},
+    }
+    eval_items = [{"id": f"q{j}", "input": q, "expected": a} for j, (q, a) in enumerate(facts)]
+    _write(directory, spec, eval_items)
+
+
+def _classification(directory: Path, name: str, items: int) -> None:
+    spec = {
+        "name": name,
+        "description": "route support messages to a team by their words",
+        "task": "classification",
+        "metric": "accuracy",
+        "data": {"eval": "eval.jsonl"},
+        "prompts": [
+            {
+                "name": "labels",
+                "kind": "zero_shot",
+                "system": "Route the message to a team.\nLabels: " + ", ".join(AREAS),
+                "template": "Input: {input}",
+            }
+        ],
+        "gates": {"prompting_to_rag": {"target": 0.8, "floor": 0.5}},
+    }
+    eval_items = []
+    for j in range(items):
+        area = AREAS[j % len(AREAS)]
+        text = f"Message {j} of {name}: {WORDS[area]}"
+        eval_items.append({"id": f"m{j}", "input": text, "expected": area})
+    _write(directory, spec, eval_items)
+
+
+def _write(directory: Path, spec: dict, items: list[dict]) -> None:
+    (directory / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (directory / "eval.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+
+
+def generate(root: Path, count: int, items: int) -> list[Path]:
+    """Write `count` use-case directories under `root`; every other one is Q&A."""
+    paths = []
+    for i in range(count):
+        name = f"bench-{i:03d}"
+        directory = root / name
+        directory.mkdir(parents=True)
+        (_qa if i % 2 == 0 else _classification)(directory, name, items)
+        paths.append(directory / "spec.yaml")
+    return paths
+
+
+@contextmanager
+def sandbox(log_dir: Path) -> Iterator[str]:
+    """The sandbox as a subprocess on a free port (its CPU is not the sweep's); its root URL."""
+    port = serve.free_port()
+    args = [sys.executable, "-m", "sandbox", "--port", str(port)]
+    child = serve.spawn("sandbox", args, {**os.environ, "SANDBOX_LATENCY_MS": "0"}, log_dir)
+    root = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{root}/v1/models", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or child.exited():
+                    raise RuntimeError(f"the sandbox did not start; see {child.log}") from None
+                time.sleep(0.1)
+        yield root
+    finally:
+        serve.stop_child(child)
+
+
+def provider_calls(root: str) -> int:
+    """Calls the sandbox has served that a provider would bill or count."""
+    stats = httpx.get(f"{root}/sandbox/stats", timeout=10).json()
+    return sum(stats[key] for key in CALLS)
+
+
+def body_seconds(api_url: str, parent_id: str) -> tuple[int, float]:
+    """The check-phase subflow runs of a sweep run: how many, and their summed Running time."""
+    runs, offset = [], 0
+    while True:
+        query = {
+            "flow_runs": {"parent_flow_run_id": {"any_": [parent_id]}},
+            "limit": 200,
+            "offset": offset,
+        }
+        page = httpx.post(f"{api_url}/flow_runs/filter", json=query, timeout=30).json()
+        runs += page
+        offset += len(page)
+        if len(page) < 200:
+            break
+    return len(runs), sum(run["total_run_time"] for run in runs)
+
+
+def timed_sweep(api_url: str, sandbox_root: str, count: int, label: str) -> None:
+    """Run `sweep()` once and print its figures."""
+    from flows.sweep import sweep
+
+    before = provider_calls(sandbox_root)
+    started = time.perf_counter()
+    state = sweep(return_state=True)
+    wall = time.perf_counter() - started
+    calls = provider_calls(sandbox_root) - before
+    outcomes = state.result()
+    held = sum(1 for name in outcomes.values() if name == "Held")
+    runs, body = body_seconds(api_url, str(state.state_details.flow_run_id))
+    per = wall / count
+    print(f"\n{label}")
+    print(f"  use cases held:            {held} / {count} ({set(outcomes.values())})")
+    print(f"  sweep wall time:           {wall:8.1f} s")
+    ratio = per / TARGET_SECONDS
+    print(f"  per use case:              {per:8.3f} s  ({ratio:.2f} × the 0.5 s target)")
+    print(f"  provider calls:            {calls:8d}    (target 0)")
+    if runs:
+        print(f"  subflow bodies (Running):  {body / runs:8.3f} s per check over {runs} runs")
+        print(f"  around the bodies:         {per - body / runs:8.3f} s per check (subflow runs)")
+
+
+def main() -> None:
+    """Generate the use cases, baseline them, and time the sweep."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--use-cases", type=int, default=200)
+    parser.add_argument("--items", type=int, default=20, help="eval items per use case")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="phasegate-bench-sweep-") as tmp:
+        root = Path(tmp)
+        os.environ.update(
+            {
+                "PHASEGATE_DATA_DIR": str(root / "data"),
+                "PREFECT_HOME": str(root / "prefect"),
+                "PREFECT_LOGGING_LEVEL": "WARNING",
+                **serve.QUIET,
+            }
+        )
+        os.environ.pop("PHASEGATE_DATABASE_URL", None)
+        with sandbox(root / "logs") as sandbox_root:
+            os.environ["PHASEGATE_BASE_URL"] = f"{sandbox_root}/v1"
+            run(root, sandbox_root, args.use_cases, args.items)
+
+
+def run(root: Path, sandbox_root: str, count: int, items: int) -> None:
+    """Everything after the sandbox is up."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
+
+    from flows.sweep import sweep
+    from state.db import store_session
+    from state.settings import get_settings
+    from state.spec import load_spec
+    from state.store import apply_spec
+
+    get_settings.cache_clear()
+    started = time.perf_counter()
+    stack = serve.LocalPrefect.start(
+        log_dir=root / "logs", env={"PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}
+    )
+    print(f"Prefect server up in {time.perf_counter() - started:.1f} s at {stack.api_url}")
+    try:
+        specs = generate(root / "usecases", count, items)
+        with store_session(get_settings().store_url) as session:
+            for path in specs:
+                apply_spec(load_spec(path), session=session)
+        with temporary_settings({PREFECT_API_URL: stack.api_url}):
+            started = time.perf_counter()
+            baselines = sweep()
+            print(
+                f"baselines of {count} use cases ({items} eval items each): "
+                f"{time.perf_counter() - started:.1f} s (not timed), "
+                f"{sum(1 for v in baselines.values() if v == 'Baselined')} baselined"
+            )
+            timed_sweep(stack.api_url, sandbox_root, count, "sweep (as deployed)")
+            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                timed_sweep(stack.api_url, sandbox_root, count, "sweep without heartbeats")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

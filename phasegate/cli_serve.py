@@ -1,0 +1,84 @@
+"""The `phasegate serve` command: a local Prefect server, the deployments and a worker."""
+
+import os
+import signal
+import time
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from phasegate.serve import POOL, LocalPrefect, ServeError, port_in_use, start_local_prefect
+from state.errors import InputError
+from state.settings import get_settings
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _api_url(port: int, no_server: bool) -> str | None:
+    """The API to use, or None to start a server on `port`."""
+    existing = os.environ.get("PREFECT_API_URL")
+    if existing:
+        return existing
+    if no_server:
+        raise InputError("--no-server: set PREFECT_API_URL to the Prefect API to use")
+    if port_in_use(port):
+        raise InputError(
+            f"--port {port}: something already listens there; if it is a Prefect server, "
+            f"set PREFECT_API_URL=http://127.0.0.1:{port}/api to use it"
+        )
+    return None
+
+
+def _run_until_stopped(stack: LocalPrefect) -> None:
+    """Wait until Ctrl-C (or SIGTERM), or until a process of the stack stops by itself."""
+    while (reason := stack.first_exit()) is None:
+        time.sleep(0.5)
+    raise ServeError(f"stopping everything: {reason}")
+
+
+def serve_command(
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="port of the Prefect server to start")
+    ] = 4200,
+    no_server: Annotated[
+        bool, typer.Option("--no-server", help="use the server at PREFECT_API_URL")
+    ] = False,
+    webhook: Annotated[
+        bool, typer.Option("--webhook/--no-webhook", help="also run the webhook API")
+    ] = False,
+    webhook_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="port of the webhook API")
+    ] = 8787,
+) -> None:
+    """Run the deployments locally: Prefect server, work pool, deployments and a worker."""
+    api_url = _api_url(port, no_server)
+    log_dir = get_settings().data_dir / "serve"
+    # Also SIGINT: a shell starts background commands with it ignored, and `kill -INT` should
+    # stop them like Ctrl-C does in a terminal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    typer.echo("starting…" if api_url else f"starting a Prefect server on 127.0.0.1:{port}…")
+    stack = start_local_prefect(
+        log_dir=log_dir,
+        port=port,
+        api_url=api_url,
+        webhook_port=webhook_port if webhook else None,
+    )
+    try:
+        typer.echo(f"Prefect UI:   {stack.ui_url}")
+        typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
+        typer.echo("deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor")
+        typer.echo(f"worker:       {stack.worker_name}, polling pool {POOL!r}")
+        if webhook:
+            typer.echo(f"webhook API:  http://127.0.0.1:{webhook_port}")
+        typer.echo(f"logs:         {log_dir}/")
+        typer.echo("Ctrl-C stops the worker, then the server.")
+        _run_until_stopped(stack)
+    except KeyboardInterrupt:
+        typer.echo("stopping…")
+    finally:
+        stack.stop()
+    typer.echo("stopped")
