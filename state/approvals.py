@@ -7,8 +7,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
-from state.errors import ApprovalError, NotFound
+from state.errors import ApprovalError
 from state.models import ApprovalRecord, UseCaseRecord, utcnow
 from state.phases import Phase
 
@@ -49,13 +50,6 @@ def _approval(row: ApprovalRecord, name: str) -> Approval:
     )
 
 
-def _use_case_id(name: str, session: Session) -> int:
-    found = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
-    if found is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
-    return found
-
-
 def request_approval(
     use_case: str,
     flow_run_id: str,
@@ -71,7 +65,7 @@ def request_approval(
     ).first()
     if existing is None:
         existing = ApprovalRecord(
-            use_case_id=_use_case_id(use_case, session),
+            use_case_id=lookup.use_case_id(session, use_case),
             flow_run_id=flow_run_id,
             to_phase=to_phase,
             candidate_configuration_id=candidate_configuration_id,

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Row, delete, func, insert, text, update
 from sqlmodel import Session, col, select
 
-from state.errors import InputError, NotFound
-from state.models import ChunkRecord, DocumentRecord, UseCaseRecord, utcnow
+from state import lookup
+from state.errors import InputError
+from state.models import ChunkRecord, DocumentRecord, utcnow
 
 # Bound parameters per IN (...) list: far below SQLite's limit of 32,766 variables.
 _BATCH = 900
@@ -125,13 +126,6 @@ class RetrievedChunk(_Frozen):
     score: float
 
 
-def _use_case_id(session: Session, name: str) -> int:
-    use_case_id = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
-    if use_case_id is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
-    return use_case_id
-
-
 def _document_values(document: DocumentInput, now: datetime) -> dict[str, object]:
     return {"content_hash": document.content_hash, "chunker": document.chunker, "updated_at": now}
 
@@ -157,7 +151,7 @@ def _stored(session: Session, use_case_id: int) -> dict[str, tuple[int, tuple[st
 
 def document_versions(use_case: str, *, session: Session) -> dict[str, tuple[str, str]]:
     """(content hash, chunker) of every indexed document of a use case, by document id."""
-    stored = _stored(session, _use_case_id(session, use_case))
+    stored = _stored(session, lookup.use_case_id(session, use_case))
     return {doc_id: version for doc_id, (_, version) in stored.items()}
 
 
@@ -191,7 +185,7 @@ def sync_documents(
     use_case: str, documents: list[DocumentInput], *, session: Session
 ) -> IngestReport:
     """Make the index hold exactly `documents`; unchanged ones are left untouched."""
-    use_case_id = _use_case_id(session, use_case)
+    use_case_id = lookup.use_case_id(session, use_case)
     stored = _stored(session, use_case_id)
     _check_inputs(documents, stored)
     wanted = {d.doc_id for d in documents}
@@ -240,7 +234,7 @@ def sync_documents(
 
 def count_documents(use_case: str, *, session: Session) -> tuple[int, int]:
     """(documents, chunks) indexed for a use case."""
-    use_case_id = _use_case_id(session, use_case)
+    use_case_id = lookup.use_case_id(session, use_case)
     documents = session.exec(
         select(func.count()).where(DocumentRecord.use_case_id == use_case_id)
     ).one()
@@ -252,7 +246,7 @@ def documents_hash(use_case: str, *, session: Session) -> str:
     """sha256 over every document's id, content hash and chunker: a new corpus, a new digest."""
     rows = session.exec(
         select(DocumentRecord.doc_id, DocumentRecord.content_hash, DocumentRecord.chunker)
-        .where(DocumentRecord.use_case_id == _use_case_id(session, use_case))
+        .where(DocumentRecord.use_case_id == lookup.use_case_id(session, use_case))
         .order_by(DocumentRecord.doc_id)
     ).all()
     digest = hashlib.sha256()
@@ -269,7 +263,7 @@ def query_terms(query: str) -> list[str]:
 
 def search_chunks(use_case: str, query: str, k: int, *, session: Session) -> list[RetrievedChunk]:
     """The `k` chunks of a use case that best match any word of `query`, best first."""
-    use_case_id = _use_case_id(session, use_case)
+    use_case_id = lookup.use_case_id(session, use_case)
     terms = query_terms(query)
     if not terms or k < 1:
         return []

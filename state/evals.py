@@ -24,7 +24,7 @@ from state.models import (
     utcnow,
 )
 
-# Rows per statement: well below SQLite's and PostgreSQL's bound-parameter limits.
+# Keys per IN (...) query: well below SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
 RESULT_FIELDS = tuple(ItemResult.model_fields)
 
@@ -73,8 +73,8 @@ def record_eval_run(run: EvalRun, *, session: Session) -> EvalRun:
     session.add(row)
     session.flush()
     rows = [{"eval_run_id": row.id, **r.model_dump()} for r in run.results]
-    for chunk in _chunks(rows):
-        session.execute(insert(EvalResultRecord), list(chunk))
+    if rows:
+        session.execute(insert(EvalResultRecord), rows)
     return run.model_copy(update={"id": row.id, "created_at": aware(row.created_at)})
 
 
@@ -134,8 +134,8 @@ def put_cached_responses(responses: Mapping[str, dict[str, Any]], *, session: Se
         return
     dialect = session.get_bind().dialect.name
     make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = make_insert(ResponseCacheRecord).on_conflict_do_nothing(index_elements=["key"])
     now = utcnow()
+    # One statement executed over many rows: compiled once, batched by the driver layer.
     rows = [{"key": k, "response": v, "created_at": now} for k, v in responses.items()]
-    for chunk in _chunks(rows):
-        statement = make_insert(ResponseCacheRecord).values(list(chunk))
-        session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(statement, rows)

@@ -11,8 +11,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
-from state.errors import NotFound
 from state.models import DecisionRecord, UseCaseRecord
 from state.phases import DecisionKind
 
@@ -37,7 +37,7 @@ def activation_stack(use_case: str, *, session: Session) -> list[Activation]:
         select(UseCaseRecord.id).where(UseCaseRecord.name == use_case)
     ).first()
     if use_case_id is None:
-        raise NotFound(f"unknown use case: {use_case!r} (register it with `phasegate apply`)")
+        raise lookup.unknown_use_case(use_case)
     rows = session.exec(
         select(DecisionRecord)
         .where(

@@ -7,9 +7,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
-from state.errors import NotFound
-from state.models import InteractionRecord, UseCaseRecord, utcnow
+from state.models import InteractionRecord, utcnow
 
 # Rows per INSERT statement: far below SQLite's 32,766 bound parameters at 6 columns a row.
 BATCH_ROWS = 500
@@ -35,14 +35,6 @@ class Interaction(NewInteraction):
     created_at: datetime
 
 
-def _use_case_id(session: Session, name: str) -> int:
-    """The id of a use case; raises NotFound."""
-    use_case_id = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
-    if use_case_id is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
-    return use_case_id
-
-
 def record_interactions(
     use_case: str, records: list[NewInteraction], *, session: Session
 ) -> tuple[int, int]:
@@ -51,7 +43,7 @@ def record_interactions(
     A client id already stored for the use case, or repeated within `records`, is a duplicate
     and changes nothing (the first report wins), so an application may resend a batch safely.
     """
-    use_case_id = _use_case_id(session, use_case)
+    use_case_id = lookup.use_case_id(session, use_case)
     first: dict[str, NewInteraction] = {}
     for record in records:
         first.setdefault(record.client_id, record)
@@ -85,7 +77,7 @@ def list_labelled_interactions(
     query = (
         select(InteractionRecord)
         .where(
-            InteractionRecord.use_case_id == _use_case_id(session, use_case),
+            InteractionRecord.use_case_id == lookup.use_case_id(session, use_case),
             col(InteractionRecord.label).is_not(None),
         )
         .order_by(col(InteractionRecord.id).desc())

@@ -13,8 +13,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
-from state.errors import NotFound
 from state.models import CheckLeaseRecord, UseCaseRecord, utcnow
 
 HOST = socket.gethostname()
@@ -40,7 +40,7 @@ def acquire_lease(
         select(UseCaseRecord.id).where(UseCaseRecord.name == use_case)
     ).first()
     if use_case_id is None:
-        raise NotFound(f"unknown use case: {use_case!r} (register it with `phasegate apply`)")
+        raise lookup.unknown_use_case(use_case)
     now = utcnow()
     mine = {
         "flow_run_id": flow_run_id,

@@ -6,8 +6,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
-from state.errors import NotFound
 from state.models import ModelVersionRecord, UseCaseRecord
 
 
@@ -27,14 +27,6 @@ class ModelVersion(BaseModel):
     checkpoints: list[dict[str, Any]]
     metrics: dict[str, Any]
     created_at: datetime
-
-
-def _use_case_id(session: Session, name: str) -> int:
-    """The id of a use case; raises NotFound."""
-    use_case_id = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
-    if use_case_id is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
-    return use_case_id
 
 
 def _to_model_version(row: ModelVersionRecord, use_case: str) -> ModelVersion:
@@ -68,7 +60,7 @@ def record_model_version(
     session: Session,
 ) -> ModelVersion:
     """Register a tuned model; registering the same job's model again returns the first record."""
-    use_case_id = _use_case_id(session, use_case)
+    use_case_id = lookup.use_case_id(session, use_case)
     row = session.exec(
         select(ModelVersionRecord).where(
             ModelVersionRecord.use_case_id == use_case_id,
@@ -105,7 +97,7 @@ def list_model_versions(use_case: str, *, session: Session) -> list[ModelVersion
     """Model versions of a use case, oldest first."""
     rows = session.exec(
         select(ModelVersionRecord)
-        .where(ModelVersionRecord.use_case_id == _use_case_id(session, use_case))
+        .where(ModelVersionRecord.use_case_id == lookup.use_case_id(session, use_case))
         .order_by(col(ModelVersionRecord.id))
     ).all()
     return [_to_model_version(row, use_case) for row in rows]

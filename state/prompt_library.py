@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
 from state.errors import NotFound
 from state.models import PromptVersionRecord, UseCaseRecord
@@ -51,18 +52,11 @@ def _version(row: PromptVersionRecord, use_case: str) -> PromptVersion:
     )
 
 
-def _use_case_id(name: str, session: Session) -> int:
-    found = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
-    if found is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
-    return found
-
-
 def save_prompt_version(
     use_case: str, variant: PromptVariant, *, session: Session
 ) -> PromptVersion:
     """Store a variant as a new version, or return the version with the same content."""
-    use_case_id = _use_case_id(use_case, session)
+    use_case_id = lookup.use_case_id(session, use_case)
     digest = content_hash(variant)
     row = session.exec(
         select(PromptVersionRecord).where(
@@ -102,7 +96,7 @@ def list_prompt_versions(use_case: str, *, session: Session) -> list[PromptVersi
     """Every prompt version of a use case, by name then version."""
     rows = session.exec(
         select(PromptVersionRecord)
-        .where(PromptVersionRecord.use_case_id == _use_case_id(use_case, session))
+        .where(PromptVersionRecord.use_case_id == lookup.use_case_id(session, use_case))
         .order_by(col(PromptVersionRecord.name), col(PromptVersionRecord.version))
     ).all()
     return [_version(row, use_case) for row in rows]

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import to_configuration, to_decision, to_use_case
 from state.domain import (
     ApplyResult,
@@ -20,7 +21,7 @@ from state.domain import (
     DecisionDraft,
     UseCase,
 )
-from state.errors import Conflict, NotFound
+from state.errors import Conflict
 from state.models import (
     ActivationRecord,
     ConfigurationRecord,
@@ -35,7 +36,7 @@ from state.spec import LoadedSpec
 def _use_case_row(session: Session, name: str) -> UseCaseRecord:
     row = session.exec(select(UseCaseRecord).where(UseCaseRecord.name == name)).first()
     if row is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
+        raise lookup.unknown_use_case(name)
     return row
 
 

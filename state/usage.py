@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from state.errors import NotFound
+from state import lookup
 from state.models import UsageRecord, UseCaseRecord
 
 WINDOW_DAYS = 30
@@ -22,10 +22,6 @@ class UsageCount(NamedTuple):
     day: date
     count: int
     source: str = "default"
-
-
-def _unknown(name: str) -> NotFound:
-    return NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
 
 
 def record_usage(
@@ -44,7 +40,7 @@ def record_usage_many(counts: Sequence[UsageCount], *, session: Session) -> int:
         ).all()
     )
     if unknown := sorted(names - ids.keys()):
-        raise _unknown(unknown[0])
+        raise lookup.unknown_use_case(unknown[0])
     if not counts:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -70,7 +66,7 @@ def volume(use_case: str, *, today: date, session: Session) -> int:
         select(UseCaseRecord.id).where(UseCaseRecord.name == use_case)
     ).first()
     if use_case_id is None:
-        raise _unknown(use_case)
+        raise lookup.unknown_use_case(use_case)
     total = session.exec(
         select(func.coalesce(func.sum(UsageRecord.count), 0)).where(
             UsageRecord.use_case_id == use_case_id,
