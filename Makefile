@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/phasegate demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
