@@ -9,6 +9,7 @@ from state.store import get_configuration
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
 from tasks.evaluation import EvalTarget, PreparedRequest, score_requests
 from tasks.prompts import build_messages
+from tasks.reports import publish_eval_table
 from tasks.retrieval import retrieve_passages
 from tasks.routing import rule_of
 
@@ -91,9 +92,11 @@ def score_on(
         price=ctx.settings.price_for(config.model),
     )
     with store_session(ctx.store_url) as session:
-        return record_eval_run(
+        recorded = record_eval_run(
             run.model_copy(update={"flow_run_id": current_run_id()}), session=session
         )
+    publish_eval_table(recorded)
+    return recorded
 
 
 def score_set(

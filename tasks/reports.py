@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from state.domain import EvalRun, GateResult
 
@@ -60,4 +60,33 @@ def publish_gate_report(use_case: str, markdown: str) -> str:
     """Publish the report as the use case's gate-report artifact; returns the artifact key."""
     key = f"gate-report-{use_case}"
     create_markdown_artifact(markdown=markdown, key=key, description=f"Gate report of {use_case}")
+    return key
+
+
+def eval_table(run: EvalRun) -> list[dict[str, object]]:
+    """One row per eval item: score, output, latency, tokens, error."""
+    return [
+        {
+            "item": result.item_id,
+            "score": result.score,
+            "output": result.output[:200],
+            "latency_ms": round(result.latency_ms, 1),
+            "tokens": result.prompt_tokens + result.completion_tokens,
+            "error": result.error or "",
+        }
+        for result in run.results
+    ]
+
+
+def publish_eval_table(run: EvalRun) -> str:
+    """Publish an eval run's per-item results as a table artifact; returns its key."""
+    key = f"eval-{run.use_case}"
+    create_table_artifact(
+        table=eval_table(run),
+        key=key,
+        description=(
+            f"Eval run #{run.id} of configuration #{run.configuration_id}: {run.metric} "
+            f"{run.mean:.3f} [{run.ci_low:.3f}, {run.ci_high:.3f}] on {run.n} items"
+        ),
+    )
     return key
