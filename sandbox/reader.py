@@ -125,7 +125,7 @@ def _judge(prompt: Prompt) -> tuple[str, str] | None:
     reason = f"The candidate and the reference share content words with F1 {f1:.2f}."
     if prompt.labels:
         return (prompt.labels[0] if f1 >= 0.5 else prompt.labels[-1]), reason
-    return str(1 + round(4 * f1)), reason
+    return str(round(10 * f1)), reason
 
 
 def read(prompt: Prompt, model: str, threshold: float, learned: tuple[Example, ...] = ()) -> str:

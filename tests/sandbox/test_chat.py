@@ -142,8 +142,8 @@ def test_chat_judge_scores_candidate_against_reference(sandbox_url: str) -> None
     client = client_for(sandbox_url)
     same = "Reference: refunds take five days\nCandidate: refunds take five days"
     other = "Reference: refunds take five days\nCandidate: the sky is blue"
-    assert ask(client, same, model="sandbox-judge") == "5"
-    assert ask(client, other, model="sandbox-judge") == "1"
+    assert ask(client, same, model="sandbox-judge") == "10"
+    assert ask(client, other, model="sandbox-judge") == "0"
 
 
 def test_chat_unknown_model_is_404(sandbox_url: str) -> None:
