@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from state import lookup
 from state.convert import aware
 from state.domain import EvalRun, ItemResult
 from state.errors import NotFound
@@ -35,14 +36,6 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _use_case_id(session: Session, name: str) -> int:
-    """The id of the use case called `name`; raises NotFound."""
-    use_case_id = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
-    if use_case_id is None:
-        raise NotFound(f"unknown use case: {name!r} (register it with `phasegate apply`)")
-    return use_case_id
-
-
 def _to_eval_run(session: Session, row: EvalRunRecord, name: str) -> EvalRun:
     """The domain model of an eval-run row with its results in recorded order."""
     results = session.exec(
@@ -59,7 +52,7 @@ def _to_eval_run(session: Session, row: EvalRunRecord, name: str) -> EvalRun:
 
 def record_eval_run(run: EvalRun, *, session: Session) -> EvalRun:
     """Store an eval run and its per-item results; returns it with its id and time."""
-    use_case_id = _use_case_id(session, run.use_case)
+    use_case_id = lookup.use_case_id(session, run.use_case)
     if run.configuration_id is not None:
         config = session.get(ConfigurationRecord, run.configuration_id)
         if config is None or config.use_case_id != use_case_id:
@@ -104,7 +97,7 @@ def find_eval_run(
     rows = session.exec(
         select(EvalRunRecord)
         .where(
-            EvalRunRecord.use_case_id == _use_case_id(session, use_case),
+            EvalRunRecord.use_case_id == lookup.use_case_id(session, use_case),
             EvalRunRecord.configuration_id == configuration_id,
             EvalRunRecord.eval_set_hash == eval_set_hash,
             EvalRunRecord.metric == metric,
