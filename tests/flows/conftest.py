@@ -40,11 +40,12 @@ from state.approvals import Approval, pending_approvals
 from state.db import engine_for, store_session
 from state.domain import Configuration, Decision, UseCase
 from state.models import ActivationRecord, ApprovalRecord, CheckLeaseRecord
-from state.settings import get_settings
+from state.settings import Settings, get_settings
 from state.spec import find_spec_files, load_spec
 from state.store import apply_spec, get_configuration, get_decision_by_run, require_use_case
 from state.usage import UsageCount, record_usage_many
 from tasks.approvals import give_answer
+from tests.flows.tiny_usecase import start_tiny
 from tests.plugins.sandbox_server import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -409,3 +410,17 @@ def journey_from_fixture(
         return start_from(journey_record, stores, step, monkeypatch, tmp_path, **support_qa_spec)
 
     return start
+
+
+@pytest.fixture(name="tiny")
+def tiny_fixture(
+    prefect_api: None,
+    settings: Settings,
+    sandbox_server: SandboxServer,
+    sandbox_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Settings]:
+    """Settings on a copy of the tiny journey's store; flow runs without heartbeats."""
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield start_tiny(settings, sandbox_server, tmp_path_factory, monkeypatch)

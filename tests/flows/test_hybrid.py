@@ -2,21 +2,19 @@
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from pydantic import SecretStr
 
 from flows.hybrid import check_hybrid
 from phasegate.signing import signed_headers
 from phasegate.webhooks import create_app
 from state.db import store_session
-from state.domain import Configuration, Decision, DecisionDraft
+from state.domain import Decision, DecisionDraft
 from state.errors import InputError
 from state.evals import get_eval_run
 from state.interactions import NewInteraction, record_interactions
@@ -26,7 +24,6 @@ from state.settings import Settings
 from state.spec import load_spec
 from state.store import (
     apply_spec,
-    get_configuration,
     list_decisions,
     record_decision,
     require_use_case,
@@ -37,33 +34,12 @@ from tests.flows.tiny_usecase import (
     GUARDED,
     MODULES,
     TUNED,
+    active_configuration,
     item_id,
     port,
-    start_tiny,
 )
-from tests.plugins.sandbox_server import SandboxServer
 
 SECRET = "hybrid-test-secret"
-
-
-@pytest.fixture(name="tiny")
-def tiny_fixture(
-    prefect_api: None,
-    settings: Settings,
-    sandbox_server: SandboxServer,
-    sandbox_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Settings]:
-    """Settings on a copy of the tiny journey's store; flow runs without heartbeats."""
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield start_tiny(settings, sandbox_server, tmp_path_factory, monkeypatch)
-
-
-def _active(settings: Settings, name: str = TUNED) -> Configuration:
-    with store_session(settings.store_url) as session:
-        use_case = require_use_case(name, session=session)
-        return get_configuration(use_case.active_configuration_id, session=session)
 
 
 def _last_decision(settings: Settings) -> Decision:
@@ -74,11 +50,11 @@ def _last_decision(settings: Settings) -> Decision:
 def test_check_hybrid_makes_the_hybrid_active_when_it_beats_the_tuned_model(
     tiny: Settings,
 ) -> None:
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
 
     outcome = check_hybrid(TUNED)
 
-    decision, hybrid = _last_decision(tiny), _active(tiny)
+    decision, hybrid = _last_decision(tiny), active_configuration(tiny)
     assert (outcome.decision, outcome.from_phase, outcome.to_phase) == (
         "advanced",
         "fine_tuning",
@@ -116,7 +92,7 @@ def test_hybrid_scores_office_questions_through_rag_and_ports_through_the_tuned_
     with store_session(tiny.store_url) as session:
         run = get_eval_run(decision.eval_run_ids[-1], session=session)
     scores = run.scores()
-    assert run.configuration_id == _active(tiny).id
+    assert run.configuration_id == active_configuration(tiny).id
     assert {scores[item_id(m)] for m in MODULES} == {1.0}
     assert all(scores[item] > 0 for item in scores if item.startswith("office-"))
 
@@ -137,8 +113,11 @@ def test_active_endpoint_serves_the_routing_rule_an_application_can_apply(
     assert response.status_code == 200
     served = response.json()
     routing = served["configuration"]["routing"]
-    assert (served["phase"], served["configuration"]["id"]) == ("fine_tuning", _active(tiny).id)
-    assert routing == json.loads(json.dumps(_active(tiny).routing))
+    assert (served["phase"], served["configuration"]["id"]) == (
+        "fine_tuning",
+        active_configuration(tiny).id,
+    )
+    assert routing == json.loads(json.dumps(active_configuration(tiny).routing))
     rule = rule_of(routing)
     assert rule.to_tuned(EVAL_TEMPLATE.format(m="Aurora Lynx"))
     assert not rule.to_tuned("Where is the Zentrix office located?")
@@ -168,14 +147,14 @@ def test_check_hybrid_keeps_the_tuned_model_when_the_hybrid_gains_nothing(
     ports_only = tmp_path / "ports.jsonl"
     ports_only.write_text("".join(f"{line}\n" for line in lines if '"port-' in line))
     _reapply(tiny, tmp_path / "tiny-qa", data={"eval": str(ports_only)})
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
 
     outcome = check_hybrid(TUNED)
 
     gain = {g.check: g for g in _last_decision(tiny).gate_results}["hybrid_gain"]
     assert outcome.decision == "held"
     assert (gain.status, gain.observed) == ("fail", 0.0)
-    assert _active(tiny).id == tuned.id
+    assert active_configuration(tiny).id == tuned.id
 
 
 def test_check_hybrid_gates_the_hybrid_on_the_canary_set_when_the_spec_has_one(
@@ -198,7 +177,7 @@ def test_check_hybrid_holds_when_the_training_data_changed_since_tuning(tiny: Se
     )
     with store_session(tiny.store_url) as session:
         record_interactions(TUNED, [late], session=session)
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
 
     outcome = check_hybrid(TUNED)
 
@@ -206,7 +185,7 @@ def test_check_hybrid_holds_when_the_training_data_changed_since_tuning(tiny: Se
     assert outcome.decision == "held"
     assert routing.status == "fail"
     assert "training data changed" in routing.detail
-    assert _active(tiny).id == tuned.id
+    assert active_configuration(tiny).id == tuned.id
 
 
 def test_check_hybrid_refuses_a_spec_without_a_validation_split(
@@ -230,7 +209,7 @@ def test_check_hybrid_refuses_a_use_case_without_an_active_tuned_model(tiny: Set
 def test_check_hybrid_refuses_a_tuned_model_with_no_rag_configuration_before_it(
     tiny: Settings,
 ) -> None:
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
     with store_session(tiny.store_url) as session:
         first = list_decisions(TUNED, session=session)[0]
         for kind, phase, config in (
@@ -245,7 +224,7 @@ def test_check_hybrid_refuses_a_tuned_model_with_no_rag_configuration_before_it(
         check_hybrid(TUNED)
 
 
-def test_check_hybrid_refuses_a_hybrid_that_is_already_active(tiny: Settings) -> None:
+def test_check_hybrid_refuses_a_hybrid_that_is_alreadyactive_configuration(tiny: Settings) -> None:
     check_hybrid(TUNED)
 
     with pytest.raises(InputError, match="without routing"):
@@ -253,11 +232,11 @@ def test_check_hybrid_refuses_a_hybrid_that_is_already_active(tiny: Settings) ->
 
 
 def test_check_hybrid_skips_a_use_case_whose_check_is_running(tiny: Settings) -> None:
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
     with store_session(tiny.store_url) as session:
         acquire_lease(TUNED, "another-run", ttl_seconds=600, session=session)
 
     outcome = check_hybrid(TUNED)
 
     assert (outcome.decision, outcome.reason) == ("skipped", "check another-run is running")
-    assert _active(tiny).id == tuned.id
+    assert active_configuration(tiny).id == tuned.id

@@ -31,33 +31,13 @@ from state.interactions import NewInteraction, record_interactions
 from state.leases import acquire_lease
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec, get_configuration, list_decisions, require_use_case
+from state.store import apply_spec, list_decisions, require_use_case
 from tasks.events import REGRESSION_DETECTED
-from tests.flows.tiny_usecase import GUARDED, MODULES, TUNED, port, start_tiny
+from tests.flows.tiny_usecase import GUARDED, MODULES, TUNED, active_configuration, port, start_tiny
 from tests.plugins.sandbox_server import SandboxServer
 from tests.specs import write_spec
 
 EVENT_TIMEOUT = 30
-
-
-@pytest.fixture(name="tiny")
-def tiny_fixture(
-    prefect_api: None,
-    settings: Settings,
-    sandbox_server: SandboxServer,
-    sandbox_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Settings]:
-    """Settings on a copy of the tiny journey's store; flow runs without heartbeats."""
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield start_tiny(settings, sandbox_server, tmp_path_factory, monkeypatch)
-
-
-def _active(settings: Settings, name: str = TUNED) -> Configuration:
-    with store_session(settings.store_url) as session:
-        use_case = require_use_case(name, session=session)
-        return get_configuration(use_case.active_configuration_id, session=session)
 
 
 def _decisions(settings: Settings, name: str = TUNED) -> list[Decision]:
@@ -123,7 +103,7 @@ def rollback_fixture(
         settings = start_tiny(get_settings(), sandbox_server, tmp_path_factory, monkeypatch)
         sandbox_server.reset()
         since = datetime.now(UTC)
-        tuned = _active(settings)
+        tuned = active_configuration(settings)
         rag = next(d for d in _decisions(settings) if d.to_phase == "rag" and d.kind == "advanced")
         _degrade(sandbox_server, tuned.model)
         first = monitor(TUNED)[TUNED]
@@ -139,7 +119,7 @@ def rollback_fixture(
             second=second,
             decisions_after_first=after_first,
             decisions_after_second=_decisions(settings),
-            active=_active(settings),
+            active=active_configuration(settings),
             current_run=current,
             events=_regression_events(since, want=1),
         )
@@ -234,7 +214,7 @@ def test_monitor_holds_and_alerts_when_no_earlier_configuration_is_healthy(
 ) -> None:
     monkeypatch.setenv("PHASEGATE_MAX_RETRIES", "0")
     get_settings.cache_clear()
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
     # A provider that fails every call: every configuration looks broken, so none is restored.
     sandbox_server.admin("POST", "/sandbox/faults", {"fault_500": 1.0})
 
@@ -245,13 +225,13 @@ def test_monitor_holds_and_alerts_when_no_earlier_configuration_is_healthy(
     assert outcome.event_id is not None
     assert decision.kind == "held"
     assert "no healthy configuration to roll back to" in decision.reason
-    assert _active(tiny).id == tuned.id
+    assert active_configuration(tiny).id == tuned.id
 
 
 def test_monitor_rolls_back_past_configurations_that_regressed_too(
     tiny: Settings, sandbox_server: SandboxServer
 ) -> None:
-    tuned = _active(tiny)
+    tuned = active_configuration(tiny)
     assert check_hybrid(TUNED).decision == "advanced"
     # The hybrid and the tuned model alone share the degraded model: only RAG is healthy.
     _degrade(sandbox_server, tuned.model)
@@ -259,7 +239,7 @@ def test_monitor_rolls_back_past_configurations_that_regressed_too(
     outcome = monitor(TUNED)[TUNED]
 
     assert outcome.status == "rolled_back"
-    assert _active(tiny).phase == "rag"
+    assert active_configuration(tiny).phase == "rag"
     assert monitor(TUNED)[TUNED].status == "healthy"
 
 

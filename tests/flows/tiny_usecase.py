@@ -23,9 +23,10 @@ import yaml
 
 from flows.phase_check import check_phase
 from state.db import store_session
+from state.domain import Configuration
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec
+from state.store import apply_spec, get_configuration, require_use_case
 from state.usage import UsageCount, record_usage_many
 from tests.plugins.sandbox_server import SandboxServer
 
@@ -208,3 +209,10 @@ def start_tiny(
     monkeypatch.setenv("PHASEGATE_BASE_URL", sandbox.url)
     get_settings.cache_clear()
     return get_settings()
+
+
+def active_configuration(settings: Settings, name: str = TUNED) -> Configuration:
+    """The active configuration of a use case in the store of `settings`."""
+    with store_session(settings.store_url) as session:
+        use_case = require_use_case(name, session=session)
+        return get_configuration(use_case.active_configuration_id, session=session)
