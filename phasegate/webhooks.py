@@ -20,6 +20,7 @@ from phasegate.signing import (
     ReplayCache,
     SignatureError,
 )
+from phasegate.usage_writer import UsageWriter
 from phasegate.webhook_models import (
     JSON_TYPE,
     SLUG,
@@ -38,7 +39,7 @@ from state.db import store_session
 from state.errors import NotFound
 from state.interactions import NewInteraction, record_interactions
 from state.settings import Settings
-from state.usage import UsageCount, record_usage_many
+from state.usage import UsageCount
 
 Emit = Callable[[str, str, dict], str]
 
@@ -91,6 +92,7 @@ class _Context:
     auth: Authenticator
     max_body_bytes: int
     store_slots: anyio.CapacityLimiter
+    usage: UsageWriter
 
     async def in_store(self, work: Callable[..., Any], *args: Any) -> Any:
         """Run `work(*args, session=...)` in one unit of work, off the event loop."""
@@ -174,7 +176,7 @@ async def report_usage(request: Request) -> Response:
     async def handle(context: _Context, name: str, body: bytes) -> Response:
         report = parse_body(UsageRequest, request.headers.get("content-type"), body)
         counts = [UsageCount(name, c.day, c.count, c.source) for c in report.counts]
-        recorded = await context.in_store(record_usage_many, counts)
+        recorded = await context.usage.record(counts)
         return _json(UsageRecorded(recorded=recorded))
 
     return await _signed(request, handle)
@@ -271,6 +273,8 @@ def create_app(
     replay_cache_size: int = 500_000,
 ) -> FastAPI:
     """The webhook API on the store of `settings`; `emit` sends check events (default: Prefect)."""
+    # SQLite has one writer: queueing store work in-process avoids its sleeping busy-wait.
+    store_slots = anyio.CapacityLimiter(1 if settings.store_url.startswith("sqlite") else 16)
     app = FastAPI(title="Phasegate webhooks", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.webhook = _Context(
         store_url=settings.store_url,
@@ -281,8 +285,8 @@ def create_app(
             replays=ReplayCache(max_entries=replay_cache_size),
         ),
         max_body_bytes=max_body_bytes,
-        # SQLite has one writer: queueing store work in-process avoids its sleeping busy-wait.
-        store_slots=anyio.CapacityLimiter(1 if settings.store_url.startswith("sqlite") else 16),
+        store_slots=store_slots,
+        usage=UsageWriter(settings.store_url, store_slots),
     )
     for error in (ApiError, StarletteHTTPException, NotFound, Exception):
         app.add_exception_handler(error, _answer_error)

@@ -2,14 +2,16 @@
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import func
+from sqlalchemy import Insert, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from state import lookup
+from state.errors import NotFound
 from state.models import UsageRecord, UseCaseRecord
 
 WINDOW_DAYS = 30
@@ -33,27 +35,49 @@ def record_usage(
 
 def record_usage_many(counts: Sequence[UsageCount], *, session: Session) -> int:
     """Set many counts in one statement; an unknown use case raises NotFound, writing nothing."""
-    names = {c.use_case for c in counts}
+    (result,) = record_usage_reports([counts], session=session)
+    if isinstance(result, NotFound):
+        raise result
+    return result
+
+
+def record_usage_reports(
+    reports: Sequence[Sequence[UsageCount]], *, session: Session
+) -> list[int | NotFound]:
+    """Set the counts of several reports in one statement; a later report wins a shared key.
+
+    Each report is answered on its own: the number of counts it set, or NotFound (and nothing
+    of it written) when it names an unknown use case.
+    """
+    names = {c.use_case for counts in reports for c in counts}
     ids = dict(
         session.exec(
             select(UseCaseRecord.name, UseCaseRecord.id).where(col(UseCaseRecord.name).in_(names))
         ).all()
     )
-    if unknown := sorted(names - ids.keys()):
-        raise lookup.unknown_use_case(unknown[0])
-    if not counts:
-        return 0
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(UsageRecord)
-    statement = statement.on_conflict_do_update(
+    results: list[int | NotFound] = []
+    rows: dict[tuple[int, date, str], dict] = {}
+    for counts in reports:
+        if unknown := sorted({c.use_case for c in counts} - ids.keys()):
+            results.append(lookup.unknown_use_case(unknown[0]))
+            continue
+        for c in counts:
+            key = (ids[c.use_case], c.day, c.source)
+            rows.pop(key, None)  # re-inserted last: the later report's count is the one kept
+            rows[key] = {"use_case_id": key[0], "day": c.day, "source": c.source, "count": c.count}
+        results.append(len(counts))
+    if rows:
+        session.execute(_upsert(session.get_bind().dialect.name), list(rows.values()))
+    return results
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """The statement that inserts usage rows or replaces the count of an existing key."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(UsageRecord)
+    return statement.on_conflict_do_update(
         index_elements=["use_case_id", "day", "source"], set_={"count": statement.excluded.count}
     )
-    rows = [
-        {"use_case_id": ids[c.use_case], "day": c.day, "source": c.source, "count": c.count}
-        for c in counts
-    ]
-    session.execute(statement, rows)
-    return len(rows)
 
 
 def _window_start(today: date) -> date:

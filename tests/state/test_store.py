@@ -145,6 +145,29 @@ def test_record_usage_refuses_unknown_use_case(session: Session) -> None:
         usage.record_usage("ghost", date(2026, 1, 1), 1, session=session)
 
 
+def test_usage_reports_in_one_statement_are_answered_each_and_later_wins(
+    use_case: str, session: Session
+) -> None:
+    day = date(2026, 11, 1)
+    first = [usage.UsageCount(use_case, day, 100, "app"), usage.UsageCount(use_case, day, 7, "b")]
+    ghost = [usage.UsageCount("ghost", day, 50, "app")]
+    later = [usage.UsageCount(use_case, day, 120, "app")]
+    results = usage.record_usage_reports([first, ghost, later], session=session)
+    assert results[0] == 2 and results[2] == 1
+    assert isinstance(results[1], NotFound) and "ghost" in str(results[1])
+    assert usage.volume(use_case, today=day, session=session) == 127
+
+
+def test_usage_report_naming_an_unknown_use_case_writes_none_of_it(
+    use_case: str, session: Session
+) -> None:
+    day = date(2026, 11, 1)
+    mixed = [usage.UsageCount(use_case, day, 9), usage.UsageCount("ghost", day, 1)]
+    (result,) = usage.record_usage_reports([mixed], session=session)
+    assert isinstance(result, NotFound)
+    assert usage.volume(use_case, today=day, session=session) == 0
+
+
 def test_two_processes_racing_one_phase_change_one_wins(
     use_case: str, store_url: str, engine: Engine
 ) -> None:

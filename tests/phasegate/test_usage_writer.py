@@ -1,0 +1,148 @@
+"""Group commit of usage reports: shared transactions, answers per report, isolated failures."""
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import anyio
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from phasegate.usage_writer import UsageWriter
+from state import store
+from state.db import engine_for, store_session
+from state.errors import NotFound
+from state.spec import load_spec
+from state.usage import UsageCount, volume
+from tests.specs import write_spec
+
+NAME = "demo-qa"
+DAY = date(2026, 11, 24)
+
+
+@pytest.fixture(name="url")
+def url_fixture(store_url: str, tmp_path: Path) -> str:
+    """A store (SQLite, then PostgreSQL) with the use case demo-qa registered."""
+    with store_session(store_url) as session:
+        store.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
+    return store_url
+
+
+@pytest.fixture(name="commits")
+def commits_fixture(url: str) -> Iterator[list[int]]:
+    """A list that grows by one at each commit on the store's engine."""
+    commits: list[int] = []
+    engine = engine_for(url)
+
+    def count(_connection: object) -> None:
+        commits.append(1)
+
+    event.listen(engine, "commit", count)
+    yield commits
+    event.remove(engine, "commit", count)
+
+
+def _writer(url: str) -> UsageWriter:
+    return UsageWriter(url, anyio.CapacityLimiter(1))
+
+
+def _report(count: int, source: str = "app", name: str = NAME) -> list[UsageCount]:
+    return [UsageCount(name, DAY, count, source)]
+
+
+def _volume(url: str) -> int:
+    with store_session(url) as session:
+        return volume(NAME, today=DAY, session=session)
+
+
+def test_concurrent_reports_share_one_commit_and_each_is_answered(
+    url: str, commits: list[int]
+) -> None:
+    writer = _writer(url)
+
+    async def main() -> list[int]:
+        reports = [_report(10 * i, f"s{i}") for i in range(1, 6)]
+        return await asyncio.gather(*(writer.record(report) for report in reports))
+
+    assert asyncio.run(main()) == [1, 1, 1, 1, 1]
+    assert len(commits) == 1
+    assert _volume(url) == 150
+
+
+def test_reports_sent_one_after_another_are_committed_each_at_once(
+    url: str, commits: list[int]
+) -> None:
+    writer = _writer(url)
+
+    async def main() -> None:
+        for i in range(3):
+            await writer.record(_report(5, f"s{i}"))
+
+    asyncio.run(main())
+    assert len(commits) == 3
+    assert _volume(url) == 15
+
+
+def test_later_report_of_the_same_day_and_source_wins_within_a_commit(url: str) -> None:
+    writer = _writer(url)
+
+    async def main() -> None:
+        await asyncio.gather(writer.record(_report(100)), writer.record(_report(120)))
+
+    asyncio.run(main())
+    assert _volume(url) == 120
+
+
+def test_unknown_use_case_fails_its_own_report_only(url: str) -> None:
+    writer = _writer(url)
+
+    async def main() -> list[object]:
+        reports = [_report(10), _report(99, name="ghost"), _report(20, "batch")]
+        return await asyncio.gather(
+            *(writer.record(report) for report in reports), return_exceptions=True
+        )
+
+    first, ghost, third = asyncio.run(main())
+    assert (first, third) == (1, 1)
+    assert isinstance(ghost, NotFound)
+    assert _volume(url) == 30
+
+
+def test_store_failure_of_one_report_leaves_the_others_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with store_session(url) as session:
+        store.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
+        session.execute(
+            text(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON usage WHEN NEW.source = 'poison' "
+                "BEGIN SELECT RAISE(ABORT, 'poisoned source'); END"
+            )
+        )
+    writer = _writer(url)
+
+    async def main() -> list[object]:
+        reports = [_report(10), _report(99, "poison"), _report(20, "batch")]
+        return await asyncio.gather(
+            *(writer.record(report) for report in reports), return_exceptions=True
+        )
+
+    first, poisoned, third = asyncio.run(main())
+    assert (first, third) == (1, 1)
+    assert isinstance(poisoned, IntegrityError) and "poisoned source" in str(poisoned)
+    assert _volume(url) == 30
+
+
+def test_report_whose_caller_went_away_is_still_written(url: str) -> None:
+    writer = _writer(url)
+
+    async def main() -> int:
+        gone = asyncio.create_task(writer.record(_report(10)))
+        stays = asyncio.create_task(writer.record(_report(20, "batch")))
+        await asyncio.sleep(0)  # both reports wait for the flush that has not run yet
+        gone.cancel()
+        return await stays
+
+    assert asyncio.run(main()) == 1
+    assert _volume(url) == 30
