@@ -57,6 +57,25 @@ def _report_usage(console: Console, url: str) -> None:
         )
 
 
+def _read_active(console: Console, url: str, name: str, etag: str = "") -> str:
+    """Read what an application should call now, as it would (signed GET, If-None-Match)."""
+    secret = get_settings().webhook_secret.get_secret_value()
+    headers = signed_headers(secret, b"") | {"If-None-Match": etag}
+    response = httpx.get(f"{url}/v1/usecases/{name}/active", headers=headers)
+    shown = f"  signed GET /v1/usecases/{name}/active → {response.status_code}"
+    if response.status_code == 304:
+        console.print(f"{shown} Not Modified: the application keeps what it has")
+        return etag
+    response.raise_for_status()
+    active = response.json()
+    prompt = (active["prompt"] or {}).get("label", "—")
+    console.print(
+        f"{shown}: phase [bold]{active['phase']}[/], model {active['configuration']['model']}, "
+        f"prompt {prompt} (ETag {response.headers['etag'][1:13]}…)"
+    )
+    return response.headers["etag"]
+
+
 def _check(console: Console, name: str, **kwargs) -> None:
     from phasegate import cli_phases
 
@@ -103,6 +122,36 @@ def _degrade_active_model(base_url: str) -> None:
     httpx.post(f"{root}/sandbox/models/{model}/degrade", json={"share": 0.5}).raise_for_status()
 
 
+def _journey(console: Console, base_url: str, url: str) -> None:
+    """Steps 3–7: baseline, RAG, fine-tuning, hybrid, an injected regression and its rollback."""
+    from phasegate import cli_phases
+
+    console.print("\n[bold]3. First checks: the prompting baseline[/] (A/B of prompt variants)")
+    for name in DAILY_USAGE:
+        _check(console, name)
+    console.print("\n[bold]4. Second checks: prompting → RAG[/]")
+    for name in DAILY_USAGE:
+        _check(console, name)
+    console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
+    _check_with_approval(console, "support-qa", approver="ana")
+    etag = _read_active(console, url, "support-qa")
+    _read_active(console, url, "support-qa", etag)
+    console.print(
+        "\n[bold]6. Hybrid routing[/]: tuned model near its training data, RAG "
+        "for the rest  (phasegate hybrid support-qa)"
+    )
+    with console.status("building and gating the hybrid …"):
+        cli_phases.hybrid_command("support-qa")
+    console.print(
+        "\n[bold]7. An injected regression[/]: the sandbox corrupts half of the "
+        "tuned model's answers; monitoring notices and rolls back"
+    )
+    _degrade_active_model(base_url)
+    with console.status("monitoring …"):
+        cli_phases.monitor_command("support-qa")
+    _read_active(console, url, "support-qa", etag)
+
+
 def run_demo(console: Console) -> None:
     """The journey: apply, usage, baseline, RAG, fine-tuning, hybrid, rollback, reports."""
     from phasegate import cli, cli_phases
@@ -116,27 +165,7 @@ def run_demo(console: Console) -> None:
         console.print("\n[bold]2. Applications report their daily volume[/]")
         with webhook_api(get_settings()) as url:
             _report_usage(console, url)
-        console.print("\n[bold]3. First checks: the prompting baseline[/] (A/B of prompt variants)")
-        for name in DAILY_USAGE:
-            _check(console, name)
-        console.print("\n[bold]4. Second checks: prompting → RAG[/]")
-        for name in DAILY_USAGE:
-            _check(console, name)
-        console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
-        _check_with_approval(console, "support-qa", approver="ana")
-        console.print(
-            "\n[bold]6. Hybrid routing[/]: tuned model near its training data, RAG "
-            "for the rest  (phasegate hybrid support-qa)"
-        )
-        with console.status("building and gating the hybrid …"):
-            cli_phases.hybrid_command("support-qa")
-        console.print(
-            "\n[bold]7. An injected regression[/]: the sandbox corrupts half of the "
-            "tuned model's answers; monitoring notices and rolls back"
-        )
-        _degrade_active_model(base_url)
-        with console.status("monitoring …"):
-            cli_phases.monitor_command("support-qa")
+            _journey(console, base_url, url)
         console.print("\n[bold]8. Status[/]  (phasegate status)")
         cli.status()
         cli.history("support-qa")

@@ -88,12 +88,34 @@ class InteractionsRecorded(BaseModel):
     duplicates: int
 
 
+class ActivePrompt(BaseModel):
+    """The prompt version of the active configuration, resolved to its text."""
+
+    label: str = Field(description="`name@vN`")
+    kind: str
+    system: str
+    template: str = Field(description="the user message; `{input}` is replaced")
+    k: int = Field(description="few-shot examples (few_shot prompts)")
+    content_hash: str
+
+
+class ActiveTunedModel(BaseModel):
+    """The fine-tuned model of the active configuration and what it was trained from."""
+
+    model_id: str
+    base_model: str
+    training_file_hash: str
+    job_id: str
+
+
 class ActiveConfiguration(BaseModel):
     """What an application should call for a use case now."""
 
     use_case: str
     phase: str
     configuration: dict[str, Any] | None
+    prompt: ActivePrompt | None = None
+    tuned_model: ActiveTunedModel | None = None
     version: int
 
 

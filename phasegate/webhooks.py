@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel, SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from phasegate.active import active_configuration
 from phasegate.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -24,7 +25,6 @@ from phasegate.usage_writer import UsageWriter
 from phasegate.webhook_models import (
     JSON_TYPE,
     SLUG,
-    ActiveConfiguration,
     ApiError,
     CheckAccepted,
     CheckRequest,
@@ -35,6 +35,7 @@ from phasegate.webhook_models import (
     parse_body,
 )
 from state import store
+from state.active import active_parts
 from state.db import store_session
 from state.errors import NotFound
 from state.interactions import NewInteraction, record_interactions
@@ -203,7 +204,7 @@ async def read_active(request: Request) -> Response:
     """Answer the active configuration of a use case, with an ETag."""
 
     async def handle(context: _Context, name: str, _body: bytes) -> Response:
-        active: ActiveConfiguration = await context.in_store(_active, name)
+        active = active_configuration(await context.in_store(active_parts, name))
         content = json.dumps(
             active.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
         ).encode()
@@ -227,22 +228,6 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag in tags
-
-
-def _active(name: str, *, session: Any) -> ActiveConfiguration:
-    """The active phase and configuration of a use case; raises NotFound."""
-    use_case = store.require_use_case(name, session=session)
-    configuration = (
-        store.get_configuration(use_case.active_configuration_id, session=session)
-        if use_case.active_configuration_id is not None
-        else None
-    )
-    return ActiveConfiguration(
-        use_case=name,
-        phase=use_case.active_phase,
-        configuration=configuration.model_dump(mode="json") if configuration else None,
-        version=use_case.version,
-    )
 
 
 async def _answer_error(request: Request, exc: Exception) -> Response:

@@ -27,9 +27,11 @@ from phasegate.webhooks import CHECK_REQUESTED, EmitError, create_app, prefect_e
 from state import store
 from state.db import make_engine, session_scope, store_session, upgrade
 from state.domain import ConfigurationDraft, DecisionDraft
+from state.model_versions import record_model_version
 from state.phases import DecisionKind, Phase
+from state.prompt_library import save_prompt_version
 from state.settings import Settings
-from state.spec import load_spec
+from state.spec import PromptVariant, load_spec
 from state.usage import volume
 from tests.specs import write_spec
 
@@ -471,6 +473,8 @@ def test_active_of_a_new_use_case_is_prompting_without_configuration(client: Tes
         "use_case": NAME,
         "phase": "prompting",
         "configuration": None,
+        "prompt": None,
+        "tuned_model": None,
         "version": 1,
     }
 
@@ -513,6 +517,62 @@ def test_active_shows_the_configuration_made_active_and_changes_its_etag(
     assert response.headers["etag"] != old_etag
     assert response.json()["configuration"] == configuration.model_dump(mode="json")
     assert response.json()["version"] == 2
+
+
+def test_active_resolves_the_prompt_text_and_the_tuned_model(
+    client: TestClient, webhook_settings: Settings
+) -> None:
+    variant = PromptVariant(
+        name="support", kind="few_shot", system="Be brief.", template="Q: {input}", k=3
+    )
+    with store_session(webhook_settings.store_url) as session:
+        prompt = save_prompt_version(NAME, variant, session=session)
+        tuned = record_model_version(
+            NAME,
+            model_id="ft:sandbox-base:demo-qa:1",
+            base_model="sandbox-base",
+            training_file_id="file-1",
+            training_file_hash="ab" * 32,
+            job_id="ftjob-1",
+            hyperparameters={"n_epochs": 3},
+            checkpoints=[],
+            metrics={},
+            session=session,
+        )
+        draft = ConfigurationDraft(
+            phase=Phase.FINE_TUNING,
+            model=tuned.model_id,
+            prompt_version_id=prompt.id,
+            model_version_id=tuned.id,
+        )
+        configuration = store.save_configuration(NAME, draft, session=session)
+        version = store.require_use_case(NAME, session=session).version
+        store.record_decision(
+            NAME,
+            DecisionDraft(
+                kind=DecisionKind.BASELINED,
+                to_phase=Phase.FINE_TUNING,
+                configuration_id=configuration.id,
+            ),
+            expected_version=version,
+            session=session,
+        )
+    body = _get(client, ACTIVE).json()
+    assert body["prompt"] == {
+        "label": "support@v1",
+        "kind": "few_shot",
+        "system": "Be brief.",
+        "template": "Q: {input}",
+        "k": 3,
+        "content_hash": prompt.content_hash,
+    }
+    assert body["tuned_model"] == {
+        "model_id": "ft:sandbox-base:demo-qa:1",
+        "base_model": "sandbox-base",
+        "training_file_hash": "ab" * 32,
+        "job_id": "ftjob-1",
+    }
+    assert body["configuration"]["model"] == "ft:sandbox-base:demo-qa:1"
 
 
 def test_active_read_twice_with_the_same_signature_answers_both(client: TestClient) -> None:
