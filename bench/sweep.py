@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from phasegate import serve
+from phasegate import processes, serve
 
 TARGET_SECONDS = 0.5
 CALLS = ("chat_completions", "embeddings", "files_create", "jobs_create")
@@ -120,9 +120,9 @@ def generate(root: Path, count: int, items: int) -> list[Path]:
 @contextmanager
 def sandbox(log_dir: Path) -> Iterator[str]:
     """The sandbox as a subprocess on a free port (its CPU is not the sweep's); its root URL."""
-    port = serve.free_port()
+    port = processes.free_port()
     args = [sys.executable, "-m", "sandbox", "--port", str(port)]
-    child = serve.spawn("sandbox", args, {**os.environ, "SANDBOX_LATENCY_MS": "0"}, log_dir)
+    child = processes.spawn("sandbox", args, {**os.environ, "SANDBOX_LATENCY_MS": "0"}, log_dir)
     root = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -136,7 +136,7 @@ def sandbox(log_dir: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield root
     finally:
-        serve.stop_child(child)
+        processes.stop_child(child)
 
 
 def provider_calls(root: str) -> int:

@@ -34,7 +34,8 @@ from tasks.eval_sets import question_of
 from tasks.gate_checks import GateInputs, gate_latency, gate_quality_floor, gate_result
 from tasks.gates import gate_canary, verdict
 from tasks.routing import RoutingRule, choose_threshold, gate_hybrid_gain, routing_of
-from tasks.training_data import Example, split_examples
+from tasks.training_data import split_examples
+from tasks.training_set import Example
 
 LEASE_SECONDS = 3600
 

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from phasegate.serve import POOL, LocalPrefect, ServeError, port_in_use, start_local_prefect
+from phasegate.prefect_api import POOL, ServeError
+from phasegate.processes import port_in_use
+from phasegate.serve import LocalPrefect, start_local_prefect
 from state.errors import InputError
 from state.settings import get_settings
 

@@ -19,9 +19,11 @@ import yaml
 from prefect import Flow
 from prefect.client.schemas.schedules import CronSchedule
 
-from phasegate import serve
+from phasegate import prefect_api, processes, serve
 from phasegate.cli_serve import _run_until_stopped, serve_command
-from phasegate.serve import Child, LocalPrefect, ServeError
+from phasegate.prefect_api import ServeError
+from phasegate.processes import Child
+from phasegate.serve import LocalPrefect
 from state.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +47,7 @@ def test_deployment_entrypoint_is_a_flow(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
 def test_deployment_runs_on_the_phasegate_process_pool(name: str) -> None:
-    assert DEPLOYMENTS[name]["work_pool"]["name"] == serve.POOL
+    assert DEPLOYMENTS[name]["work_pool"]["name"] == prefect_api.POOL
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
@@ -104,7 +106,7 @@ def test_prefect_yaml_holds_no_secret() -> None:
 
 
 def _sleeper(tmp_path: Path, name: str, code: str = "import time; time.sleep(60)") -> Child:
-    return serve.spawn(name, [sys.executable, "-c", code], {}, tmp_path)
+    return processes.spawn(name, [sys.executable, "-c", code], {}, tmp_path)
 
 
 # A parent that starts a child in a session of its own, as the worker starts flow runs.
@@ -124,17 +126,17 @@ def test_descendants_finds_a_child_in_another_session(tmp_path: Path) -> None:
     parent = _sleeper(tmp_path, "parent", PARENT)
     try:
         grandchild = int(_wait_for_line(parent.log, "pid").split()[1])
-        assert serve.descendants(parent.pid) == [grandchild]
+        assert processes.descendants(parent.pid) == [grandchild]
     finally:
-        serve.stop_child(parent, grace=1)
+        processes.stop_child(parent, grace=1)
 
 
 def test_stop_child_ends_the_child_and_its_descendants(tmp_path: Path) -> None:
     parent = _sleeper(tmp_path, "parent", PARENT)
     grandchild = int(_wait_for_line(parent.log, "pid").split()[1])
-    serve.stop_child(parent, grace=2)
+    processes.stop_child(parent, grace=2)
     assert parent.process.poll() is not None
-    assert not serve.alive(grandchild)
+    assert not processes.alive(grandchild)
 
 
 def test_stop_child_kills_a_descendant_that_ignores_sigterm(tmp_path: Path) -> None:
@@ -145,8 +147,8 @@ def test_stop_child_kills_a_descendant_that_ignores_sigterm(tmp_path: Path) -> N
     parent = _sleeper(tmp_path, "parent", PARENT.replace("import time; time.sleep(60)", stubborn))
     grandchild = int(_wait_for_line(parent.log, "pid").split()[1])
     _wait_for_line(parent.log, "ignoring")
-    serve.stop_child(parent, grace=0.5)
-    assert not serve.alive(grandchild)
+    processes.stop_child(parent, grace=0.5)
+    assert not processes.alive(grandchild)
 
 
 def test_stop_child_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
@@ -158,7 +160,7 @@ def test_stop_child_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
     )
     _wait_for_line(stubborn.log)
     started = time.monotonic()
-    serve.stop_child(stubborn, grace=0.5)
+    processes.stop_child(stubborn, grace=0.5)
     assert stubborn.process.returncode == -signal.SIGKILL
     assert time.monotonic() - started < 3
 
@@ -166,7 +168,7 @@ def test_stop_child_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
 def test_stop_child_leaves_an_exited_child_alone(tmp_path: Path) -> None:
     done = _sleeper(tmp_path, "done", "pass")
     done.process.wait(timeout=10)
-    serve.stop_child(done, grace=0.1)
+    processes.stop_child(done, grace=0.1)
     assert done.process.returncode == 0
 
 
@@ -185,12 +187,12 @@ def _wait_for_line(log: Path, containing: str = "", timeout: float = 15) -> str:
 def test_wait_until_healthy_fails_when_the_server_exits(tmp_path: Path) -> None:
     server = _sleeper(tmp_path, "server", "raise SystemExit(3)")
     with pytest.raises(ServeError, match="exited with 3"):
-        serve.wait_until_healthy(serve.api_url_for(serve.free_port()), 30, server)
+        prefect_api.wait_until_healthy(prefect_api.api_url_for(processes.free_port()), 30, server)
 
 
 def test_wait_until_healthy_fails_when_nothing_answers_in_time() -> None:
     with pytest.raises(ServeError, match="did not answer within"):
-        serve.wait_until_healthy(serve.api_url_for(serve.free_port()), 0.3)
+        prefect_api.wait_until_healthy(prefect_api.api_url_for(processes.free_port()), 0.3)
 
 
 def _record_spawns(monkeypatch: pytest.MonkeyPatch) -> list[Child]:
@@ -221,11 +223,11 @@ def test_start_on_an_unreachable_api_fails_quickly(
 ) -> None:
     monkeypatch.setattr(serve, "EXISTING_API_SECONDS", 0.2)
     with pytest.raises(ServeError, match="did not answer within"):
-        LocalPrefect.start(log_dir=tmp_path, api_url=serve.api_url_for(serve.free_port()))
+        LocalPrefect.start(log_dir=tmp_path, api_url=prefect_api.api_url_for(processes.free_port()))
 
 
 def _stack(tmp_path: Path) -> LocalPrefect:
-    return LocalPrefect(serve.api_url_for(serve.free_port()), {}, tmp_path)
+    return LocalPrefect(prefect_api.api_url_for(processes.free_port()), {}, tmp_path)
 
 
 def test_wait_ready_fails_when_deploy_fails(tmp_path: Path) -> None:
@@ -278,7 +280,7 @@ def test_stack_stop_ends_the_last_started_first(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
     for name in ("server", "worker"):
         args = [sys.executable, "-c", ON_SIGTERM, str(order), name]
-        stack.children.append(serve.spawn(name, args, {}, tmp_path))
+        stack.children.append(processes.spawn(name, args, {}, tmp_path))
     for child in stack.children:
         _wait_for_line(child.log)
     stack.stop(grace=5)
@@ -329,13 +331,13 @@ def fake_api_fixture() -> Iterator[FakePrefectApi]:
 
 def test_ensure_work_pool_fails_when_the_api_refuses_to_create_it(fake_api: FakePrefectApi) -> None:
     with pytest.raises(ServeError, match="creating work pool 'phasegate' answered 500"):
-        serve.ensure_work_pool(fake_api.url)
+        prefect_api.ensure_work_pool(fake_api.url)
     assert fake_api.seen == [("GET", "/api/work_pools/phasegate"), ("POST", "/api/work_pools/")]
 
 
 def test_ensure_work_pool_keeps_an_existing_pool(fake_api: FakePrefectApi) -> None:
     fake_api.found["/api/work_pools/phasegate"] = 200
-    assert serve.ensure_work_pool(fake_api.url) is False
+    assert prefect_api.ensure_work_pool(fake_api.url) is False
     assert fake_api.seen == [("GET", "/api/work_pools/phasegate")]
 
 
@@ -402,18 +404,18 @@ SERVE_ON_SLEEPERS = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from phasegate import cli_serve, serve
+    from phasegate import cli_serve, processes, serve
 
     def start(*, log_dir, **_):
         stack = serve.LocalPrefect("http://127.0.0.1:9/api", {}, log_dir)
         for name in ("server", "worker"):
             args = [sys.executable, "-c", "import time; time.sleep(60)"]
-            stack.children.append(serve.spawn(name, args, {}, log_dir))
+            stack.children.append(processes.spawn(name, args, {}, log_dir))
         print("pids:", *stack.pids(), flush=True)
         return stack
 
     cli_serve.start_local_prefect = start
-    cli_serve.serve_command(port=serve.free_port())
+    cli_serve.serve_command(port=processes.free_port())
     """
 )
 
@@ -435,7 +437,7 @@ def test_serve_command_stops_its_processes_on_a_signal(
         _wait_for_text(command, "Ctrl-C stops")
         command.send_signal(signum)
         assert command.wait(timeout=20) == 0
-        assert [pid for pid in pids if serve.alive(pid)] == []
+        assert [pid for pid in pids if processes.alive(pid)] == []
     finally:
         command.kill()
         command.wait()

@@ -19,7 +19,8 @@ from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.phase_check import check_phase
-from phasegate.serve import LocalPrefect, alive
+from phasegate.processes import alive
+from phasegate.serve import LocalPrefect
 from phasegate.signing import signed_headers
 from phasegate.webhooks import create_app
 from state.db import store_session

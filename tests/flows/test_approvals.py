@@ -20,20 +20,16 @@ from state.phases import Phase
 from state.settings import get_settings
 from state.store import get_decision_by_run, list_decisions, require_use_case
 from tasks.approvals import give_answer
-from tests.flows.conftest import (
+from tests.flows.checks import Approver, JourneyRecord, Step, run_check, start_from
+from tests.flows.journey import (
     USE_CASE,
-    Approver,
     Journey,
-    JourneyRecord,
-    Step,
-    Stores,
     approval_row,
     copy_use_cases,
     flow_run_state,
     register,
-    run_check,
-    start_from,
 )
+from tests.flows.stores import Stores
 
 REJECTER = {"reason": "the tuned model cites no sources", "approver": "bob"}
 

@@ -9,7 +9,7 @@ from prefect.states import State
 from flows.phase_check import check_phase
 from state.db import store_session
 from state.store import list_decisions
-from tests.flows.conftest import USE_CASE, Journey, activations, in_thread, leases, wait_until
+from tests.flows.journey import USE_CASE, Journey, activations, in_thread, leases, wait_until
 
 CHECKS = 10
 #: Per provider call: with 16 calls in flight, 142 eval items keep the winner busy ≈ 27 s.

@@ -11,15 +11,8 @@ import pytest
 
 from state.db import store_session
 from state.store import list_decisions
-from tests.flows.conftest import (
-    ROOT,
-    USE_CASE,
-    Journey,
-    activations,
-    leases,
-    run_check,
-    wait_until,
-)
+from tests.flows.checks import run_check
+from tests.flows.journey import ROOT, USE_CASE, Journey, activations, leases, wait_until
 
 #: Candidate scoring of the 142 eval items then takes ≈ 9 waves × 0.5 s: time to kill it.
 LATENCY_MS = 500

@@ -8,14 +8,8 @@ from state.errors import NotFound
 from state.evals import get_eval_run
 from state.settings import Settings
 from state.store import list_decisions
-from tests.flows.conftest import (
-    APPROVER,
-    USE_CASE,
-    JourneyRecord,
-    activations,
-    approval_row,
-    leases,
-)
+from tests.flows.checks import JourneyRecord
+from tests.flows.journey import APPROVER, USE_CASE, activations, approval_row, leases
 
 pytestmark = pytest.mark.prefect
 

@@ -12,14 +12,9 @@ import pytest
 
 from state.errors import ProviderError
 from state.spec import FineTuningSettings, load_spec
-from tasks.trainer import (
-    JobEvent,
-    JobOutcome,
-    JobRequest,
-    OpenAIFineTuningTrainer,
-    fine_tune,
-    follow_job,
-)
+from tasks.trainer import fine_tune, follow_job
+from tasks.trainer_jobs import JobEvent, JobOutcome, JobRequest
+from tasks.trainer_openai import OpenAIFineTuningTrainer
 from tasks.training_data import PreparedTrainingSet, prepare_training_set
 from tests.plugins.sandbox_server import TEST_JOB_SECONDS, SandboxServer
 from tests.specs import write_spec

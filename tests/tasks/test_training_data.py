@@ -8,20 +8,12 @@ from typing import Any
 import pytest
 
 from state.domain import EvalItem
-from state.errors import SpecError
+from state.errors import LeakageError, SpecError
 from state.interactions import Interaction
 from state.spec import UseCaseSpec, load_spec
-from tasks.training_data import (
-    ChatTemplate,
-    Example,
-    LeakageError,
-    build_training_set,
-    check_leakage,
-    message_tokens,
-    prepare_training_set,
-    split_examples,
-    to_jsonl,
-)
+from tasks.training_data import check_leakage, prepare_training_set, split_examples, to_jsonl
+from tasks.training_format import message_tokens
+from tasks.training_set import ChatTemplate, Example, build_training_set
 from tests.specs import write_spec
 
 SYSTEM = "You answer questions about Lumen."

@@ -1,0 +1,122 @@
+"""Processes of the local stack: each in a session of its own, stopped with all it started."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROC = Path("/proc")
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class Child:
+    """A process started for the stack, in a session of its own, with the file of its output."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        return self.process.pid
+
+    def exited(self) -> str | None:
+        """Why the process is gone (its exit code and log), or None while it runs."""
+        code = self.process.poll()
+        return None if code is None else f"{self.name} exited with {code}; see {self.log}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on this port of 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def spawn(name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> Child:
+    """Start a process in a session of its own, so Ctrl-C reaches us and we stop it in order."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Child(name, process, log)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc; elsewhere none are found)."""
+    children: dict[int, list[int]] = {}
+    for entry in PROC.glob("[0-9]*/stat") if PROC.is_dir() else []:
+        try:
+            # The command name in parentheses may hold spaces: the fields after it are fixed.
+            parent = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # exited while we looked
+        children.setdefault(parent, []).append(int(entry.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id runs (a zombie does not)."""
+    try:
+        state = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _signal(pids: Iterable[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def _wait_gone(pids: list[int], deadline: float) -> None:
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def stop_child(child: Child, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM a child and what it started; SIGKILL whatever still runs after `grace` s."""
+    if child.process.poll() is not None:
+        return  # its id may already belong to another process: touch nothing
+    deadline = time.monotonic() + grace
+    # Flow-run subprocesses sit in sessions of their own: signal them by id, not by group.
+    family = descendants(child.pid)
+    _signal([child.pid, *family], signal.SIGTERM)
+    try:
+        child.process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        family += [pid for pid in descendants(child.pid) if pid not in family]
+        child.process.kill()
+        child.process.wait(timeout=grace)
+    _wait_gone(family, deadline)
+    _signal([pid for pid in family if alive(pid)], signal.SIGKILL)
+    _wait_gone(family, time.monotonic() + grace)
