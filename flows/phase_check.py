@@ -11,7 +11,7 @@ from flows.fine_tuning import build_fine_tuning
 from flows.prompting import build_prompting
 from flows.rag import build_rag
 from flows.recording import record
-from flows.results import Candidate, CheckOutcome
+from flows.results import Candidate, CheckOutcome, HandOff
 from flows.scoring import score_canary, score_configuration
 from state.approvals import request_approval
 from state.db import store_session
@@ -21,7 +21,7 @@ from state.leases import acquire_lease, release_lease
 from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase
 from state.store import get_configuration
-from tasks.approvals import ApprovalTimedOut, wait_for_approval
+from tasks.approvals import ApprovalTimedOut, check_deployment, hand_off_check, wait_for_approval
 from tasks.gates import GateInputs, entry_met, entry_reason, run_checks, verdict
 from tasks.reports import gate_report, publish_gate_report
 
@@ -85,7 +85,9 @@ def _ask(ctx: UseCaseContext, candidate: Candidate, report: str, poll_seconds: i
     return wait_for_approval(description, timeout, poll_seconds)
 
 
-def _gate(ctx: UseCaseContext, auto_approve: bool, poll_seconds: int) -> CheckOutcome:
+def _gate(
+    ctx: UseCaseContext, auto_approve: bool, poll_seconds: int, wait: bool
+) -> CheckOutcome | HandOff:
     config = get_configuration_of(ctx)
     active = score_configuration(ctx, config)
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
@@ -174,6 +176,20 @@ def _gate(ctx: UseCaseContext, auto_approve: bool, poll_seconds: int) -> CheckOu
             approval_status=None,
             **runs,
         )
+    if not wait:
+        if (deployment_id := check_deployment()) is not None:
+            return HandOff(deployment_id=deployment_id)
+        return record(
+            ctx,
+            DecisionKind.HELD,
+            nxt,
+            f"the gates ask for a person's approval and this run does not wait for one: "
+            f"ask with `phasegate check {ctx.name}` (with the phase-check deployment, a sweep "
+            "starts that run itself)",
+            gates=gates,
+            configuration_id=config.id,
+            **runs,
+        )
     report = gate_report(
         ctx.name,
         current.transition,
@@ -241,8 +257,18 @@ def _model_of(ctx: UseCaseContext, candidate: Candidate) -> str:
 
 
 @flow(name="check-phase")
-def check_phase(use_case: str, auto_approve: bool = False, approval_poll_seconds: int = 2):
-    """Check whether a use case should move to its next phase, and record the decision."""
+def check_phase(
+    use_case: str,
+    auto_approve: bool = False,
+    approval_poll_seconds: int = 2,
+    wait_for_approval: bool = True,
+):
+    """Check whether a use case should move to its next phase, and record the decision.
+
+    With `wait_for_approval=False` (the sweep), a check that needs a person starts a run of the
+    phase-check deployment to ask, and ends "Awaiting Approval"; without that deployment it
+    records `held`.
+    """
     ctx = UseCaseContext.load(use_case)
     run_id = current_run_id()
     with store_session(ctx.store_url) as session:
@@ -263,7 +289,14 @@ def check_phase(use_case: str, auto_approve: bool = False, approval_poll_seconds
         ctx = UseCaseContext.load(use_case)  # re-read under the lease
         if ctx.use_case.active_configuration_id is None:
             return _named(_baseline(ctx))
-        return _named(_gate(ctx, auto_approve, approval_poll_seconds))
+        outcome = _gate(ctx, auto_approve, approval_poll_seconds, wait_for_approval)
     finally:
         with store_session(ctx.store_url) as session:
             release_lease(use_case, run_id, session=session)
+    if isinstance(outcome, HandOff):
+        # Started after the lease is released, so that the new run can take it.
+        run_name = hand_off_check(outcome.deployment_id, use_case)
+        message = f"the gates ask for a person's approval: flow run {run_name} asks for it"
+        get_run_logger().warning("%s: %s", use_case, message)
+        return Completed(name="Awaiting Approval", message=message)
+    return _named(outcome)

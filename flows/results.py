@@ -1,6 +1,7 @@
 """What phase flows and checks return: ids and values, never rows or sessions."""
 
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -39,3 +40,9 @@ class CheckOutcome(BaseModel):
     to_phase: Phase
     reason: str
     configuration_id: int | None = None
+
+
+class HandOff(BaseModel):
+    """A check that needs a person and does not wait: the deployment to run it again on."""
+
+    deployment_id: UUID

@@ -54,7 +54,11 @@ def expire_stale_approvals(store_url: str) -> int:
 
 @flow(name="sweep")
 def sweep(auto_approve: bool = False) -> dict[str, str]:
-    """Expire stale approvals, then check every use case; returns each one's decision."""
+    """Expire stale approvals, then check every use case; returns each one's decision.
+
+    A check that needs a person's approval does not hold up the sweep: it is handed to a run
+    of the phase-check deployment, which pauses for the approval on its own.
+    """
     logger = get_run_logger()
     store_url = get_settings().store_url
     if closed := expire_stale_approvals(store_url):
@@ -66,7 +70,9 @@ def sweep(auto_approve: bool = False) -> dict[str, str]:
     # joining a heartbeat thread per subflow would cost ≈ 0.8 s per use case.
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         for name in names:
-            state = check_phase(name, auto_approve=auto_approve, return_state=True)
+            state = check_phase(
+                name, auto_approve=auto_approve, wait_for_approval=False, return_state=True
+            )
             outcomes[name] = state.name if state.is_completed() else f"{state.type.value}"
     logger.info("sweep: %s", outcomes)
     return outcomes

@@ -6,12 +6,17 @@ paused flow run with an `ApprovalInput`, which the server validates against the 
 
 from uuid import UUID
 
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
 from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from pydantic import Field, ValidationError
 
 from state.errors import ApprovalError
+
+# The deployment of prefect.yaml that runs one check; a check handed over runs there.
+CHECK_DEPLOYMENT = "check-phase/phase-check"
 
 
 class ApprovalInput(RunInput):
@@ -53,3 +58,22 @@ def give_answer(flow_run_id: str, *, approve: bool, reason: str, approver: str) 
         raise ApprovalError(f"flow run {flow_run_id} is not waiting for approval") from exc
     except FlowPauseTimeout as exc:
         raise ApprovalError(f"flow run {flow_run_id}: the approval window has closed") from exc
+
+
+def check_deployment() -> UUID | None:
+    """The id of the `phase-check` deployment on the Prefect API, or None where there is none."""
+    with get_client(sync_client=True) as client:
+        try:
+            return client.read_deployment_by_name(CHECK_DEPLOYMENT).id
+        except ObjectNotFound:
+            return None
+
+
+def hand_off_check(deployment_id: UUID, use_case: str) -> str:
+    """Start a check of `use_case` on the deployment, without waiting; returns its run's name.
+
+    That run repeats the check (its evals are cached) and pauses for the approval in its own
+    process, so a sweep does not wait on a person.
+    """
+    run = run_deployment(deployment_id, parameters={"use_case": use_case}, timeout=0)
+    return run.name
