@@ -11,6 +11,7 @@ from state.errors import SpecError
 from state.phases import Phase
 from state.prompt_library import save_prompt_version
 from state.store import get_configuration, save_configuration
+from tasks.embedding_index import index_embeddings
 from tasks.retrieval import index_documents, retrieval_hit_rate, retrieve_passages
 
 
@@ -45,7 +46,18 @@ def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
         report.removed,
         report.chunks,
     )
-    retrieval = rag.model_dump() | {"documents_hash": report.documents_hash}
+    if rag.retriever == "embeddings":
+        embedded = index_embeddings(use_case, rag.embedding_model, ctx.store_url, ctx.provider)
+        logger.info(
+            "%s: %d chunks embedded with %s in %d provider calls",
+            use_case,
+            embedded.embedded,
+            embedded.model,
+            embedded.provider_calls,
+        )
+    # The embedding model is no part of an fts configuration: changing it changes nothing.
+    unused = {"embedding_model"} if rag.retriever == "fts" else set()
+    retrieval = rag.model_dump(exclude=unused) | {"documents_hash": report.documents_hash}
     with store_session(ctx.store_url) as session:
         config = save_configuration(
             use_case,
@@ -59,7 +71,15 @@ def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
         )
     run = score_configuration(ctx, config, use_cache=use_cache)
     items, _ = ctx.eval_set
-    passages = retrieve_passages(use_case, [i.input for i in items], rag.top_k, ctx.store_url)
+    passages = retrieve_passages(
+        use_case,
+        [i.input for i in items],
+        rag.top_k,
+        ctx.store_url,
+        retriever=rag.retriever,
+        embedding_model=rag.embedding_model,
+        provider=ctx.provider,
+    )
     hit_rate = retrieval_hit_rate(items, passages, rag.top_k)
     logger.info(
         "%s: RAG scored %.3f, retrieval hit rate @%d %s",

@@ -26,9 +26,16 @@ def prepare_requests(
         exclude = {normalise_input(item.input) for item in items}
         examples = load_examples(training, variant.k, exclude)
     passages = [[] for _ in items]
-    if config.retrieval:
+    if retrieval := config.retrieval:
         passages = retrieve_passages(
-            ctx.name, [item.input for item in items], config.retrieval["top_k"], ctx.store_url
+            ctx.name,
+            [item.input for item in items],
+            retrieval["top_k"],
+            ctx.store_url,
+            # Configurations stored before the embeddings retriever existed name no retriever.
+            retriever=retrieval.get("retriever", "fts"),
+            embedding_model=retrieval.get("embedding_model"),
+            provider=ctx.provider,
         )
     return [
         PreparedRequest(

@@ -3,7 +3,17 @@
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -257,6 +267,18 @@ class ChunkRecord(SQLModel, table=True):
     ordinal: int
     heading: str = Field(default="", sa_type=Text, description="heading path, ' > ' joined")
     text: str = Field(sa_type=Text)
+
+
+class ChunkEmbeddingRecord(SQLModel, table=True):
+    """A chunk's vector from one embedding model; dropped with its chunk (migration 0004)."""
+
+    __tablename__ = "chunk_embedding"
+    chunk_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("chunk.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(primary_key=True, max_length=200)
+    dimensions: int
+    vector: bytes = Field(sa_type=LargeBinary, description="little-endian float32")
 
 
 class CheckLeaseRecord(SQLModel, table=True):

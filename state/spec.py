@@ -14,6 +14,7 @@ from state.errors import SpecError
 TaskKind = Literal["qa", "classification", "extraction", "generation"]
 Metric = Literal["exact_match", "accuracy", "token_f1", "contains", "llm_judge"]
 PromptKind = Literal["zero_shot", "few_shot", "chain_of_thought"]
+Retriever = Literal["fts", "embeddings"]
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
@@ -52,7 +53,15 @@ class RagSettings(_Strict):
     top_k: int = Field(3, ge=1, le=50)
     chunk_size: int = Field(800, ge=50, le=20000, description="characters")
     chunk_overlap: int = Field(100, ge=0, le=5000, description="characters")
-    retriever: Literal["fts"] = Field("fts", description="SQLite FTS5 or PostgreSQL full-text")
+    retriever: Retriever = Field(
+        "fts", description="fts: SQLite FTS5 or PostgreSQL full-text; embeddings: the provider's"
+    )
+    embedding_model: str = Field(
+        "text-embedding-3-small",
+        min_length=1,
+        max_length=200,
+        description="provider model of the embeddings retriever (unused by fts)",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "RagSettings":

@@ -11,7 +11,10 @@ from state.db import store_session
 from state.documents import DocumentInput, IngestReport
 from state.domain import EvalItem
 from state.errors import InputError
+from state.settings import ProviderOptions
+from state.spec import Retriever
 from tasks.chunking import chunk_document, chunker_id
+from tasks.embedding_index import search_embeddings
 from tasks.prompts import Passage
 
 # Document files by suffix: whether their headings are Markdown.
@@ -76,9 +79,19 @@ def index_documents(
 
 @task(name="retrieve-passages", cache_policy=NO_CACHE)
 def retrieve_passages(
-    use_case: str, queries: list[str], k: int, store_url: str
+    use_case: str,
+    queries: list[str],
+    k: int,
+    store_url: str,
+    retriever: Retriever = "fts",
+    embedding_model: str | None = None,
+    provider: ProviderOptions | None = None,
 ) -> list[list[Passage]]:
-    """Retrieve the top `k` passages for every query of a batch, in one unit of work."""
+    """Retrieve the top `k` passages for every query of a batch: full-text or embeddings."""
+    if retriever == "embeddings":
+        if embedding_model is None or provider is None:
+            raise InputError("the embeddings retriever needs an embedding model and a provider")
+        return search_embeddings(use_case, queries, k, store_url, embedding_model, provider)
     with store_session(store_url) as session:
         return [
             [
