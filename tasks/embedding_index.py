@@ -14,7 +14,7 @@ from state.db import store_session
 from state.embeddings import ChunkText, EmbeddingMatrix
 from state.errors import Conflict
 from state.settings import ProviderOptions
-from tasks.llm import EMBEDDING_BATCH, embed_texts
+from tasks.llm_embeddings import EMBEDDING_BATCH, embed_texts
 from tasks.prompts import Passage
 
 # Query rows scored against the matrix at a time: bounds the score matrix to ~32 MB at 32k chunks.

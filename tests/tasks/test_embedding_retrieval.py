@@ -20,7 +20,7 @@ from state.settings import ProviderOptions
 from state.spec import RagSettings, load_spec
 from state.store import apply_spec
 from tasks.embedding_index import index_embeddings, nearest
-from tasks.llm import embed_all, embedding_batches
+from tasks.llm_embeddings import embed_all, embedding_batches
 from tasks.retrieval import index_documents, retrieve_passages
 from tests.plugins.sandbox_server import SandboxServer
 from tests.specs import write_spec

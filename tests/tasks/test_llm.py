@@ -10,7 +10,8 @@ from pydantic import SecretStr
 
 from state.settings import ProviderOptions
 from tasks.evaluation import StoreResponseCache
-from tasks.llm import ChatRequest, _retry_after, build_client, complete_batch, run_batch
+from tasks.llm import ChatRequest, build_client, complete_batch, run_batch
+from tasks.llm_retries import retry_after
 
 CONTEXT = "Context:\n[kb-1] Refunds are processed within five business days.\n\n"
 
@@ -154,4 +155,4 @@ def test_run_batch_works_inside_a_running_event_loop(sandbox_url: str) -> None:
 def test_retry_after_reads_milliseconds_then_seconds_capped(
     headers: dict[str, str], expected: float | None
 ) -> None:
-    assert _retry_after(headers) == expected
+    assert retry_after(headers) == expected
