@@ -60,6 +60,11 @@ class UseCaseContext:
         """The model for prompting and RAG."""
         return self.spec.model or self.settings.default_model
 
+    @property
+    def embedding_model(self) -> str:
+        """The model of the embeddings retriever."""
+        return self.spec.rag.embedding_model or self.settings.embedding_model
+
     def data_path(self, field: str) -> Path | None:
         """Absolute path of a data file named in the spec; raises SpecError if it is gone."""
         value = getattr(self.spec.data, field)

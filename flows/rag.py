@@ -47,7 +47,7 @@ def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
         report.chunks,
     )
     if rag.retriever == "embeddings":
-        embedded = index_embeddings(use_case, rag.embedding_model, ctx.store_url, ctx.provider)
+        embedded = index_embeddings(use_case, ctx.embedding_model, ctx.store_url, ctx.provider)
         logger.info(
             "%s: %d chunks embedded with %s in %d provider calls",
             use_case,
@@ -56,8 +56,11 @@ def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
             embedded.provider_calls,
         )
     # The embedding model is no part of an fts configuration: changing it changes nothing.
-    unused = {"embedding_model"} if rag.retriever == "fts" else set()
-    retrieval = rag.model_dump(exclude=unused) | {"documents_hash": report.documents_hash}
+    retrieval = rag.model_dump(exclude={"embedding_model"}) | {
+        "documents_hash": report.documents_hash
+    }
+    if rag.retriever == "embeddings":
+        retrieval["embedding_model"] = ctx.embedding_model
     with store_session(ctx.store_url) as session:
         config = save_configuration(
             use_case,
@@ -77,7 +80,7 @@ def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
         rag.top_k,
         ctx.store_url,
         retriever=rag.retriever,
-        embedding_model=rag.embedding_model,
+        embedding_model=retrieval.get("embedding_model"),
         provider=ctx.provider,
     )
     hit_rate = retrieval_hit_rate(items, passages, rag.top_k)

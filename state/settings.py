@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     )
     default_model: str = Field("sandbox-base", description="model used when a spec names none")
     judge_model: str = Field("sandbox-judge", description="model for the llm_judge metric")
+    embedding_model: str = Field(
+        "sandbox-base", description="embeddings model when a spec's rag names none"
+    )
     concurrency: int = Field(16, ge=1, le=1024, description="concurrent provider calls")
     request_timeout: float = Field(30.0, gt=0, description="seconds per provider call")
     max_retries: int = Field(4, ge=0, le=20, description="retries per provider call")

@@ -56,11 +56,12 @@ class RagSettings(_Strict):
     retriever: Retriever = Field(
         "fts", description="fts: SQLite FTS5 or PostgreSQL full-text; embeddings: the provider's"
     )
-    embedding_model: str = Field(
-        "text-embedding-3-small",
+    embedding_model: str | None = Field(
+        None,
         min_length=1,
         max_length=200,
-        description="provider model of the embeddings retriever (unused by fts)",
+        description="embeddings model of the retriever (unused by fts); "
+        "default: PHASEGATE_EMBEDDING_MODEL",
     )
 
     @model_validator(mode="after")

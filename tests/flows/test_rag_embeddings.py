@@ -28,8 +28,8 @@ def test_check_phase_fts_configuration_names_no_embedding_model(
 def test_check_phase_advances_to_rag_with_the_embeddings_retriever(
     journey_from: Callable[..., Journey],
 ) -> None:
-    rag = SUPPORT_QA_RAG | {"retriever": "embeddings", "embedding_model": "sandbox-base"}
-    journey = journey_from("baselined", rag=rag)
+    # No embedding_model: PHASEGATE_EMBEDDING_MODEL's default, the sandbox's sandbox-base.
+    journey = journey_from("baselined", rag=SUPPORT_QA_RAG | {"retriever": "embeddings"})
     step = run_check(journey)
     assert (step.state.name, step.decision.kind, step.decision.to_phase) == (
         "Advanced",

@@ -309,9 +309,9 @@ def test_nearest_ranks_by_cosine_with_ties_in_chunk_order() -> None:
     assert nearest(matrix, queries[:1], 10) == [[10, 12, 11]]
 
 
-def test_rag_settings_default_to_fts_with_an_embedding_model() -> None:
+def test_rag_settings_default_to_fts_and_the_settings_embedding_model() -> None:
     settings = RagSettings()
-    assert (settings.retriever, settings.embedding_model) == ("fts", "text-embedding-3-small")
+    assert (settings.retriever, settings.embedding_model) == ("fts", None)
 
 
 @pytest.mark.parametrize(
