@@ -1,8 +1,9 @@
 """Benchmark: signed usage reports over loopback (targets ≥ 1,000 req/s, p99 < 50 ms, 0 lost).
 
-.venv/bin/python bench/webhook.py [--seconds 20] [--connections 8]
+.venv/bin/python bench/webhook.py [--seconds 20] [--connections 8] [--postgres URL]
 
-Serves `phasegate webhook` (uvicorn, one process, SQLite store in a temporary directory) in a
+Serves `phasegate webhook` (uvicorn, one process, SQLite store in a temporary directory, or a
+temporary database on the PostgreSQL server of `--postgres`, dropped afterwards) in a
 subprocess; this process posts one signed usage count per request from several keep-alive
 connections, each request a distinct (day, source), then checks that every accepted count is
 in the store.
@@ -20,11 +21,14 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from phasegate.signing import signed_headers
 from state.db import make_engine, session_scope, upgrade
@@ -70,6 +74,26 @@ def _register(url: str) -> None:
     with session_scope(engine) as session:
         apply_spec(LoadedSpec(spec=spec, path=Path("/bench/spec.yaml")), session=session)
     engine.dispose()
+
+
+@contextmanager
+def _store(tmp: str, postgres: str | None) -> Iterator[str]:
+    """A store URL: SQLite in `tmp`, or a new database on the `postgres` server, dropped after."""
+    if postgres is None:
+        yield f"sqlite:///{tmp}/phasegate.db"
+        return
+    name = f"bench_webhook_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        postgres.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{postgres.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -142,13 +166,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--postgres", help="PostgreSQL server URL (the targets are for SQLite)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/phasegate.db"
+    with tempfile.TemporaryDirectory() as tmp, _store(tmp, args.postgres) as url:
         _register(url)
+        print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}")
         port = _free_port()
         env = os.environ | {"PHASEGATE_DATA_DIR": tmp, "PHASEGATE_WEBHOOK_SECRET": SECRET}
         env.pop("PHASEGATE_DATABASE_URL", None)
+        if args.postgres:
+            env["PHASEGATE_DATABASE_URL"] = url
         log = Path(tmp) / "server.log"
         with log.open("w") as log_file:
             server = subprocess.Popen(
