@@ -8,11 +8,11 @@ from pathlib import Path
 from prefect.runtime import flow_run
 
 from state.db import store_session
-from state.domain import EvalItem, UseCase
+from state.domain import Configuration, EvalItem, UseCase
 from state.errors import SpecError
 from state.settings import Settings, get_settings, provider_options
 from state.spec import LoadedSpec, UseCaseSpec
-from state.store import require_use_case
+from state.store import get_configuration, require_use_case
 from tasks.eval_sets import load_eval_set
 
 
@@ -59,6 +59,15 @@ class UseCaseContext:
     def model(self) -> str:
         """The model for prompting and RAG."""
         return self.spec.model or self.settings.default_model
+
+    def configuration(self, configuration_id: int) -> Configuration:
+        """A stored configuration of this use case."""
+        with store_session(self.store_url) as session:
+            return get_configuration(configuration_id, session=session)
+
+    def active_configuration(self) -> Configuration:
+        """The configuration the use case runs now (it has one once baselined)."""
+        return self.configuration(self.use_case.active_configuration_id)
 
     @property
     def embedding_model(self) -> str:

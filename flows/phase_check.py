@@ -20,7 +20,6 @@ from state.errors import ProviderError
 from state.leases import acquire_lease, release_lease
 from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase
-from state.store import get_configuration
 from tasks.approvals import ApprovalTimedOut, check_deployment, hand_off_check, wait_for_approval
 from tasks.gates import GateInputs, entry_met, entry_reason, run_checks, verdict
 from tasks.reports import gate_report, publish_gate_report
@@ -88,7 +87,7 @@ def _ask(ctx: UseCaseContext, candidate: Candidate, report: str, poll_seconds: i
 def _gate(
     ctx: UseCaseContext, auto_approve: bool, poll_seconds: int, wait: bool
 ) -> CheckOutcome | HandOff:
-    config = get_configuration_of(ctx)
+    config = ctx.active_configuration()
     active = score_configuration(ctx, config)
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
     keep = {"configuration_id": config.id, "active": active}
@@ -131,7 +130,9 @@ def _gate(
         update={
             "candidate": candidate.eval_run,
             "prices_active": ctx.settings.price_for(config.model),
-            "prices_candidate": ctx.settings.price_for(_model_of(ctx, candidate)),
+            "prices_candidate": ctx.settings.price_for(
+                ctx.configuration(candidate.configuration_id).model
+            ),
             "training_tokens": candidate.evidence.get("trained_tokens"),
             **_canary_runs(ctx, config, candidate),
         }
@@ -240,20 +241,8 @@ def _canary_runs(ctx: UseCaseContext, config: Configuration, candidate: Candidat
     """Canary runs of the active and the tuned configuration (none without `data.canary`)."""
     if candidate.phase != Phase.FINE_TUNING or ctx.spec.data.canary is None:
         return {}
-    with store_session(ctx.store_url) as session:
-        tuned = get_configuration(candidate.configuration_id, session=session)
+    tuned = ctx.configuration(candidate.configuration_id)
     return {"canary_active": score_canary(ctx, config), "canary": score_canary(ctx, tuned)}
-
-
-def get_configuration_of(ctx: UseCaseContext):
-    """The active configuration of the use case."""
-    with store_session(ctx.store_url) as session:
-        return get_configuration(ctx.use_case.active_configuration_id, session=session)
-
-
-def _model_of(ctx: UseCaseContext, candidate: Candidate) -> str:
-    with store_session(ctx.store_url) as session:
-        return get_configuration(candidate.configuration_id, session=session).model
 
 
 @flow(name="check-phase")
