@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from prefect.settings import PREFECT_API_URL
 
 from state.db import store_session
 from state.store import list_decisions
@@ -21,7 +22,7 @@ CHILD = f"from flows.phase_check import check_phase; check_phase({USE_CASE!r})"
 
 
 def _child_env(journey: Journey, prefect_home: Path) -> dict[str, str]:
-    """The environment of a check in its own process, with its own temporary Prefect API."""
+    """The environment of a check in its own process, on the session's Prefect API."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -33,7 +34,7 @@ def _child_env(journey: Journey, prefect_home: Path) -> dict[str, str]:
         | {
             "PYTHONPATH": str(ROOT),
             "PREFECT_HOME": str(prefect_home),
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
@@ -74,12 +75,8 @@ def _kill_during_candidate_eval(journey: Journey, tmp_path: Path) -> tuple[str, 
 
 @pytest.mark.prefect
 def test_check_phase_after_sigkill_mid_eval_takes_over_and_decides_once(
-    backend: str, journey_from: Callable[..., Journey], tmp_path: Path
+    journey_from: Callable[..., Journey], tmp_path: Path
 ) -> None:
-    if backend != "sqlite":
-        # The lease takeover is the same code on both stores; the child's own Prefect API
-        # costs ≈ 30-50 s to start, so the embedded default alone pays for it.
-        pytest.skip("the SIGKILL test runs on SQLite only (its child starts a Prefect API)")
     journey = journey_from("baselined")
     before = journey.use_case()
     journey.sandbox.admin("POST", "/sandbox/faults", {"latency_ms": LATENCY_MS})
