@@ -28,7 +28,7 @@ def emitted_fixture() -> Emitted:
     return Emitted()
 
 
-@pytest.fixture(name="template_store", scope="module")
+@pytest.fixture(name="template_store", scope="session")
 def template_store_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite store holding `demo-qa`, copied by each test instead of migrating."""
     directory = tmp_path_factory.mktemp("template")
