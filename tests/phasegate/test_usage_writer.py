@@ -110,7 +110,9 @@ def test_unknown_use_case_fails_its_own_report_only(url: str) -> None:
     assert _volume(url) == 30
 
 
-def test_store_failure_of_one_report_leaves_the_others_written(tmp_path: Path) -> None:
+@pytest.fixture(name="poisoned_url")
+def poisoned_url_fixture(tmp_path: Path) -> str:
+    """A SQLite store with demo-qa whose usage table refuses the source `poison`."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     with store_session(url) as session:
         store.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
@@ -120,6 +122,18 @@ def test_store_failure_of_one_report_leaves_the_others_written(tmp_path: Path) -
                 "BEGIN SELECT RAISE(ABORT, 'poisoned source'); END"
             )
         )
+    return url
+
+
+def test_store_failure_of_a_lone_report_is_raised_to_its_caller(poisoned_url: str) -> None:
+    writer = _writer(poisoned_url)
+    with pytest.raises(IntegrityError, match="poisoned source"):
+        asyncio.run(writer.record(_report(99, "poison")))
+    assert _volume(poisoned_url) == 0
+
+
+def test_store_failure_of_one_report_leaves_the_others_written(poisoned_url: str) -> None:
+    url = poisoned_url
     writer = _writer(url)
 
     async def main() -> list[object]:
