@@ -261,7 +261,9 @@ def check_phase(
     ctx = UseCaseContext.load(use_case)
     run_id = current_run_id()
     with store_session(ctx.store_url) as session:
-        holder = acquire_lease(use_case, run_id, ttl_seconds=LEASE_SECONDS, session=session)
+        # The lease outlives a pause: the work, plus the whole approval window.
+        ttl = LEASE_SECONDS + ctx.spec.approval.timeout_seconds
+        holder = acquire_lease(use_case, run_id, ttl_seconds=ttl, session=session)
     if holder is not None:
         nxt = ctx.use_case.active_phase.next or ctx.use_case.active_phase
         return _named(
