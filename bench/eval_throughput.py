@@ -14,11 +14,7 @@ other processes on the machine disturb single runs.
 import argparse
 import asyncio
 import math
-import os
 import resource
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +26,7 @@ import httpx
 import openai
 from pydantic import SecretStr
 
+from phasegate import demo_services
 from state.db import engine_for
 from state.domain import EvalItem
 from state.settings import ProviderOptions
@@ -50,37 +47,11 @@ class Measure:
     cpu: float
 
 
-def _free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def sandbox() -> Iterator[str]:
-    """A sandbox subprocess on a free port; yields its root URL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        env=os.environ | {"SANDBOX_LATENCY_MS": "0"},
-    )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{root}/v1/models", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield root
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """A sandbox subprocess on a free port (the demo's); yields its root URL."""
+    with demo_services.sandbox() as base_url:
+        yield base_url.removesuffix("/v1")
 
 
 def _admin(root: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -21,17 +21,15 @@ API) or around it (creating, starting and finishing the subflow run).
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import yaml
+from eval_throughput import sandbox  # a sibling script: run this one as bench/sweep.py
 
-from phasegate import processes, serve
+from phasegate import serve
 
 TARGET_SECONDS = 0.5
 CALLS = ("chat_completions", "embeddings", "files_create", "jobs_create")
@@ -117,28 +115,6 @@ def generate(root: Path, count: int, items: int) -> list[Path]:
     return paths
 
 
-@contextmanager
-def sandbox(log_dir: Path) -> Iterator[str]:
-    """The sandbox as a subprocess on a free port (its CPU is not the sweep's); its root URL."""
-    port = processes.free_port()
-    args = [sys.executable, "-m", "sandbox", "--port", str(port)]
-    child = processes.spawn("sandbox", args, {**os.environ, "SANDBOX_LATENCY_MS": "0"}, log_dir)
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{root}/v1/models", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or child.exited():
-                    raise RuntimeError(f"the sandbox did not start; see {child.log}") from None
-                time.sleep(0.1)
-        yield root
-    finally:
-        processes.stop_child(child)
-
-
 def provider_calls(root: str) -> int:
     """Calls the sandbox has served that a provider would bill or count."""
     stats = httpx.get(f"{root}/sandbox/stats", timeout=10).json()
@@ -203,7 +179,7 @@ def main() -> None:
             }
         )
         os.environ.pop("PHASEGATE_DATABASE_URL", None)
-        with sandbox(root / "logs") as sandbox_root:
+        with sandbox() as sandbox_root:
             os.environ["PHASEGATE_BASE_URL"] = f"{sandbox_root}/v1"
             run(root, sandbox_root, args.use_cases, args.items)
 
