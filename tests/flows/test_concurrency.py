@@ -12,8 +12,9 @@ from state.store import list_decisions
 from tests.flows.journey import USE_CASE, Journey, activations, in_thread, leases, wait_until
 
 CHECKS = 10
-#: Per provider call: with 16 calls in flight, 142 eval items keep the winner busy ≈ 27 s.
-HOLD_MS = 3000
+#: Per provider call: with 16 calls in flight, 142 eval items keep the winner busy ≈ 72 s,
+#: long enough for nine more flow runs to start on a loaded 2-core machine.
+HOLD_MS = 8000
 
 
 def _skipped(store_url: str) -> int:
@@ -37,7 +38,7 @@ def _check_together(journey: Journey, count: int) -> list[State]:
 
     journey.sandbox.admin("POST", "/sandbox/faults", {"latency_ms": HOLD_MS})
     threads = [in_thread(check) for _ in range(count)]
-    wait_until(lambda: _skipped(journey.store_url) == count - 1, 120, "the other checks to skip")
+    wait_until(lambda: _skipped(journey.store_url) == count - 1, 180, "the other checks to skip")
     journey.sandbox.admin("POST", "/sandbox/faults", {"latency_ms": 0})
     for thread in threads:
         thread.join(timeout=120)
