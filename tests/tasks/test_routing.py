@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from state.domain import Configuration, EvalRun, ItemResult
+from state.domain import Configuration
 from state.errors import InputError
 from state.phases import GateStatus, Phase
 from state.spec import RagToFineTuning
@@ -17,28 +17,9 @@ from tasks.routing import (
     routing_of,
     rule_of,
 )
+from tests.tasks.gate_builders import eval_run
 
 REFERENCES = ["What port does the Aurora module open?", "How do I reset my password?"]
-
-
-def _run(scores: list[float], run_id: int) -> EvalRun:
-    return EvalRun(
-        id=run_id,
-        use_case="tiny-qa",
-        configuration_id=run_id,
-        eval_set_hash="e" * 64,
-        metric="token_f1",
-        n=len(scores),
-        mean=sum(scores) / len(scores),
-        ci_low=0.0,
-        ci_high=1.0,
-        error_rate=0.0,
-        latency_p50_ms=10.0,
-        latency_p95_ms=20.0,
-        prompt_tokens_per_query=10.0,
-        completion_tokens_per_query=2.0,
-        results=[ItemResult(item_id=f"q{i:03d}", score=s) for i, s in enumerate(scores)],
-    )
 
 
 def _hybrid_inputs(tuned: list[float], hybrid: list[float]) -> GateInputs:
@@ -46,8 +27,8 @@ def _hybrid_inputs(tuned: list[float], hybrid: list[float]) -> GateInputs:
         use_case="tiny-qa",
         transition="rag_to_fine_tuning",
         thresholds=RagToFineTuning(min_paired=10),
-        active=_run(tuned, 1),
-        candidate=_run(hybrid, 2),
+        active=eval_run(tuned, run_id=1),
+        candidate=eval_run(hybrid, run_id=2),
     )
 
 
