@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
-PROC = Path("/proc")
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -64,30 +65,21 @@ def spawn(name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> 
 
 
 def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (Linux /proc; elsewhere none are found)."""
-    children: dict[int, list[int]] = {}
-    for entry in PROC.glob("[0-9]*/stat") if PROC.is_dir() else []:
-        try:
-            # The command name in parentheses may hold spaces: the fields after it are fixed.
-            parent = int(entry.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # exited while we looked
-        children.setdefault(parent, []).append(int(entry.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        below = children.get(todo.pop(), [])
-        found += below
-        todo += below
-    return found
+    """Every process below `pid`, in whatever session (psutil: Linux, macOS, Windows)."""
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def alive(pid: int) -> bool:
     """Whether a process with this id runs (a zombie does not)."""
     try:
-        state = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    return state != "Z"
+    except psutil.AccessDenied:
+        return True  # someone else's process (macOS hides their state): it exists
 
 
 def _signal(pids: Iterable[int], signum: signal.Signals) -> None:
