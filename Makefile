@@ -9,7 +9,7 @@ export PREFECT_LOGGING_LEVEL := WARNING
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean schemas
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Generated references: docs/spec.schema.json and docs/spec.md from state/spec.py.
+schemas: $(STAMP)
+	$(BIN)/python -m phasegate.schemas
 
 bench: $(STAMP)
 	$(BIN)/python bench/store.py

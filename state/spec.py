@@ -4,10 +4,17 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from state.errors import SpecError
 
@@ -34,9 +41,11 @@ class DataFiles(_Strict):
 class PromptVariant(_Strict):
     """One prompt variant of the prompting phase."""
 
-    name: str = Field(pattern=SLUG)
-    kind: PromptKind
-    system: str = ""
+    name: str = Field(pattern=SLUG, description="variant name, unique in the spec (a slug)")
+    kind: PromptKind = Field(
+        description="zero_shot; few_shot (k examples from the training data); chain_of_thought"
+    )
+    system: str = Field("", description="system message")
     template: str = Field("{input}", description="user message; `{input}` is replaced")
     k: int = Field(4, ge=1, le=64, description="few-shot examples")
 
@@ -50,7 +59,7 @@ class PromptVariant(_Strict):
 class RagSettings(_Strict):
     """Retrieval settings of the RAG phase."""
 
-    top_k: int = Field(3, ge=1, le=50)
+    top_k: int = Field(3, ge=1, le=50, description="passages put into the prompt")
     chunk_size: int = Field(800, ge=50, le=20000, description="characters")
     chunk_overlap: int = Field(100, ge=0, le=5000, description="characters")
     retriever: Retriever = Field(
@@ -74,14 +83,22 @@ class RagSettings(_Strict):
 class FineTuningSettings(_Strict):
     """Hyperparameters of the fine-tuning phase."""
 
-    base_model: str | None = None
-    suffix: str | None = Field(None, max_length=40)
-    n_epochs: int = Field(3, ge=1, le=50)
-    batch_size: int = Field(8, ge=1, le=256)
-    learning_rate_multiplier: float = Field(1.0, gt=0, le=10)
-    seed: int = 0
-    validation_share: float = Field(0.1, ge=0, lt=0.5)
-    max_tokens_per_example: int = Field(16384, ge=16)
+    base_model: str | None = Field(
+        None, description="model to tune; default: the spec's `model` or PHASEGATE_DEFAULT_MODEL"
+    )
+    suffix: str | None = Field(None, max_length=40, description="suffix of the tuned model's id")
+    n_epochs: int = Field(3, ge=1, le=50, description="passes over the training set")
+    batch_size: int = Field(8, ge=1, le=256, description="examples per training step")
+    learning_rate_multiplier: float = Field(
+        1.0, gt=0, le=10, description="scales the provider's default learning rate"
+    )
+    seed: int = Field(0, description="seed of the train/validation split and of the job")
+    validation_share: float = Field(
+        0.1, ge=0, lt=0.5, description="share of the clean examples held out for validation"
+    )
+    max_tokens_per_example: int = Field(
+        16384, ge=16, description="longer examples are refused with their line number"
+    )
 
 
 class QualityGate(_Strict):
@@ -90,18 +107,22 @@ class QualityGate(_Strict):
     target: float = Field(0.8, ge=0, le=1, description="active quality below this → need")
     floor: float = Field(0.0, ge=0, le=1, description="candidate must reach this")
     min_gain: float = Field(0.0, ge=-1, le=1, description="bound on the paired mean gain")
-    min_relative_gain: float | None = Field(None, ge=0, le=10)
+    min_relative_gain: float | None = Field(
+        None, ge=0, le=10, description="also require gain ≥ this share of the active mean"
+    )
     min_paired: int = Field(30, ge=1, description="paired items needed for a verdict")
-    bootstrap_samples: int = Field(2000, ge=100, le=100000)
-    seed: int = 0
-    require_approval: bool = False
+    bootstrap_samples: int = Field(
+        2000, ge=100, le=100000, description="resamples of the 95 % bootstrap interval"
+    )
+    seed: int = Field(0, description="seed of the bootstrap")
+    require_approval: bool = Field(False, description="pause for a person's approval")
 
 
 class PromptingToRag(QualityGate):
     """The gate from prompting to RAG."""
 
-    min_documents: int = Field(1, ge=1)
-    min_chunks: int = Field(1, ge=1)
+    min_documents: int = Field(1, ge=1, description="knowledge documents needed")
+    min_chunks: int = Field(1, ge=1, description="indexed chunks needed")
 
 
 class RagToFineTuning(QualityGate):
@@ -109,47 +130,68 @@ class RagToFineTuning(QualityGate):
 
     break_even_volume: int = Field(5000, ge=0, description="queries per 30 days")
     min_examples: int = Field(500, ge=1, description="clean training examples")
-    max_break_even_months: float = Field(6.0, gt=0)
-    require_approval: bool = True
+    max_break_even_months: float = Field(
+        6.0, gt=0, description="training cost must be recovered within this many months"
+    )
+    require_approval: bool = Field(True, description="pause for a person's approval")
 
 
 class Gates(_Strict):
     """Thresholds per transition, with DESIGN.md's defaults."""
 
-    prompting_to_rag: PromptingToRag = PromptingToRag()
-    rag_to_fine_tuning: RagToFineTuning = RagToFineTuning()
+    prompting_to_rag: PromptingToRag = Field(
+        PromptingToRag(), description="the gate from prompting to RAG"
+    )
+    rag_to_fine_tuning: RagToFineTuning = Field(
+        RagToFineTuning(), description="the gate from RAG to fine-tuning"
+    )
 
 
 class Constraints(_Strict):
     """What a configuration may cost, how fast it must be, where data may go."""
 
-    external_api: bool = True
-    latency_p95_ms: float = Field(2000, gt=0)
-    monthly_budget_usd: float | None = Field(None, ge=0)
+    external_api: bool = Field(
+        True, description="false: data may not leave; fine-tune only on a self-hosted endpoint"
+    )
+    latency_p95_ms: float = Field(2000, gt=0, description="p95 latency budget of a candidate")
+    monthly_budget_usd: float | None = Field(None, ge=0, description="monthly spending cap")
 
 
 class ApprovalPolicy(_Strict):
     """How long a pending approval waits and who may give it."""
 
-    timeout_seconds: int = Field(3600, ge=1, le=30 * 24 * 3600)
-    approvers: list[str] = Field(default_factory=list)
+    timeout_seconds: int = Field(
+        3600, ge=1, le=30 * 24 * 3600, description="how long a pending approval waits"
+    )
+    approvers: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        description="names the approval form accepts (refused otherwise); empty: anyone",
+    )
 
 
 class UseCaseSpec(_Strict):
     """One business task and how Phasegate may optimise it."""
 
-    name: str = Field(pattern=SLUG)
-    description: str = ""
-    task: TaskKind
-    metric: Metric
+    name: str = Field(pattern=SLUG, description="the use case's name (a slug), unique")
+    description: str = Field("", description="what the use case does, for people")
+    task: TaskKind = Field(description="the kind of task")
+    metric: Metric = Field(description="how an answer is scored against the expected one")
     model: str | None = Field(None, description="model for prompting and RAG")
-    data: DataFiles
-    prompts: list[PromptVariant] = Field(min_length=1)
-    rag: RagSettings = RagSettings()
-    fine_tuning: FineTuningSettings = FineTuningSettings()
-    gates: Gates = Gates()
-    constraints: Constraints = Constraints()
-    approval: ApprovalPolicy = ApprovalPolicy()
+    data: DataFiles = Field(description="data files, relative to the spec file")
+    prompts: list[PromptVariant] = Field(
+        min_length=1, description="prompt variants compared in the prompting phase"
+    )
+    rag: RagSettings = Field(RagSettings(), description="retrieval settings of the RAG phase")
+    fine_tuning: FineTuningSettings = Field(
+        FineTuningSettings(), description="hyperparameters of the fine-tuning phase"
+    )
+    gates: Gates = Field(Gates(), description="thresholds per transition")
+    constraints: Constraints = Field(
+        Constraints(), description="cost, latency and privacy constraints"
+    )
+    approval: ApprovalPolicy = Field(
+        ApprovalPolicy(), description="who may approve a move, and for how long it waits"
+    )
 
     @model_validator(mode="after")
     def _unique_prompt_names(self) -> "UseCaseSpec":
