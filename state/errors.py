@@ -3,6 +3,7 @@
 PhasegateError            base of every error Phasegate raises on purpose
 ├── SpecError             a use-case spec (or a data file it names) is invalid
 ├── InputError            other bad input: a CSV row, a CLI argument, a request body
+│   └── SettingsError     a `PHASEGATE_*` variable (or `.env` line) has a bad value
 ├── NotFound              a use case, run or record that was asked for does not exist
 ├── Conflict              a stale writer lost an optimistic-concurrency race, or a rule
 │                         of the store (one check at a time, append-only) would break
@@ -25,6 +26,10 @@ class LeakageError(SpecError):
 
 class InputError(PhasegateError):
     """Raised on other bad input (CSV rows, CLI arguments); the message names the place."""
+
+
+class SettingsError(InputError):
+    """Raised when a setting has a bad value; names the variable, never echoes the value."""
 
 
 class NotFound(PhasegateError):
