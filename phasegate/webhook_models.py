@@ -5,11 +5,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+from state.inputs import DEFAULT_SOURCE, Count, Day, Slug
+
 JSON_TYPE = "application/json"
 MAX_ITEMS = 1000
-# The usage.count column is a 32-bit integer on PostgreSQL.
-MAX_COUNT = 2**31 - 1
 
 
 class _Body(BaseModel):
@@ -27,9 +26,10 @@ class CheckRequest(_Body):
 class UsageItem(_Body):
     """The queries one source served on one day."""
 
-    day: date
-    count: int = Field(ge=0, le=MAX_COUNT)
-    source: str = Field("default", pattern=SLUG)
+    # The same bounds as `usage record` and `usage import` (state/inputs.py).
+    day: Day
+    count: Count
+    source: Slug = DEFAULT_SOURCE
 
 
 class UsageRequest(_Body):

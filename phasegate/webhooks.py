@@ -24,7 +24,6 @@ from phasegate.signing import (
 from phasegate.usage_writer import UsageWriter
 from phasegate.webhook_models import (
     JSON_TYPE,
-    SLUG,
     ApiError,
     CheckAccepted,
     CheckRequest,
@@ -38,6 +37,7 @@ from state import store
 from state.active import active_parts
 from state.db import store_session
 from state.errors import NotFound
+from state.inputs import SLUG
 from state.interactions import NewInteraction, record_interactions
 from state.settings import Settings
 from state.usage import UsageCount
