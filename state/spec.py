@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -17,12 +16,13 @@ from pydantic import (
 )
 
 from state.errors import SpecError
+from state.inputs import SLUG
+from state.yaml_text import decode_utf8, load_yaml
 
 TaskKind = Literal["qa", "classification", "extraction", "generation"]
 Metric = Literal["exact_match", "accuracy", "token_f1", "contains", "llm_judge"]
 PromptKind = Literal["zero_shot", "few_shot", "chain_of_thought"]
 Retriever = Literal["fts", "embeddings"]
-SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
 class _Strict(BaseModel):
@@ -245,15 +245,8 @@ def _describe(error: dict) -> str:
 
 
 def parse_spec(text: str, source: str) -> UseCaseSpec:
-    """Validate spec text; errors name `source` and the field path."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise SpecError(
-            f"{source}: {where}: invalid YAML ({getattr(exc, 'problem', exc)})"
-        ) from exc
+    """Validate spec text; errors name `source` and the line or field path."""
+    raw = load_yaml(text, source)
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: (top level): must be a mapping")
     try:
@@ -266,9 +259,10 @@ def parse_spec(text: str, source: str) -> UseCaseSpec:
 def load_spec(path: Path) -> LoadedSpec:
     """Read, validate and check the data files of one spec file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"{path}: cannot read ({exc.strerror})") from exc
+    text = decode_utf8(data, str(path))
     loaded = LoadedSpec(spec=parse_spec(text, str(path)), path=path.resolve())
     for field in ("eval", "documents", "training", "canary"):
         data_path = loaded.data_path(field)
