@@ -1,12 +1,20 @@
 """Settings from `PHASEGATE_*` environment variables or a `.env` file."""
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+from state.errors import SettingsError
+
+ENV_PREFIX = "PHASEGATE_"
+# pydantic-settings names the field of a value it cannot decode (JSON) only in its message.
+SOURCE_FIELD = re.compile(r'field "([^"]+)"')
 
 
 class Price(BaseModel):
@@ -39,7 +47,7 @@ class Settings(BaseSettings):
     """Everything Phasegate reads from its environment."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PHASEGATE_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
@@ -108,10 +116,36 @@ class Settings(BaseSettings):
         return None
 
 
+def _variable(field: object) -> str:
+    """The environment variable of a settings field."""
+    return f"{ENV_PREFIX}{str(field).upper()}"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value raises SettingsError naming its variable.
+
+    pydantic's own errors quote the value they refused, and a value may be a secret: the
+    message here says what is wrong and where, never the value.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            head, *rest = error["loc"] or ("(settings)",)
+            where = ".".join(str(part) for part in rest)
+            problems.append(f"{_variable(head)}{f' ({where})' if where else ''}: {error['msg']}")
+        raise SettingsError("; ".join(problems)) from None
+    except SourceError as exc:
+        match = SOURCE_FIELD.search(str(exc))
+        name = _variable(match.group(1)) if match else "a PHASEGATE_* variable"
+        raise SettingsError(f"{name}: not valid JSON") from None
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
-    return Settings()
+    return load_settings()
 
 
 class ProviderOptions(BaseModel):

@@ -1,0 +1,64 @@
+"""Settings errors name the variable and never echo its value (it may be a secret)."""
+
+import pytest
+
+from state.errors import SettingsError
+from state.settings import Settings, get_settings, load_settings
+
+SECRET = "topsecret-9f2c"
+
+BAD = {
+    "malformed JSON secrets": (
+        "WEBHOOK_SECRETS",
+        '{"demo-qa": "' + SECRET + '", ',
+        "PHASEGATE_WEBHOOK_SECRETS: not valid JSON",
+    ),
+    "secrets as a list": (
+        "WEBHOOK_SECRETS",
+        f'["{SECRET}"]',
+        "PHASEGATE_WEBHOOK_SECRETS: Input should be a valid dictionary",
+    ),
+    "not an integer": (
+        "CONCURRENCY",
+        SECRET,
+        "PHASEGATE_CONCURRENCY: Input should be a valid integer, "
+        "unable to parse string as an integer",
+    ),
+    "out of range": (
+        "MAX_RETRIES",
+        "99",
+        "PHASEGATE_MAX_RETRIES: Input should be less than or equal to 20",
+    ),
+    "unknown URL scheme": (
+        "DATABASE_URL",
+        f"mysql://admin:{SECRET}@db/x",
+        "PHASEGATE_DATABASE_URL: Value error, must be a sqlite:// or postgresql:// URL",
+    ),
+    "nested price": (
+        "PRICES",
+        '{"m": {"input_per_m": -1, "output_per_m": 1}}',
+        "PHASEGATE_PRICES (m.input_per_m): Input should be greater than or equal to 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_load_settings_names_the_variable_without_its_value(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    variable, value, message = BAD[case]
+    monkeypatch.setenv(f"PHASEGATE_{variable}", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == message
+    assert SECRET not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_get_settings_raises_the_same_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHASEGATE_REQUEST_TIMEOUT", "0")
+    get_settings.cache_clear()
+    with pytest.raises(SettingsError, match="^PHASEGATE_REQUEST_TIMEOUT: Input should be greater"):
+        get_settings()
