@@ -1,5 +1,6 @@
 """Eval sets and few-shot examples read from JSONL files, with errors that give the line."""
 
+import codecs
 import hashlib
 import json
 import re
@@ -12,6 +13,8 @@ from state.errors import SpecError
 
 FIELDS = ("id", "input", "expected")
 OPTIONAL = ("source",)
+# The width of eval_result.item_id in the store.
+MAX_ID_LENGTH = 200
 MARKER = re.compile(r"^\s*(?:Question|Input)\s*:\s?", re.IGNORECASE | re.MULTILINE)
 SPACES = re.compile(r"\s+")
 
@@ -25,8 +28,8 @@ def _read(path: Path) -> bytes:
 
 
 def _objects(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, JSON object) of every non-blank line."""
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    """(line number, JSON object) of every non-blank line; a leading byte-order mark is no JSON."""
+    for number, raw in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -50,8 +53,14 @@ def _item(path: Path, number: int, value: dict[str, Any]) -> EvalItem:
             raise SpecError(f"{path}: line {number}: unknown field {name!r}")
         if not isinstance(field_value, str) and not (name == "source" and field_value is None):
             raise SpecError(f"{path}: line {number}: field {name!r} must be a string")
+        if field_value is not None and "\x00" in field_value:
+            raise SpecError(f"{path}: line {number}: field {name!r} must not contain NUL")
     if not value["id"].strip():
         raise SpecError(f"{path}: line {number}: field 'id' must not be empty")
+    if len(value["id"]) > MAX_ID_LENGTH:
+        raise SpecError(
+            f"{path}: line {number}: field 'id' must be at most {MAX_ID_LENGTH} characters"
+        )
     return EvalItem(**value)
 
 

@@ -43,11 +43,16 @@ def find_documents(directory: Path) -> dict[str, Path]:
     return found
 
 
-def _decode(path: Path, raw: bytes) -> str:
+def decode_document(path: Path, raw: bytes) -> str:
+    """A document's text; bytes that are not UTF-8, or a NUL, are an InputError naming it."""
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(f"{path}: line {line}: NUL character (a text store cannot hold it)")
+    return text
 
 
 # The result depends on the files and the store, not only on the parameters: never cache it.
@@ -66,7 +71,7 @@ def index_documents(
             content_hash = hashlib.sha256(raw).hexdigest()
             chunks = None
             if known.get(doc_id) != (content_hash, chunker):
-                text = _decode(path, raw)
+                text = decode_document(path, raw)
                 markdown = SUFFIXES[path.suffix]
                 chunks = chunk_document(doc_id, text, chunk_size, chunk_overlap, markdown)
             inputs.append(

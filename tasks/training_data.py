@@ -11,6 +11,7 @@ from state.domain import EvalItem
 from state.errors import LeakageError, SpecError
 from state.interactions import Interaction
 from state.spec import UseCaseSpec
+from state.yaml_text import decode_utf8
 from tasks.training_set import (
     MARKER_RE,
     ChatTemplate,
@@ -95,15 +96,13 @@ class PreparedTrainingSet(_Model):
     validation_file_hash: str | None
 
 
-def _read(path: Path) -> str:
-    """Read a training file as text; a missing or non-UTF-8 file is a SpecError."""
+def read_training_text(path: Path) -> str:
+    """Read a training file as text; a missing or non-UTF-8 file is a SpecError naming it."""
     try:
-        # utf-8-sig: a byte-order mark some editors write is not part of line 1's JSON.
-        return path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"{path}: cannot read training file ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: training file is not UTF-8 (byte {exc.start})") from exc
+    return decode_utf8(data, str(path))
 
 
 @task(name="prepare-training-set")
@@ -117,7 +116,7 @@ def prepare_training_set(
     path = Path(training_path) if training_path else None
     first = spec.prompts[0]
     report = build_training_set(
-        _read(path) if path else None,
+        read_training_text(path) if path else None,
         interactions,
         source=path.name if path else "training file",
         fallback=ChatTemplate(system=first.system or None, user=first.template),

@@ -20,7 +20,6 @@ MESSAGE_KEYS = frozenset(
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 ErrorKind = Literal[
-    "invalid_json",
     "data_type",
     "example_unrecognized_key",
     "missing_messages_list",

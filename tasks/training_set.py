@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from state.errors import SpecError
 from state.interactions import Interaction
 from tasks.training_format import ErrorKind, check_example, message_tokens
 
@@ -72,10 +73,13 @@ class ChatTemplate(_Model):
         return [*head, user, {"role": "assistant", "content": answer}]
 
 
-def _parse_lines(text: str, source: str) -> tuple[list[tuple[int, Any]], list[ExampleError]]:
-    """Parsed JSON lines with their numbers, and the lines that are not JSON."""
+def parse_training_lines(text: str, source: str) -> list[tuple[int, Any]]:
+    """The parsed JSON lines of a training file with their numbers.
+
+    A line that is not JSON is an error (SpecError naming the line), never a skipped example:
+    the file is what its author meant, or it is refused.
+    """
     entries: list[tuple[int, Any]] = []
-    errors: list[ExampleError] = []
     # split("\n"), not splitlines(): JSON strings may hold U+2028, which is no line break here.
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -83,9 +87,10 @@ def _parse_lines(text: str, source: str) -> tuple[list[tuple[int, Any]], list[Ex
         try:
             entries.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            message = f"{source} line {number}: not valid JSON ({exc.msg}, column {exc.colno})"
-            errors.append(ExampleError(line=number, kind="invalid_json", message=message))
-    return entries, errors
+            raise SpecError(
+                f"{source} line {number}: not valid JSON ({exc.msg}, column {exc.colno})"
+            ) from exc
+    return entries
 
 
 class _Candidate(BaseModel):
@@ -154,7 +159,7 @@ def build_training_set(
     max_tokens: int,
 ) -> TrainingSetReport:
     """Validate the training file and the labelled interactions; keep the first of duplicates."""
-    entries, errors = _parse_lines(training_text or "", source)
+    entries = parse_training_lines(training_text or "", source)
     from_file, file_errors = _admit(
         [_Candidate(source=source, line=n, entry=entry) for n, entry in entries],
         max_tokens=max_tokens,
@@ -171,7 +176,7 @@ def build_training_set(
         ],
         max_tokens=max_tokens,
     )
-    errors = sorted(errors + file_errors, key=lambda e: e.line or 0) + interaction_errors
+    errors = file_errors + interaction_errors
     examples: list[Example] = []
     duplicates: list[ExampleError] = []
     first_seen: dict[str, str] = {}

@@ -42,6 +42,8 @@ def test_load_eval_set_reads_the_example_use_cases() -> None:
         (_item(7, input=3), "line 7: field 'input' must be a string"),
         (_item(7, extra="x"), "line 7: unknown field 'extra'"),
         (_item(7, id=" "), "line 7: field 'id' must not be empty"),
+        (_item(7, id="q" * 201), "line 7: field 'id' must be at most 200 characters"),
+        (_item(7, expected="a\u0000b"), "line 7: field 'expected' must not contain NUL"),
     ],
 )
 def test_load_eval_set_errors_name_file_and_line(
@@ -50,6 +52,12 @@ def test_load_eval_set_errors_name_file_and_line(
     path = _write(tmp_path / "eval.jsonl", [_item(i) for i in range(1, 7)] + [line])
     with pytest.raises(SpecError, match=f"eval.jsonl: {message}"):
         load_eval_set(path)
+
+
+def test_load_eval_set_reads_a_byte_order_mark(tmp_path: Path) -> None:
+    path = _write(tmp_path / "eval.jsonl", [_item(1)])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert [item.id for item in load_eval_set(path)[0]] == ["q1"]
 
 
 def test_load_eval_set_refuses_a_duplicate_id(tmp_path: Path) -> None:

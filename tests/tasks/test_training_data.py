@@ -57,7 +57,6 @@ def _messages(*messages: dict[str, Any]) -> dict[str, Any]:
 USER = {"role": "user", "content": "Question: why?"}
 ANSWER = {"role": "assistant", "content": "because"}
 BAD_LINES: dict[str, object] = {
-    "invalid_json": '{"messages": [',
     "data_type": json.dumps([USER, ANSWER]),
     "example_unrecognized_key": _messages(USER, ANSWER) | {"prompt": "x"},
     "missing_messages_list": {"messages": "why? because"},
@@ -72,6 +71,11 @@ BAD_LINES: dict[str, object] = {
 }
 
 
+def test_build_training_set_refuses_a_line_that_is_not_json() -> None:
+    with pytest.raises(SpecError, match=r"^train.jsonl line 3: not valid JSON \("):
+        _build(_text(_row("a?", "1"), "", '{"messages": [', _row("b?", "2")))
+
+
 @pytest.mark.parametrize("kind", sorted(BAD_LINES))
 def test_build_training_set_reports_error_kind_with_line(kind: str) -> None:
     report = _build(_text(_row("a?", "1"), "", BAD_LINES[kind], _row("b?", "2")))
@@ -80,7 +84,7 @@ def test_build_training_set_reports_error_kind_with_line(kind: str) -> None:
 
 
 def test_build_training_set_keeps_clean_examples_around_errors() -> None:
-    report = _build(_text(_row("a?", "1"), "not json", _row("b?", "2")))
+    report = _build(_text(_row("a?", "1"), _messages(USER), _row("b?", "2")))
     assert [e.line for e in report.examples] == [1, 3]
 
 
@@ -112,7 +116,7 @@ def test_message_tokens_counts_words_punctuation_and_overhead() -> None:
 
 
 def test_build_training_set_counts_clean_tokens() -> None:
-    report = _build(_text(_row("a?", "1"), "oops"))
+    report = _build(_text(_row("a?", "1"), _messages(USER)))
     # system "You answer questions about Lumen ." 6, user "Question : a ?" 4, answer 1; + 3 × 4
     assert report.total_tokens == 6 + 4 + 1 + 12
 
@@ -246,7 +250,7 @@ def _spec(tmp_path: Path, training: str | None, **fine_tuning: Any) -> tuple[Use
 
 def test_prepare_training_set_returns_split_files_and_hashes(tmp_path: Path) -> None:
     rows = [_row(f"question {n}?", str(n)) for n in range(60)]
-    spec, path = _spec(tmp_path, _text(*rows, "broken"), validation_share=0.25, seed=3)
+    spec, path = _spec(tmp_path, _text(*rows, _messages(USER)), validation_share=0.25, seed=3)
     prepared = prepare_training_set.fn(spec, path, [], [])
     assert prepared.train_examples + prepared.validation_examples == 60
     assert prepared.validation_examples > 0
@@ -274,7 +278,7 @@ def test_prepare_training_set_uses_spec_prompt_without_file(tmp_path: Path) -> N
 def test_prepare_training_set_refuses_non_utf8_file(tmp_path: Path) -> None:
     spec, path = _spec(tmp_path, "")
     Path(path).write_bytes(b'{"messages": "\xff"}\n')
-    with pytest.raises(SpecError, match="train.jsonl: training file is not UTF-8 \\(byte 14\\)"):
+    with pytest.raises(SpecError, match=r"train.jsonl: line 1: not UTF-8 \(byte 0xff\)"):
         prepare_training_set.fn(spec, path, [], [])
 
 
