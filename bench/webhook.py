@@ -40,7 +40,7 @@ TARGET_P99_MS = 50.0
 SECRET = "bench-secret"
 USE_CASE = "bench-usage"
 FIRST_DAY = date(2000, 1, 1)
-SERVE = "from phasegate.cli_webhook import webhook_command; webhook_command(port={port})"
+SERVE = "from phasegate.cli.webhook import webhook_command; webhook_command(port={port})"
 
 
 @dataclass

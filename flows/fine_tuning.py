@@ -7,7 +7,7 @@ from flows.results import Candidate
 from flows.scoring import score_configuration
 from state.db import store_session
 from state.domain import ConfigurationDraft
-from state.errors import ProviderError, SpecError
+from state.errors import SpecError, TrainingJobFailed
 from state.interactions import list_labelled_interactions
 from state.model_versions import record_model_version
 from state.phases import Phase
@@ -16,10 +16,6 @@ from state.spec import PromptVariant, UseCaseSpec
 from state.store import save_configuration
 from tasks.trainer import run_fine_tune_job
 from tasks.training_data import PreparedTrainingSet, prepare_training_set
-
-
-class TrainingJobFailed(ProviderError):
-    """Raised when the provider's fine-tuning job fails, is cancelled or times out."""
 
 
 def tuned_prompt(spec: UseCaseSpec) -> PromptVariant:

@@ -1,4 +1,8 @@
-"""The offline demo: the whole journey of the example use cases on a fresh store."""
+"""The offline demo: the whole journey of the example use cases on a fresh store.
+
+It drives the `phasegate` commands themselves, through the application the CLI hands it, so
+what it shows is what a user typing them would see.
+"""
 
 import json
 import os
@@ -10,17 +14,30 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from phasegate.demo_services import sandbox, webhook_api
 from phasegate.signing import signed_headers
+from state.approvals import pending_approvals
+from state.db import store_session
+from state.errors import PhasegateError
 from state.settings import get_settings
+from state.store import get_configuration, require_use_case
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".phasegate" / "demo"
 REPORTS = ROOT / "reports"
 DAILY_USAGE = {"support-qa": 240, "feedback-triage": 90}
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would type it from where they are: relative when it is below."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _fresh_settings(base_url: str) -> None:
@@ -76,22 +93,23 @@ def _read_active(console: Console, url: str, name: str, etag: str = "") -> str:
     return response.headers["etag"]
 
 
-def _check(console: Console, name: str, **kwargs) -> None:
-    from phasegate import cli_phases
+def _run(app: typer.Typer, *args: str) -> None:
+    """Run one `phasegate` command in this process, as typed; a non-zero exit stops the demo."""
+    code = app(list(args), prog_name="phasegate", standalone_mode=False)
+    if code:
+        raise PhasegateError(f"`phasegate {' '.join(args)}` exited with {code}")
 
+
+def _check(console: Console, app: typer.Typer, name: str) -> None:
     with console.status(f"checking {name} …"):
         started = time.monotonic()
-        cli_phases.check_command(name, **kwargs)
+        _run(app, "check", name)
     console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
 
 
-def _check_with_approval(console: Console, name: str, approver: str) -> None:
+def _check_with_approval(console: Console, app: typer.Typer, name: str, approver: str) -> None:
     """Run a check that pauses for approval; approve it through the Prefect API meanwhile."""
-    from phasegate import cli_phases
-    from state.approvals import pending_approvals
-    from state.db import store_session
-
-    worker = threading.Thread(target=cli_phases.check_command, args=(name,), daemon=True)
+    worker = threading.Thread(target=_run, args=(app, "check", name), daemon=True)
     with console.status(f"checking {name}: building and scoring the fine-tuning candidate …"):
         worker.start()
         deadline = time.monotonic() + 600
@@ -104,17 +122,13 @@ def _check_with_approval(console: Console, name: str, approver: str) -> None:
         f"  the check is [bold]paused[/] in Prefect, waiting for a person; "
         f"{approver} approves it (phasegate approve {name} --reason … --as {approver})"
     )
-    cli_phases.approve_command(
-        name, reason="gates pass and the break-even is under 2 months", approver=approver
-    )
+    reason = "gates pass and the break-even is under 2 months"
+    _run(app, "approve", name, "--reason", reason, "--as", approver)
     worker.join(timeout=120)
 
 
 def _degrade_active_model(base_url: str) -> None:
     """Ask the sandbox to corrupt half of the active tuned model's answers (its admin API)."""
-    from state.db import store_session
-    from state.store import get_configuration, require_use_case
-
     with store_session(get_settings().store_url) as session:
         use_case = require_use_case("support-qa", session=session)
         model = get_configuration(use_case.active_configuration_id, session=session).model
@@ -122,18 +136,16 @@ def _degrade_active_model(base_url: str) -> None:
     httpx.post(f"{root}/sandbox/models/{model}/degrade", json={"share": 0.5}).raise_for_status()
 
 
-def _journey(console: Console, base_url: str, url: str) -> None:
+def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> None:
     """Steps 3–7: baseline, RAG, fine-tuning, hybrid, an injected regression and its rollback."""
-    from phasegate import cli_phases
-
     console.print("\n[bold]3. First checks: the prompting baseline[/] (A/B of prompt variants)")
     for name in DAILY_USAGE:
-        _check(console, name)
+        _check(console, app, name)
     console.print("\n[bold]4. Second checks: prompting → RAG[/]")
     for name in DAILY_USAGE:
-        _check(console, name)
+        _check(console, app, name)
     console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
-    _check_with_approval(console, "support-qa", approver="ana")
+    _check_with_approval(console, app, "support-qa", approver="ana")
     etag = _read_active(console, url, "support-qa")
     _read_active(console, url, "support-qa", etag)
     console.print(
@@ -141,39 +153,46 @@ def _journey(console: Console, base_url: str, url: str) -> None:
         "for the rest  (phasegate hybrid support-qa)"
     )
     with console.status("building and gating the hybrid …"):
-        cli_phases.hybrid_command("support-qa")
+        _run(app, "hybrid", "support-qa")
     console.print(
         "\n[bold]7. An injected regression[/]: the sandbox corrupts half of the "
         "tuned model's answers; monitoring notices and rolls back"
     )
     _degrade_active_model(base_url)
     with console.status("monitoring …"):
-        cli_phases.monitor_command("support-qa")
+        _run(app, "monitor", "support-qa")
     _read_active(console, url, "support-qa", etag)
 
 
-def run_demo(console: Console) -> None:
-    """The journey: apply, usage, baseline, RAG, fine-tuning, hybrid, rollback, reports."""
-    from phasegate import cli, cli_phases
+def run_demo(console: Console, app: typer.Typer) -> None:
+    """The journey: apply, usage, baseline, RAG, fine-tuning, hybrid, rollback, reports.
 
+    `app` is the `phasegate` command line; the demo runs its commands in this process.
+    """
     started = time.monotonic()
     with sandbox() as base_url:
         _fresh_settings(base_url)
         console.rule("[bold]Phasegate demo[/] — offline: sandbox provider, SQLite, local Prefect")
         console.print("\n[bold]1. Register the example use cases[/]  (phasegate apply usecases/)")
-        cli.apply([ROOT / "usecases"])
+        _run(app, "apply", str(ROOT / "usecases"))
         console.print("\n[bold]2. Applications report their daily volume[/]")
         with webhook_api(get_settings()) as url:
             _report_usage(console, url)
-            _journey(console, base_url, url)
+            _journey(console, app, base_url, url)
         console.print("\n[bold]8. Status[/]  (phasegate status)")
-        cli.status()
-        cli.history("support-qa")
+        _run(app, "status")
+        _run(app, "history", "support-qa")
         console.print("\n[bold]9. Reports[/]  (phasegate report …)")
         for name in DAILY_USAGE:
-            cli_phases.report_command(name, output=REPORTS / f"{name}.html")
+            _run(app, "report", name, "-o", str(REPORTS / f"{name}.html"))
     table = Table(show_header=False, box=None)
     table.add_row("store", str(DEMO_DIR / "phasegate.db"))
     table.add_row("reports", str(REPORTS))
     table.add_row("took", f"{time.monotonic() - started:.0f} s")
     console.print(table)
+    console.print(
+        f"\nLook at the demo's store: PHASEGATE_DATA_DIR={_shown(DEMO_DIR)} phasegate status",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

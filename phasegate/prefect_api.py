@@ -7,13 +7,9 @@ import urllib.request
 from typing import Any
 
 from phasegate.processes import Child
-from state.errors import PhasegateError
+from state.errors import ServeError
 
 POOL = "phasegate"
-
-
-class ServeError(PhasegateError):
-    """Raised when a part of the local Prefect stack does not start; names the part and its log."""
 
 
 def api_url_for(port: int) -> str:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 from phasegate.prefect_api import (
     POOL,
-    ServeError,
     api_url_for,
     call_api,
     ensure_work_pool,
     wait_until_healthy,
 )
 from phasegate.processes import STOP_GRACE_SECONDS, Child, descendants, free_port, spawn, stop_child
+from state.errors import ServeError
 
 # Defaults for the stack's processes (the caller's environment wins): no telemetry, and no
 # CancelledError tracebacks from a server stopped while it flushes events.

@@ -10,19 +10,13 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from state.errors import SignatureError
+
 WINDOW_SECONDS = 300
 TIMESTAMP_HEADER = "X-Phasegate-Timestamp"
 SIGNATURE_HEADER = "X-Phasegate-Signature"
 PREFIX = "sha256="
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-
-class SignatureError(Exception):
-    """Raised when a request cannot be authenticated; `status` is the HTTP answer (401, 503)."""
-
-    def __init__(self, code: str, message: str, status: int = 401) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -5,6 +5,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from state.errors import ApiError
 from state.inputs import DEFAULT_SOURCE, Count, Day, Slug
 
 JSON_TYPE = "application/json"
@@ -132,16 +133,9 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class ApiError(Exception):
-    """Raised while answering a request to answer with `status` and an ErrorBody instead."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def body(self) -> ErrorBody:
-        """The JSON body of this error."""
-        return ErrorBody(error=ErrorDetail(code=self.code, message=self.message))
+def error_body(error: ApiError) -> ErrorBody:
+    """The JSON body of an error answer."""
+    return ErrorBody(error=ErrorDetail(code=error.code, message=error.message))
 
 
 _MESSAGES = {

@@ -19,24 +19,23 @@ from phasegate.signing import (
     TIMESTAMP_HEADER,
     Authenticator,
     ReplayCache,
-    SignatureError,
 )
 from phasegate.usage_writer import UsageWriter
 from phasegate.webhook_models import (
     JSON_TYPE,
-    ApiError,
     CheckAccepted,
     CheckRequest,
     InteractionsRecorded,
     InteractionsRequest,
     UsageRecorded,
     UsageRequest,
+    error_body,
     parse_body,
 )
 from state import store
 from state.active import active_parts
 from state.db import store_session
-from state.errors import NotFound
+from state.errors import ApiError, EmitError, NotFound, SignatureError
 from state.inputs import SLUG
 from state.interactions import NewInteraction, record_interactions
 from state.settings import Settings
@@ -49,10 +48,6 @@ logger = logging.getLogger(__name__)
 CHECK_REQUESTED = "phasegate.check.requested"
 MAX_BODY_BYTES = 1024 * 1024
 NAME = re.compile(SLUG)
-
-
-class EmitError(Exception):
-    """Raised when Prefect does not take the event of a check request."""
 
 
 def prefect_emitter() -> Emit:
@@ -246,7 +241,7 @@ async def _answer_error(request: Request, exc: Exception) -> Response:
         logger.warning(
             "%s %s: %d %s", request.method, request.scope["path"], error.status, error.code
         )
-    return _json(error.body(), error.status)
+    return _json(error_body(error), error.status)
 
 
 def create_app(

@@ -13,7 +13,7 @@ from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from pydantic import Field, ValidationError
 
-from state.errors import ApprovalError
+from state.errors import ApprovalError, ApprovalTimedOut
 
 # The deployment of prefect.yaml that runs one check; a check handed over runs there.
 CHECK_DEPLOYMENT = "check-phase/phase-check"
@@ -25,10 +25,6 @@ class ApprovalInput(RunInput):
     approve: bool = Field(description="approve the move to the next phase")
     reason: str = Field(min_length=1, max_length=2000, description="why (kept with the decision)")
     approver: str = Field(min_length=1, max_length=200, description="who decides")
-
-
-class ApprovalTimedOut(Exception):
-    """The pause ended without an answer before its timeout."""
 
 
 def wait_for_approval(description: str, timeout_seconds: int, poll_seconds: int) -> ApprovalInput:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from state.db import store_session
 from state.domain import EvalItem, EvalRun, ItemResult
-from state.errors import InputError
+from state.errors import AnswerFormatError, InputError
 from state.evals import get_cached_responses, put_cached_responses
 from state.settings import Price, ProviderOptions
 from state.spec import Metric as MetricName
@@ -27,7 +27,7 @@ from tasks.llm import (
     run_sync,
 )
 from tasks.metrics import METRICS, Scored, judge_scores
-from tasks.prompts import AnswerFormatError, extract_answer
+from tasks.prompts import extract_answer
 from tasks.stats import bootstrap_interval, quantile
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import openai
 
 from state.domain import EvalItem
-from state.errors import PhasegateError
+from state.errors import VerdictError
 from tasks.llm import BatchResult, ChatRequest, complete_batch
 
 Scorer = Callable[[str, str], float]
@@ -30,10 +30,6 @@ LABEL_SEPARATOR = re.compile(r"\s*/\s*")
 BLANK_LINES = re.compile(r"\n\s*\n")
 VERDICT = re.compile(r"(?:SCORE:[ \t]*)?(\d+(?:\.\d+)?)")
 MAX_VERDICT = 10.0
-
-
-class VerdictError(PhasegateError):
-    """Raised when a judge's verdict is not exactly a number 0–10 or `SCORE: n`."""
 
 
 @dataclass(frozen=True)

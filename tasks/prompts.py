@@ -11,15 +11,11 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from state.errors import PhasegateError
+from state.errors import AnswerFormatError
 from state.spec import PromptKind, PromptVariant
 
 ANSWER_LINE = re.compile(r"^[ \t]*Answer:", re.MULTILINE)
 BLANK_LINES = re.compile(r"\n\s*\n")
-
-
-class AnswerFormatError(PhasegateError):
-    """Raised when an output lacks the answer format its prompt asked for (`Answer:` line)."""
 
 
 class Passage(BaseModel):

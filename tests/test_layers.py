@@ -83,3 +83,65 @@ def test_only_state_touches_the_database() -> None:
         for name in sorted(_imports(path) & DATABASE_PACKAGES)
     ]
     assert wrong == []
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _project_imports(path: Path, modules: set[str]) -> set[str]:
+    """The project modules a file imports, anywhere in it (functions included).
+
+    Importing `a.b.c` runs the `__init__` of `a` and `a.b` too, unless the importer is inside
+    them already.
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names}
+            found.update(submodules & modules or {node.module})
+    importer = _module_name(path)
+    for name in list(found):
+        parts = name.split(".")
+        parents = {".".join(parts[:n]) for n in range(1, len(parts))}
+        found.update(p for p in parents if not f"{importer}.".startswith(f"{p}."))
+    return found & modules
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    paths = [path for layer in LAYERS for path in _modules(layer)]
+    modules = {_module_name(path) for path in paths}
+    graph = {_module_name(path): _project_imports(path, modules) for path in paths}
+    cycles = []
+    for start in sorted(graph):
+        seen: set[str] = set()
+        stack = list(graph[start])
+        while stack:
+            name = stack.pop()
+            if name == start:
+                cycles.append(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                stack.extend(graph[name])
+    assert cycles == []
+
+
+def test_every_exception_class_lives_in_the_error_tree() -> None:
+    tree = ast.parse((ROOT / "state/errors.py").read_text())
+    errors = {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    wrong = []
+    for layer in LAYERS:
+        for path in _modules(layer):
+            if path == ROOT / "state/errors.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.ClassDef):
+                    continue
+                bases = {ast.unparse(base).split(".")[-1] for base in node.bases}
+                if bases & errors or any(b.endswith(("Error", "Exception")) for b in bases):
+                    wrong.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert wrong == []

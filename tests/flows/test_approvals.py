@@ -11,7 +11,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 
 from flows.sweep import expire_stale_approvals
-from phasegate.cli_phases import reject_command
+from phasegate.cli.phases import reject_command
 from state.approvals import Approval, pending_approvals, request_approval
 from state.db import store_session
 from state.errors import ApprovalError

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from flows.phase_check import LEASE_SECONDS
-from phasegate.cli_phases import reject_command
+from phasegate.cli.phases import reject_command
 from state.approvals import Approval
 from state.db import store_session
 from state.models import CheckLeaseRecord

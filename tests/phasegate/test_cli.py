@@ -70,8 +70,8 @@ def test_apply_bad_spec_exits_2_naming_file_and_field_and_writes_nothing(
         bad.write_text(yaml.safe_dump({k: v for k, v in raw.items() if v is not None}))
     result = _run("apply", str(tmp_path / "specs"))
     assert result.returncode == 2, result.stdout + result.stderr
-    assert str(bad) in result.stdout.replace("\n", "")
-    assert message in result.stdout.replace("\n", "")
+    assert str(bad) in result.stderr.replace("\n", "")
+    assert message in result.stderr.replace("\n", "")
     assert "good-one" not in _store_snapshot(settings)
     assert good.exists()
 
@@ -83,7 +83,7 @@ def test_apply_duplicate_name_exits_2_and_writes_nothing(
     write_spec(tmp_path / "b")
     result = _run("apply", str(tmp_path / "a"), str(tmp_path / "b"))
     assert result.returncode == 2
-    assert "name: duplicate use case 'demo-qa'" in result.stdout.replace("\n", "")
+    assert "name: duplicate use case 'demo-qa'" in result.stderr.replace("\n", "")
     assert "demo-qa" not in _store_snapshot(settings)
 
 
@@ -100,7 +100,7 @@ def test_status_and_history_show_a_registered_use_case(settings: Settings, tmp_p
 def test_history_of_unknown_use_case_exits_2(settings: Settings) -> None:
     result = _run("history", "ghost")
     assert result.returncode == 2
-    assert "unknown use case: 'ghost'" in result.stdout
+    assert "unknown use case: 'ghost'" in result.stderr
 
 
 def test_usage_import_reads_csv(settings: Settings, tmp_path: Path) -> None:
@@ -123,14 +123,14 @@ def test_usage_import_bad_line_exits_2_and_imports_nothing(
     csv_path.write_text(f"use_case,day,count\ndemo-qa,{today},5\ndemo-qa,yesterday,3\n")
     result = _run("usage", "import", str(csv_path))
     assert result.returncode == 2
-    assert f"{csv_path}: line 3: day: not an ISO date" in result.stdout.replace("\n", "")
+    assert f"{csv_path}: line 3: day: not an ISO date" in result.stderr.replace("\n", "")
     assert " 5 " not in _run("status").stdout
 
 
 def test_usage_record_unknown_use_case_exits_2(settings: Settings) -> None:
     result = _run("usage", "record", "ghost", "5")
     assert result.returncode == 2
-    assert "unknown use case" in result.stdout
+    assert "unknown use case" in result.stderr
 
 
 def test_help_works_for_every_command() -> None:

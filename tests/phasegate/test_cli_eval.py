@@ -8,8 +8,8 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from phasegate.cli_eval import eval_command
-from phasegate.context import store_session
+from phasegate.cli.app import store_session
+from phasegate.cli.evaluate import eval_command
 from state import store
 from state.errors import InputError, NotFound, SpecError
 from state.evals import get_eval_run

@@ -15,11 +15,11 @@ from tests.specs import write_spec
 
 
 def _phasegate(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str):
-    """Run the CLI's entry point in-process; its exit code and output."""
+    """Run the CLI's entry point in-process; its exit code and error output."""
     monkeypatch.setattr(sys, "argv", ["phasegate", *args])
     with pytest.raises(SystemExit) as exited:
         main()
-    return exited.value.code, capsys.readouterr().out
+    return exited.value.code, capsys.readouterr().err
 
 
 def _register(settings: Settings, directory: Path) -> None:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from phasegate import processes
-from phasegate.cli_serve import _run_until_stopped, serve_command
-from phasegate.prefect_api import ServeError
-from state.errors import InputError
+from phasegate.cli.serve import _run_until_stopped, serve_command
+from state.errors import InputError, ServeError
 from tests.phasegate import serve_helpers
 from tests.phasegate.serve_helpers import ROOT
 
@@ -51,7 +50,8 @@ SERVE_ON_SLEEPERS = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from phasegate import cli_serve, processes, serve
+    from phasegate import processes, serve
+    from phasegate.cli import serve as cli_serve
 
     def start(*, log_dir, **_):
         stack = serve.LocalPrefect("http://127.0.0.1:9/api", {}, log_dir)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from phasegate import prefect_api, processes, serve
-from phasegate.prefect_api import ServeError
 from phasegate.processes import Child
 from phasegate.serve import LocalPrefect
+from state.errors import ServeError
 from tests.phasegate import serve_helpers
 
 

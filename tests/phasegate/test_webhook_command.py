@@ -8,7 +8,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from phasegate.cli_webhook import webhook_command
+from phasegate.cli.webhook import webhook_command
 from state.settings import Settings
 from tests.phasegate import webhook_client
 from tests.phasegate.webhook_client import ACTIVE

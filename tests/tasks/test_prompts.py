@@ -3,8 +3,9 @@
 import openai
 import pytest
 
+from state.errors import AnswerFormatError
 from state.spec import PromptVariant
-from tasks.prompts import AnswerFormatError, Passage, build_messages, extract_answer
+from tasks.prompts import Passage, build_messages, extract_answer
 
 QA = PromptVariant(
     name="qa", kind="zero_shot", system="Answer briefly.", template="Question: {input}"

@@ -3,17 +3,21 @@
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from phasegate.webhooks import create_app
-from state.settings import get_settings
+from phasegate.cli.app import app
 
 
+@app.command("webhook")
 def webhook_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8787,
 ) -> None:
     """Run the webhook API: check requests, usage, interactions, the active configuration."""
+    import uvicorn
+
+    from phasegate.webhooks import create_app
+    from state.settings import get_settings
+
     settings = get_settings()
     if settings.webhook_secret is None:
         typer.echo(

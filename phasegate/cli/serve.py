@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from phasegate.prefect_api import POOL, ServeError
+from phasegate.cli.app import app
+from phasegate.prefect_api import POOL
 from phasegate.processes import port_in_use
 from phasegate.serve import LocalPrefect, start_local_prefect
-from state.errors import InputError
-from state.settings import get_settings
+from state.errors import InputError, ServeError
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -41,6 +41,7 @@ def _run_until_stopped(stack: LocalPrefect) -> None:
     raise ServeError(f"stopping everything: {reason}")
 
 
+@app.command("serve")
 def serve_command(
     port: Annotated[
         int, typer.Option(min=1, max=65535, help="port of the Prefect server to start")
@@ -56,6 +57,8 @@ def serve_command(
     ] = 8787,
 ) -> None:
     """Run the deployments locally: Prefect server, work pool, deployments and a worker."""
+    from state.settings import get_settings
+
     api_url = _api_url(port, no_server)
     log_dir = get_settings().data_dir / "serve"
     # Also SIGINT: a shell starts background commands with it ignored, and `kill -INT` should

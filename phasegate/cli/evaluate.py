@@ -1,24 +1,21 @@
 """`phasegate eval`: score one prompt variant of a use case on its eval set and show the run."""
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from phasegate.context import store_session
-from state import store
-from state.domain import EvalItem, EvalRun
+from phasegate.cli.app import app, console, store_session
 from state.errors import InputError, SpecError
-from state.evals import record_eval_run
-from state.settings import get_settings, provider_options
-from state.spec import LoadedSpec, PromptVariant
-from tasks.eval_sets import load_eval_set, load_examples, normalise_input
-from tasks.prompts import build_messages
 
-console = Console()
+if TYPE_CHECKING:
+    from state.domain import EvalItem, EvalRun
+    from state.spec import LoadedSpec, PromptVariant
+
 SHOWN_ERRORS = 3
 
 
@@ -34,6 +31,8 @@ def _variant(loaded: LoadedSpec, name: str | None) -> PromptVariant:
 
 def _examples(loaded: LoadedSpec, variant: PromptVariant, items: list[EvalItem]) -> list:
     """Few-shot examples from the training file that are not eval inputs; none for other kinds."""
+    from tasks.eval_sets import load_examples, normalise_input
+
     if variant.kind != "few_shot":
         return []
     training = loaded.data_path("training")
@@ -65,6 +64,7 @@ def _table(run: EvalRun, title: str) -> Table:
     return table
 
 
+@app.command("eval")
 def eval_command(
     use_case: Annotated[str, typer.Argument(help="a registered use case")],
     prompt: Annotated[
@@ -78,8 +78,14 @@ def eval_command(
     ] = False,
 ) -> None:
     """Score a prompt variant of a use case on its eval set, record the run and show it."""
-    # Imported here: it imports Prefect, which takes seconds that other commands need not wait.
+    # Imported here: evaluation imports Prefect, which takes seconds other commands need not wait.
+    from state import store
+    from state.evals import record_eval_run
+    from state.settings import get_settings, provider_options
+    from state.spec import LoadedSpec
+    from tasks.eval_sets import load_eval_set
     from tasks.evaluation import EvalTarget, PreparedRequest, evaluate
+    from tasks.prompts import build_messages
 
     settings = get_settings()
     with store_session() as session:

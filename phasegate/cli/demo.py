@@ -1,0 +1,13 @@
+"""`phasegate demo`: the whole offline journey, driven through the same commands."""
+
+from phasegate.cli.app import app, console
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole journey offline on the example use cases."""
+    # Imported when the demo runs: it loads the webhook API and uvicorn, which --help and
+    # the other commands need not pay for.
+    from phasegate.demo import run_demo
+
+    run_demo(console, app)

@@ -1,0 +1,32 @@
+"""`phasegate apply`: register or update use cases from their spec files."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from phasegate.cli.app import app, console, store_session
+from state.errors import InputError
+
+
+@app.command()
+def apply(paths: Annotated[list[Path], typer.Argument(help="spec files or directories")]) -> None:
+    """Register or update use cases from spec files (idempotent)."""
+    from state import store
+    from state.spec import find_spec_files, load_spec
+
+    loaded = [load_spec(path) for path in find_spec_files(paths)]
+    if not loaded:
+        raise InputError(f"no spec files found in {', '.join(map(str, paths))}")
+    seen: dict[str, Path] = {}
+    for item in loaded:
+        if item.spec.name in seen:
+            raise InputError(
+                f"{item.path}: name: duplicate use case {item.spec.name!r} "
+                f"(also in {seen[item.spec.name]})"
+            )
+        seen[item.spec.name] = item.path
+    with store_session() as session:
+        results = [store.apply_spec(item, session=session) for item in loaded]
+    for result in results:
+        console.print(f"{result.outcome:>9}  {result.name}  [dim]{result.spec_hash[:12]}[/]")
