@@ -107,7 +107,7 @@ def test_usage_import_reads_csv(settings: Settings, tmp_path: Path) -> None:
     write_spec(tmp_path / "specs")
     runner.invoke(app, ["apply", str(tmp_path / "specs")])
     csv_path = tmp_path / "usage.csv"
-    csv_path.write_text("use_case,day,count,source\ndemo-qa,2099-01-01,7,app\n")
+    csv_path.write_text("use_case,day,count,source\ndemo-qa,2026-11-24,7,app\n")
     result = runner.invoke(app, ["usage", "import", str(csv_path)])
     assert result.exit_code == 0
     assert "imported 1 usage rows" in result.output
