@@ -8,8 +8,9 @@ from flows.fine_tuning import prepare
 from state.db import store_session
 from state.domain import GateResult
 from state.errors import LeakageError
-from state.phases import GateStatus, Phase
+from state.phases import GateStatus, Phase, Stage
 from state.usage import volume
+from tasks.gates import gate_result
 from tasks.retrieval import index_documents
 
 
@@ -39,13 +40,13 @@ def fine_tuning_entry(ctx: UseCaseContext) -> tuple[dict[str, Any], list[GateRes
     try:
         prepared = prepare(ctx)
     except LeakageError as exc:
-        refused = GateResult(
-            check="data_leakage",
-            stage="entry",
-            status=GateStatus.FAIL,
+        refused = gate_result(
+            "data_leakage",
+            Stage.ENTRY,
+            GateStatus.FAIL,
+            str(exc),
             observed="eval inputs in training data",
             threshold="none",
-            detail=str(exc),
         )
         return fields | {"clean_examples": 0}, [refused]
     return fields | {"clean_examples": len(prepared.report.examples)}, []

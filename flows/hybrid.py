@@ -28,12 +28,20 @@ from state.errors import InputError
 from state.history import activation_stack
 from state.leases import acquire_lease, release_lease
 from state.model_versions import get_model_version
-from state.phases import DecisionKind, GateStatus, Phase
+from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.store import get_configuration, save_configuration
 from tasks.eval_sets import question_of
-from tasks.gate_checks import GateInputs, gate_latency, gate_quality_floor, gate_result
-from tasks.gates import gate_canary, verdict
-from tasks.routing import RoutingRule, choose_threshold, gate_hybrid_gain, routing_of
+from tasks.gates import (
+    HYBRID,
+    HYBRID_CHECKS,
+    GateInputs,
+    Verdict,
+    apply_checks,
+    gate_result,
+    unmet,
+    verdict,
+)
+from tasks.routing import RoutingRule, choose_threshold, routing_of
 from tasks.training_data import split_examples
 from tasks.training_set import Example
 
@@ -90,7 +98,7 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
             f"the training data changed since model version #{version.id} was tuned: its "
             "train split is not the tuned model's; tune again before building a hybrid"
         )
-        return None, gate_result("routing", "promotion", GateStatus.FAIL, detail)
+        return None, gate_result("routing", Stage.PROMOTION, GateStatus.FAIL, detail)
     items = [
         EvalItem(id=f"validation-{n}", input=text, expected=answer)
         for n, (text, answer) in enumerate(held_out)
@@ -112,7 +120,7 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
     )
     gate = gate_result(
         "routing",
-        "promotion",
+        Stage.PROMOTION,
         GateStatus.PASS,
         detail,
         observed=choice.threshold,
@@ -156,19 +164,14 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         transition="rag_to_fine_tuning",
         thresholds=ctx.spec.gates.rag_to_fine_tuning,
         constraints=ctx.spec.constraints,
-        active=tuned_run,
-        candidate=hybrid_run,
-        canary_active=score_canary(ctx, tuned),
-        canary=score_canary(ctx, hybrid),
+        roles=HYBRID,
+        baseline=tuned_run,
+        subject=hybrid_run,
+        canary_baseline=score_canary(ctx, tuned),
+        canary_subject=score_canary(ctx, hybrid),
     )
-    gates: list[GateResult] = [
-        routing,
-        gate_hybrid_gain(inputs),
-        gate_quality_floor(inputs),
-        gate_latency(inputs),
-    ]
-    if (canary := gate_canary(inputs)) is not None:
-        gates.append(canary)
+    checks = apply_checks(HYBRID_CHECKS, inputs)
+    gates: list[GateResult] = [routing, *checks]
     runs = {"active": tuned_run, "candidate": hybrid_run}
     get_run_logger().info(
         "%s: hybrid #%d scored %.3f, tuned alone %.3f",
@@ -177,8 +180,8 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         hybrid_run.mean,
         tuned_run.mean,
     )
-    if verdict(gates) == "advance":
-        reason = f"the hybrid beats the tuned model alone: {gates[1].detail}"
+    if verdict(gates) == Verdict.ADVANCE:
+        reason = f"the hybrid beats the tuned model alone: {checks[0].detail}"
         return record(
             ctx,
             DecisionKind.ADVANCED,
@@ -188,14 +191,11 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
             configuration_id=hybrid.id,
             **runs,
         )
-    unmet = "; ".join(
-        f"{g.check} {g.status}: {g.detail}" for g in gates if g.status != GateStatus.PASS
-    )
     return record(
         ctx,
         DecisionKind.HELD,
         Phase.FINE_TUNING,
-        f"the tuned model stays: {unmet}",
+        f"the tuned model stays: {unmet(gates)}",
         gates=gates,
         configuration_id=tuned.id,
         **runs,

@@ -2,7 +2,7 @@
 
 A monitored configuration is scored afresh (no stored run, no cached response: a degraded
 model must be asked again) on the eval set plus the latest labelled interactions, and on the
-canary set when the spec has one. `tasks.regression` holds the rule. On a regression the
+canary set when the spec has one. `tasks.gates.monitoring` holds the rule. On a regression the
 previous configurations of the activation history (`state.history`) are scored the same way,
 newest first, and the first healthy one becomes active with a `rolled_back` decision carrying
 both measurements; with none healthy, a `held` decision records the regression. Either way
@@ -31,8 +31,15 @@ from state.settings import get_settings
 from state.store import get_configuration, list_use_cases
 from tasks.eval_sets import load_eval_set
 from tasks.events import emit_regression
-from tasks.gate_checks import GateInputs
-from tasks.regression import gate_floor, gate_regression
+from tasks.gates import (
+    MONITOR,
+    MONITOR_CHECKS,
+    RESTORED,
+    GateInputs,
+    Roles,
+    apply_checks,
+    transition_into,
+)
 
 MONITORED = (Phase.RAG, Phase.FINE_TUNING)
 INTERACTION_DAYS = 30
@@ -72,28 +79,11 @@ def _baseline(ctx: UseCaseContext, activation: Activation) -> EvalRun | None:
     return next((r for r in runs if r and r.configuration_id == activation.configuration_id), None)
 
 
-def _inputs(
-    ctx: UseCaseContext, phase: Phase, baseline: EvalRun | None, current: EvalRun
-) -> GateInputs:
-    """Gate inputs of the gate that guarded the move into `phase` (prompting: its own)."""
-    transition = "rag_to_fine_tuning" if phase == Phase.FINE_TUNING else "prompting_to_rag"
-    return GateInputs(
-        use_case=ctx.name,
-        transition=transition,
-        thresholds=getattr(ctx.spec.gates, transition),
-        constraints=ctx.spec.constraints,
-        active=baseline,
-        candidate=current,
-    )
-
-
-def _canary_gate(
-    ctx: UseCaseContext, config: Configuration, inputs: GateInputs, tolerated_drop: float
-) -> GateResult | None:
-    """The canary check against the configuration's stored canary run; None without a canary."""
+def _canary_runs(ctx: UseCaseContext, config: Configuration) -> dict[str, EvalRun | None]:
+    """The configuration's stored canary run and a fresh one (none without a canary set)."""
     path = ctx.data_path("canary")
     if path is None:
-        return None
+        return {}
     items, canary_hash = load_eval_set(path)
     with store_session(ctx.store_url) as session:
         baseline = find_eval_run(ctx.name, config.id, canary_hash, ctx.spec.metric, session=session)
@@ -101,8 +91,7 @@ def _canary_gate(
     if baseline is not None:
         fresh_hash = hashlib.sha256(f"monitor\n{canary_hash}".encode()).hexdigest()
         current = score_on(ctx, config, items, fresh_hash, use_cache=False, purpose="monitor")
-    canary = inputs.model_copy(update={"active": baseline, "candidate": current})
-    return gate_regression(canary, tolerated_drop, check="canary_regression")
+    return {"canary_baseline": baseline, "canary_subject": current}
 
 
 def assess(
@@ -111,15 +100,25 @@ def assess(
     baseline: EvalRun | None,
     sample: tuple[list[EvalItem], str],
     tolerated_drop: float,
+    roles: Roles = MONITOR,
 ) -> tuple[EvalRun, list[GateResult]]:
     """Score a configuration afresh and check it against its baseline, floor and canary."""
     items, set_hash = sample
     current = score_on(ctx, config, items, set_hash, use_cache=False, purpose="monitor")
-    inputs = _inputs(ctx, config.phase, baseline, current)
-    gates = [gate_regression(inputs, tolerated_drop), gate_floor(inputs)]
-    if (canary := _canary_gate(ctx, config, inputs, tolerated_drop)) is not None:
-        gates.append(canary)
-    return current, gates
+    # The thresholds of the gate that guarded the move into this phase (prompting: its own).
+    transition = transition_into(config.phase)
+    inputs = GateInputs(
+        use_case=ctx.name,
+        transition=transition,
+        thresholds=getattr(ctx.spec.gates, transition),
+        constraints=ctx.spec.constraints,
+        roles=roles,
+        baseline=baseline,
+        subject=current,
+        tolerated_drop=tolerated_drop,
+        **_canary_runs(ctx, config),
+    )
+    return current, apply_checks(MONITOR_CHECKS, inputs)
 
 
 def regressed(gates: list[GateResult]) -> bool:
@@ -142,10 +141,10 @@ def _restore(
         tried.add(activation.configuration_id)
         with store_session(ctx.store_url) as session:
             config = get_configuration(activation.configuration_id, session=session)
-        run, gates = assess(ctx, config, _baseline(ctx, activation), sample, tolerated_drop)
+        baseline = _baseline(ctx, activation)
+        run, gates = assess(ctx, config, baseline, sample, tolerated_drop, RESTORED)
         if not regressed(gates):
-            renamed = [g.model_copy(update={"check": f"restored_{g.check}"}) for g in gates]
-            return config, run, renamed
+            return config, run, gates
         logger.warning("%s: configuration #%d regressed as well", ctx.name, config.id)
     return None
 

@@ -15,13 +15,22 @@ from flows.results import Candidate, CheckOutcome, HandOff
 from flows.scoring import score_canary, score_configuration
 from state.approvals import request_approval
 from state.db import store_session
-from state.domain import Configuration, GateResult
+from state.domain import Configuration
 from state.errors import ProviderError
 from state.leases import acquire_lease, release_lease
 from state.models import utcnow
-from state.phases import DecisionKind, GateStatus, Phase
+from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks.approvals import ApprovalTimedOut, check_deployment, hand_off_check, wait_for_approval
-from tasks.gates import GateInputs, entry_met, entry_reason, run_checks, verdict
+from tasks.gates import (
+    GateInputs,
+    Verdict,
+    entry_met,
+    entry_reason,
+    gate_result,
+    run_checks,
+    unmet,
+    verdict,
+)
 from tasks.reports import gate_report, publish_gate_report
 
 BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
@@ -37,14 +46,13 @@ def _named(outcome: CheckOutcome) -> State:
 
 def _baseline(ctx: UseCaseContext) -> CheckOutcome:
     candidate = build_prompting(ctx.name)
-    ab = GateResult(
-        check="prompt_ab",
-        stage="promotion",
-        status=GateStatus.PASS,
+    ab = gate_result(
+        "prompt_ab",
+        Stage.PROMOTION,
+        GateStatus.PASS,
+        f"best of {len(candidate.variants)} prompt variants: {candidate.evidence['winner']}",
         observed=candidate.eval_run.mean,
-        threshold=None,
-        evidence=candidate.evidence,
-        detail=f"best of {len(candidate.variants)} prompt variants: {candidate.evidence['winner']}",
+        **candidate.evidence,
     )
     return record(
         ctx,
@@ -107,28 +115,28 @@ def _gate(
         transition=current.transition,
         thresholds=thresholds,
         constraints=ctx.spec.constraints,
-        active=active,
+        baseline=active,
         volume_30d=volume_30d(ctx),
         **fields,
     )
-    entry = run_checks(inputs, "entry") + refused
+    entry = run_checks(inputs, Stage.ENTRY) + refused
     if not entry_met(entry) or refused:
         return record(ctx, DecisionKind.HELD, nxt, entry_reason(entry), gates=entry, **keep)
     try:
         candidate = BUILDERS[nxt](ctx.name)
     except ProviderError as exc:
-        failed = GateResult(
-            check="candidate_build",
-            stage="promotion",
-            status=GateStatus.FAIL,
+        failed = gate_result(
+            "candidate_build",
+            Stage.PROMOTION,
+            GateStatus.FAIL,
+            str(exc),
             observed="failed",
             threshold="succeeded",
-            detail=str(exc),
         )
         return record(ctx, DecisionKind.HELD, nxt, str(exc), gates=entry + [failed], **keep)
     inputs = inputs.model_copy(
         update={
-            "candidate": candidate.eval_run,
+            "subject": candidate.eval_run,
             "prices_active": ctx.settings.price_for(config.model),
             "prices_candidate": ctx.settings.price_for(
                 ctx.configuration(candidate.configuration_id).model
@@ -137,15 +145,15 @@ def _gate(
             **_canary_runs(ctx, config, candidate),
         }
     )
-    gates = entry + run_checks(inputs, "promotion")
+    gates = entry + run_checks(inputs, Stage.PROMOTION)
     said = verdict(gates)
     runs = {"active": active, "candidate": candidate.eval_run}
-    if said == "hold":
-        failed = "; ".join(f"{g.check}: {g.detail}" for g in gates if g.status == GateStatus.FAIL)
+    if said == Verdict.HOLD:
+        failed = unmet(gates, failed_only=True)
         return record(
             ctx, DecisionKind.HELD, nxt, failed, gates=gates, configuration_id=config.id, **runs
         )
-    if not (thresholds.require_approval or said == "ask"):
+    if not (thresholds.require_approval or said == Verdict.ASK):
         return record(
             ctx,
             DecisionKind.ADVANCED,
@@ -156,7 +164,7 @@ def _gate(
             **runs,
         )
     if auto_approve:
-        if said == "ask":
+        if said == Verdict.ASK:
             return record(
                 ctx,
                 DecisionKind.HELD,
@@ -215,13 +223,13 @@ def _gate(
             **runs,
         )
         raise
-    approval = GateResult(
-        check="approval",
-        stage="approval",
-        status=GateStatus.PASS if answer.approve else GateStatus.FAIL,
+    approval = gate_result(
+        "approval",
+        Stage.APPROVAL,
+        GateStatus.PASS if answer.approve else GateStatus.FAIL,
+        answer.reason,
         observed=answer.approver,
         threshold="a person's approval",
-        detail=answer.reason,
     )
     kind = DecisionKind.ADVANCED if answer.approve else DecisionKind.REJECTED
     return record(
@@ -242,7 +250,10 @@ def _canary_runs(ctx: UseCaseContext, config: Configuration, candidate: Candidat
     if candidate.phase != Phase.FINE_TUNING or ctx.spec.data.canary is None:
         return {}
     tuned = ctx.configuration(candidate.configuration_id)
-    return {"canary_active": score_canary(ctx, config), "canary": score_canary(ctx, tuned)}
+    return {
+        "canary_baseline": score_canary(ctx, config),
+        "canary_subject": score_canary(ctx, tuned),
+    }
 
 
 @flow(name="check-phase")

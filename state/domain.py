@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.phases import DecisionKind, GateStatus, Phase
+from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.spec import UseCaseSpec
 
 Scalar = float | int | str | bool | None
@@ -68,7 +68,7 @@ class GateResult(_Domain):
     """One check's answer with what it saw, what it wanted and why."""
 
     check: str
-    stage: Literal["entry", "promotion", "approval", "monitor"] = "promotion"
+    stage: Stage = Stage.PROMOTION
     status: GateStatus
     observed: Scalar = None
     threshold: Scalar = None

@@ -1,4 +1,4 @@
-"""Phases, decision kinds and gate statuses: the ordered vocabulary of the method."""
+"""Phases, decision kinds, gate stages and statuses: the ordered vocabulary of the method."""
 
 from enum import StrEnum
 
@@ -46,3 +46,12 @@ class GateStatus(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
+
+
+class Stage(StrEnum):
+    """When a gate check runs: before a build, on a built candidate, for a person, or later."""
+
+    ENTRY = "entry"
+    PROMOTION = "promotion"
+    APPROVAL = "approval"
+    MONITOR = "monitor"

@@ -106,7 +106,14 @@ class QualityGate(_Strict):
 
     target: float = Field(0.8, ge=0, le=1, description="active quality below this → need")
     floor: float = Field(0.0, ge=0, le=1, description="candidate must reach this")
-    min_gain: float = Field(0.0, ge=-1, le=1, description="bound on the paired mean gain")
+    min_gain: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="the smallest paired mean gain worth the next phase's extra cost: a move "
+        "passes only when the 95 % interval's lower bound is strictly above it and the mean "
+        "gain is positive (0: any real gain; a tie never advances)",
+    )
     min_relative_gain: float | None = Field(
         None, ge=0, le=10, description="also require gain ≥ this share of the active mean"
     )

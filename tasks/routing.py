@@ -19,11 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.domain import Configuration, GateResult
+from state.domain import Configuration
 from state.errors import InputError
-from state.phases import GateStatus
-from tasks.gate_checks import GateInputs
-from tasks.gates import gate_quality_gain
 
 WORD = re.compile(r"\w+")
 STOPWORDS = frozenset(
@@ -149,17 +146,3 @@ def rule_of(routing: dict[str, Any]) -> RoutingRule:
         reference_inputs=routing["reference_inputs"],
         stopwords=routing["stopwords"],
     )
-
-
-def gate_hybrid_gain(inputs: GateInputs) -> GateResult:
-    """Pass when the hybrid (candidate) beats the tuned model alone (active) by the paired test.
-
-    A hybrid that answers every item like the tuned model only adds a second route to run, so
-    a zero mean gain fails even where the interval [0, 0] would meet `min_gain` 0.
-    """
-    result = gate_quality_gain(inputs)
-    base = {"check": "hybrid_gain"}
-    if result.status == GateStatus.PASS and (result.observed or 0.0) <= 0.0:
-        detail = f"the hybrid gains nothing over the tuned model alone: {result.detail}"
-        return result.model_copy(update=base | {"status": GateStatus.FAIL, "detail": detail})
-    return result.model_copy(update=base)

@@ -6,7 +6,7 @@ from typing import Any
 from state.domain import EvalRun, ItemResult
 from state.phases import GateStatus
 from state.settings import Price
-from tasks.gate_checks import THRESHOLDS, GateInputs, Transition
+from tasks.gates import THRESHOLDS, GateInputs, Transition
 
 PASS, FAIL, INCONCLUSIVE = GateStatus.PASS, GateStatus.FAIL, GateStatus.INCONCLUSIVE
 

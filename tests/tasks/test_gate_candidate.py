@@ -6,7 +6,7 @@ import pytest
 
 from state.phases import GateStatus
 from state.spec import PromptingToRag
-from tasks.gate_checks import gate_latency, gate_quality_floor
+from tasks.gates import gate_latency, gate_quality_floor
 from tests.tasks.gate_builders import FAIL, INCONCLUSIVE, PASS, eval_run, gate_inputs
 
 
@@ -16,18 +16,18 @@ def test_quality_floor_needs_the_candidate_at_or_above_the_floor(
 ) -> None:
     gate = PromptingToRag(floor=0.6)
     result = gate_quality_floor(
-        gate_inputs(thresholds=gate, candidate=eval_run([0.5] * 40, mean=mean))
+        gate_inputs(thresholds=gate, subject=eval_run([0.5] * 40, mean=mean))
     )
     assert (result.status, result.observed, result.threshold) == (status, mean, 0.6)
 
 
 @pytest.mark.parametrize(("p95_ms", "status"), [(1999.0, PASS), (2000.0, PASS), (2001.0, FAIL)])
 def test_latency_needs_p95_within_the_budget(p95_ms: float, status: GateStatus) -> None:
-    result = gate_latency(gate_inputs(candidate=eval_run([0.5] * 40, p95_ms=p95_ms)))
+    result = gate_latency(gate_inputs(subject=eval_run([0.5] * 40, p95_ms=p95_ms)))
     assert (result.status, result.observed, result.threshold) == (status, p95_ms, 2000.0)
 
 
 @pytest.mark.parametrize("check", [gate_quality_floor, gate_latency])
 def test_candidate_checks_are_inconclusive_without_a_scored_candidate(check: Any) -> None:
-    assert check(gate_inputs(candidate=None)).status == INCONCLUSIVE
-    assert check(gate_inputs(candidate=eval_run([]))).status == INCONCLUSIVE
+    assert check(gate_inputs(subject=None)).status == INCONCLUSIVE
+    assert check(gate_inputs(subject=eval_run([]))).status == INCONCLUSIVE

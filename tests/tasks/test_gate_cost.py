@@ -6,8 +6,7 @@ import pytest
 
 from state.phases import GateStatus
 from state.settings import Price
-from tasks.gate_checks import GateInputs
-from tasks.gates import gate_cost_break_even
+from tasks.gates import GateInputs, gate_cost_break_even
 from tests.tasks.gate_builders import DOLLAR, FAIL, INCONCLUSIVE, PASS, eval_run, fine_tuning
 
 # 1,000 prompt tokens a query at DOLLAR ($1 per 1M): $0.001 a query; the tuned model costs
@@ -19,8 +18,8 @@ TUNED = Price(input_per_m=0.0, output_per_m=0.0, training_per_m=1.0)
 def cost_inputs(**fields: Any) -> GateInputs:
     """Break-even inputs where the months to recover equal training tokens / 1M."""
     values: dict[str, Any] = {
-        "active": eval_run([0.5] * 40, tokens=(1000.0, 0.0)),
-        "candidate": eval_run([0.5] * 40, run_id=2, tokens=(1000.0, 0.0)),
+        "baseline": eval_run([0.5] * 40, tokens=(1000.0, 0.0)),
+        "subject": eval_run([0.5] * 40, run_id=2, tokens=(1000.0, 0.0)),
         "volume_30d": 1000,
         "prices_active": DOLLAR,
         "prices_candidate": TUNED,
@@ -67,7 +66,7 @@ def test_cost_break_even_fails_without_positive_savings(hosting: float) -> None:
         {"prices_active": None},
         {"prices_candidate": None},
         {"training_tokens": None},
-        {"candidate": None},
+        {"subject": None},
         {"volume_30d": 0},
     ],
     ids=["active-price", "candidate-price", "training-tokens", "candidate-run", "no-volume"],

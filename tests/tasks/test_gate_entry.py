@@ -5,7 +5,7 @@ import pytest
 from state.domain import EvalRun
 from state.phases import GateStatus
 from state.spec import Constraints, PromptingToRag
-from tasks.gate_checks import (
+from tasks.gates import (
     gate_data_documents,
     gate_data_examples,
     gate_need,
@@ -28,13 +28,13 @@ from tests.tasks.gate_builders import (
     ids=["just-below", "at", "just-above"],
 )
 def test_need_quality_passes_only_below_the_target(mean: float, status: GateStatus) -> None:
-    result = gate_need_quality(gate_inputs(active=eval_run([0.5] * 40, mean=mean)))
+    result = gate_need_quality(gate_inputs(baseline=eval_run([0.5] * 40, mean=mean)))
     assert (result.status, result.observed, result.threshold) == (status, mean, 0.8)
 
 
 @pytest.mark.parametrize("active", [None, eval_run([])], ids=["no-run", "empty-run"])
 def test_need_quality_is_inconclusive_without_a_scored_active_run(active: EvalRun | None) -> None:
-    assert gate_need_quality(gate_inputs(active=active)).status == INCONCLUSIVE
+    assert gate_need_quality(gate_inputs(baseline=active)).status == INCONCLUSIVE
 
 
 @pytest.mark.parametrize(
@@ -60,11 +60,11 @@ def test_need_passes_when_either_need_holds(
     mean: float | None, volume: int, status: GateStatus
 ) -> None:
     active = None if mean is None else eval_run([0.5] * 40, mean=mean)
-    assert gate_need(fine_tuning(active=active, volume_30d=volume)).status == status
+    assert gate_need(fine_tuning(baseline=active, volume_30d=volume)).status == status
 
 
 def test_need_shows_both_needs_in_its_evidence() -> None:
-    result = gate_need(fine_tuning(active=eval_run([0.5] * 40, mean=0.9), volume_30d=6000))
+    result = gate_need(fine_tuning(baseline=eval_run([0.5] * 40, mean=0.9), volume_30d=6000))
     assert result.observed == "volume"
     assert result.evidence["need_quality"]["status"] == "fail"
     assert result.evidence["need_volume"]["status"] == "pass"

@@ -5,9 +5,25 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from state.phases import Phase
 from state.spec import PromptingToRag, RagToFineTuning
-from tasks.gate_checks import GateInputs, Transition, gate_data_documents, gate_data_examples
-from tasks.gates import CHECKS, gate_canary, run_checks, verdict
+from tasks.gates import (
+    CHECKS,
+    MONITOR_CHECKS,
+    RESTORED,
+    THRESHOLDS,
+    TRANSITIONS,
+    GateInputs,
+    Transition,
+    Verdict,
+    apply_checks,
+    gate_canary,
+    gate_data_documents,
+    gate_data_examples,
+    run_checks,
+    transition_into,
+    verdict,
+)
 from tests.tasks.gate_builders import DOLLAR, INCONCLUSIVE, eval_run, fine_tuning, gate_inputs
 
 
@@ -45,7 +61,7 @@ def test_gate_inputs_refuse_thresholds_of_another_transition() -> None:
 
 
 def test_gate_inputs_survive_a_json_round_trip() -> None:
-    inputs = fine_tuning(active=eval_run([0.5] * 3), prices_active=DOLLAR, training_tokens=7)
+    inputs = fine_tuning(baseline=eval_run([0.5] * 3), prices_active=DOLLAR, training_tokens=7)
     again = GateInputs.model_validate_json(inputs.model_dump_json())
     assert again == inputs
     assert isinstance(again.thresholds, RagToFineTuning)
@@ -60,3 +76,42 @@ def test_checks_refuse_the_thresholds_of_another_transition(
 ) -> None:
     with pytest.raises(TypeError, match="thresholds"):
         check(gate_inputs(transition))
+
+
+def test_transitions_come_from_the_phase_order() -> None:
+    assert list(TRANSITIONS) == ["prompting_to_rag", "rag_to_fine_tuning"]
+    assert set(CHECKS) == set(THRESHOLDS) == set(TRANSITIONS)
+    assert THRESHOLDS == {"prompting_to_rag": PromptingToRag, "rag_to_fine_tuning": RagToFineTuning}
+
+
+@pytest.mark.parametrize(
+    ("phase", "transition"),
+    [
+        (Phase.PROMPTING, "prompting_to_rag"),
+        (Phase.RAG, "prompting_to_rag"),
+        (Phase.FINE_TUNING, "rag_to_fine_tuning"),
+    ],
+)
+def test_transition_into_names_the_gate_that_led_into_a_phase(
+    phase: Phase, transition: str
+) -> None:
+    assert transition_into(phase) == transition
+
+
+def test_gate_inputs_refuse_an_unknown_transition() -> None:
+    with pytest.raises(ValidationError, match="transition: 'rag_to_rag' is not one of"):
+        GateInputs(use_case="x", transition="rag_to_rag", thresholds=PromptingToRag())
+
+
+def test_roles_name_the_evidence_and_prefix_the_checks() -> None:
+    inputs = gate_inputs(
+        roles=RESTORED, baseline=eval_run([0.5] * 40), subject=eval_run([0.5] * 40, run_id=2)
+    )
+    results = apply_checks(MONITOR_CHECKS, inputs)
+    assert [r.check for r in results] == ["restored_regression", "restored_floor"]
+    assert results[0].evidence["restored_eval_run_id"] == 2
+    assert results[1].detail.startswith("restored quality 0.500 reaches the floor")
+
+
+def test_verdict_is_a_string_enum() -> None:
+    assert verdict([]) == Verdict.ASK == "ask"

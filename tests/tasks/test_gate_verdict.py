@@ -48,7 +48,7 @@ def test_entry_met_needs_every_entry_check_to_pass(
 
 
 def test_entry_reason_names_the_checks_that_did_not_pass() -> None:
-    results = run_checks(gate_inputs(active=eval_run([0.9] * 40), documents=0, chunks=0), "entry")
+    results = run_checks(gate_inputs(baseline=eval_run([0.9] * 40), documents=0, chunks=0), "entry")
     reason = entry_reason(results)
     assert reason.startswith("entry not met: need_quality fail: active quality 0.900")
     assert "data_documents fail: 0 documents in 0 chunks" in reason
@@ -59,7 +59,7 @@ def test_entry_reason_without_results_says_nothing_ran() -> None:
 
 
 def test_entry_reason_of_a_met_entry_lists_every_check() -> None:
-    inputs = gate_inputs(active=eval_run([0.5] * 40), documents=2, chunks=9)
+    inputs = gate_inputs(baseline=eval_run([0.5] * 40), documents=2, chunks=9)
     reason = entry_reason(run_checks(inputs, "entry"))
     assert reason.startswith("entry met: need_quality: active quality 0.500")
     assert "data_documents: 2 documents in 9 chunks" in reason

@@ -8,12 +8,11 @@ from state.domain import Configuration
 from state.errors import InputError
 from state.phases import GateStatus, Phase
 from state.spec import RagToFineTuning
-from tasks.gate_checks import GateInputs
+from tasks.gates import GateInputs, gate_hybrid_gain
 from tasks.routing import (
     RoutingRule,
     choose_threshold,
     content_words,
-    gate_hybrid_gain,
     routing_of,
     rule_of,
 )
@@ -27,8 +26,8 @@ def _hybrid_inputs(tuned: list[float], hybrid: list[float]) -> GateInputs:
         use_case="tiny-qa",
         transition="rag_to_fine_tuning",
         thresholds=RagToFineTuning(min_paired=10),
-        active=eval_run(tuned, run_id=1),
-        candidate=eval_run(hybrid, run_id=2),
+        baseline=eval_run(tuned, run_id=1),
+        subject=eval_run(hybrid, run_id=2),
     )
 
 

@@ -1,0 +1,99 @@
+"""The gates: the checks that guard each move, what they read, and what their results decide.
+
+A gate check is a pure function of `GateInputs` that answers pass, fail or inconclusive as a
+`GateResult` value (or None when it does not apply). The package is split by role:
+
+    inputs.py       transitions (from `Phase`), `Roles` of the compared runs, `GateInputs`
+    results.py      `gate_result`, the one builder of a result; `passed`, `worst`
+    entry.py        entry checks: need (quality, volume), data, privacy
+    absolute.py     the subject alone against a threshold: quality floor, latency
+    paired.py       the paired comparison and its rules (superiority, non-inferiority)
+    comparative.py  promotion checks against the baseline: gain, canary, break-even
+    monitoring.py   regression checks of a fresh run against its activation run
+    registry.py     which checks run for each transition and stage, the hybrid, monitoring
+    verdict.py      `Verdict`, `verdict`, `entry_met`, `entry_reason`
+
+Adding a gate is one function plus one line in `registry.py` (see docs/gates.md).
+"""
+
+from tasks.gates.absolute import gate_latency, gate_quality_floor
+from tasks.gates.comparative import (
+    gate_canary,
+    gate_cost_break_even,
+    gate_hybrid_gain,
+    gate_quality_gain,
+)
+from tasks.gates.entry import (
+    gate_data_documents,
+    gate_data_examples,
+    gate_need,
+    gate_need_quality,
+    gate_privacy,
+)
+from tasks.gates.inputs import (
+    HYBRID,
+    MONITOR,
+    PHASE_CHECK,
+    RESTORED,
+    THRESHOLDS,
+    TRANSITIONS,
+    GateInputs,
+    Roles,
+    Transition,
+    transition_into,
+)
+from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
+from tasks.gates.registry import (
+    CHECKS,
+    HYBRID_CHECKS,
+    MONITOR_CHECKS,
+    Check,
+    apply_checks,
+    run_checks,
+)
+from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result, passed, worst
+from tasks.gates.verdict import Verdict, entry_met, entry_reason, unmet, verdict
+
+__all__ = [
+    "CHECKS",
+    "FAIL",
+    "HYBRID",
+    "HYBRID_CHECKS",
+    "INCONCLUSIVE",
+    "MONITOR",
+    "MONITOR_CHECKS",
+    "PASS",
+    "PHASE_CHECK",
+    "RESTORED",
+    "THRESHOLDS",
+    "TRANSITIONS",
+    "Check",
+    "GateInputs",
+    "Roles",
+    "Transition",
+    "Verdict",
+    "entry_met",
+    "entry_reason",
+    "gate_canary",
+    "gate_canary_regression",
+    "gate_cost_break_even",
+    "gate_data_documents",
+    "gate_data_examples",
+    "gate_floor",
+    "gate_hybrid_gain",
+    "gate_latency",
+    "gate_need",
+    "gate_need_quality",
+    "gate_privacy",
+    "gate_quality_floor",
+    "gate_quality_gain",
+    "gate_regression",
+    "gate_result",
+    "passed",
+    "apply_checks",
+    "run_checks",
+    "transition_into",
+    "unmet",
+    "verdict",
+    "worst",
+]

@@ -1,0 +1,58 @@
+"""Checks of the subject run alone against an absolute threshold: quality floor and latency."""
+
+from state.domain import GateResult
+from state.phases import Stage
+from tasks.gates.inputs import GateInputs
+from tasks.gates.results import INCONCLUSIVE, gate_result, passed
+
+
+def quality_floor(inputs: GateInputs, *, check: str, stage: Stage) -> GateResult:
+    """Pass when the subject's mean quality reaches the spec's floor (named by the caller)."""
+    floor, run, subject = inputs.thresholds.floor, inputs.subject, inputs.roles.subject
+    if run is None or run.n == 0:
+        detail = f"no scored eval run of the {subject} yet"
+        return gate_result(check, stage, INCONCLUSIVE, detail, threshold=floor)
+    reached = run.mean >= floor
+    detail = (
+        f"{subject} quality {run.mean:.3f} {'reaches' if reached else 'is below'} "
+        f"the floor {floor:.3f}"
+    )
+    return gate_result(
+        check,
+        stage,
+        passed(reached),
+        detail,
+        observed=run.mean,
+        threshold=floor,
+        **{f"{subject}_eval_run_id": run.id},
+        n=run.n,
+    )
+
+
+def gate_quality_floor(inputs: GateInputs) -> GateResult:
+    """Pass when the candidate's quality reaches the spec's absolute floor."""
+    return quality_floor(inputs, check="quality_floor", stage=Stage.PROMOTION)
+
+
+def gate_latency(inputs: GateInputs) -> GateResult:
+    """Pass when the candidate's p95 latency is within the spec's budget."""
+    budget, run, subject = inputs.constraints.latency_p95_ms, inputs.subject, inputs.roles.subject
+    if run is None or run.n == 0:
+        detail = f"no scored eval run of the {subject} yet"
+        return gate_result("latency", Stage.PROMOTION, INCONCLUSIVE, detail, threshold=budget)
+    fast = run.latency_p95_ms <= budget
+    detail = (
+        f"{subject} p95 latency {run.latency_p95_ms:.0f} ms "
+        f"{'is within' if fast else 'exceeds'} the budget {budget:.0f} ms"
+    )
+    return gate_result(
+        "latency",
+        Stage.PROMOTION,
+        passed(fast),
+        detail,
+        observed=run.latency_p95_ms,
+        threshold=budget,
+        **{f"{subject}_eval_run_id": run.id},
+        n=run.n,
+        p50_ms=run.latency_p50_ms,
+    )

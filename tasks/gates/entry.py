@@ -1,0 +1,117 @@
+"""Entry checks: is the next phase needed (quality, volume) and possible (data, privacy)?"""
+
+from state.domain import GateResult
+from state.phases import Stage
+from tasks.gates.inputs import GateInputs, fine_tuning_thresholds, rag_thresholds
+from tasks.gates.results import INCONCLUSIVE, PASS, gate_result, passed
+
+ENTRY = Stage.ENTRY
+
+
+def gate_need_quality(inputs: GateInputs) -> GateResult:
+    """Pass when the active configuration scores below the target: the next phase is needed."""
+    target, run = inputs.thresholds.target, inputs.baseline
+    if run is None or run.n == 0:
+        detail = "no scored eval run of the active configuration yet"
+        return gate_result("need_quality", ENTRY, INCONCLUSIVE, detail, threshold=target)
+    needed = run.mean < target
+    detail = (
+        f"active quality {run.mean:.3f} ({run.metric}, n={run.n}) "
+        f"{'is below' if needed else 'meets'} the target {target:.3f}"
+    )
+    return gate_result(
+        "need_quality",
+        ENTRY,
+        passed(needed),
+        detail,
+        observed=run.mean,
+        threshold=target,
+        active_eval_run_id=run.id,
+        n=run.n,
+    )
+
+
+def _need_volume(inputs: GateInputs) -> GateResult:
+    """Pass when the 30-day volume reaches the break-even volume."""
+    volume, minimum = inputs.volume_30d, fine_tuning_thresholds(inputs).break_even_volume
+    needed = volume >= minimum
+    verb = "reaches" if needed else "is below"
+    detail = f"{volume} queries in 30 days {verb} the break-even volume {minimum}"
+    return gate_result(
+        "need_volume", ENTRY, passed(needed), detail, observed=volume, threshold=minimum
+    )
+
+
+def gate_need(inputs: GateInputs) -> GateResult:
+    """Pass when fine-tuning is needed for quality or for volume: either need suffices."""
+    quality, volume = gate_need_quality(inputs), _need_volume(inputs)
+    # Volume is always known, so without it the quality answer decides (inconclusive included).
+    status = PASS if volume.status == PASS else quality.status
+    met = [name for name, r in (("quality", quality), ("volume", volume)) if r.status == PASS]
+    return gate_result(
+        "need",
+        ENTRY,
+        status,
+        f"{quality.detail}; {volume.detail}",
+        observed=" and ".join(met) or "none",
+        threshold=f"quality < {quality.threshold} or 30-day volume ≥ {volume.threshold}",
+        need_quality=quality.model_dump(mode="json"),
+        need_volume=volume.model_dump(mode="json"),
+    )
+
+
+def gate_data_documents(inputs: GateInputs) -> GateResult:
+    """Pass when enough knowledge documents and chunks exist to retrieve from."""
+    gate, documents, chunks = rag_thresholds(inputs), inputs.documents, inputs.chunks
+    enough = documents >= gate.min_documents and chunks >= gate.min_chunks
+    detail = (
+        f"{documents} documents in {chunks} chunks; "
+        f"at least {gate.min_documents} and {gate.min_chunks} needed"
+    )
+    return gate_result(
+        "data_documents",
+        ENTRY,
+        passed(enough),
+        detail,
+        observed=documents,
+        threshold=gate.min_documents,
+        documents=documents,
+        chunks=chunks,
+        min_documents=gate.min_documents,
+        min_chunks=gate.min_chunks,
+    )
+
+
+def gate_data_examples(inputs: GateInputs) -> GateResult:
+    """Pass when enough clean training examples exist to fine-tune on."""
+    examples, minimum = inputs.clean_examples, fine_tuning_thresholds(inputs).min_examples
+    detail = f"{examples} clean training examples; at least {minimum} needed"
+    return gate_result(
+        "data_examples",
+        ENTRY,
+        passed(examples >= minimum),
+        detail,
+        observed=examples,
+        threshold=minimum,
+        clean_examples=examples,
+        min_examples=minimum,
+    )
+
+
+def gate_privacy(inputs: GateInputs) -> GateResult:
+    """Fail when data may not leave the company but the fine-tuning endpoint is external."""
+    external_api, self_hosted = inputs.constraints.external_api, inputs.self_hosted
+    allowed = external_api or self_hosted
+    endpoint = "self-hosted" if self_hosted else "external"
+    rule = "any endpoint" if external_api else "self-hosted only (constraints.external_api: false)"
+    detail = f"the fine-tuning endpoint is {endpoint}; the spec allows {rule}"
+    return gate_result(
+        "privacy",
+        ENTRY,
+        passed(allowed),
+        detail,
+        observed=endpoint,
+        threshold=rule,
+        external_api=external_api,
+        self_hosted=self_hosted,
+    )

@@ -1,0 +1,69 @@
+"""Which checks run where: per transition and stage, for the hybrid, and in monitoring.
+
+Adding a gate is one check function (`GateInputs` → `GateResult | None`) plus one line in a
+list below. A check that does not apply returns None and is left out of the results: `canary`
+runs only when the spec declares a canary set, so a use case without one is gated as before,
+with no result that would pass on no evidence.
+
+The RAG → fine-tuning need is ONE entry check, `need`: it passes when either need holds
+(active quality below the target, or 30-day volume at or above the break-even volume) and
+carries both answers in its evidence, so every registered entry check must pass.
+"""
+
+from collections.abc import Callable, Sequence
+
+from state.domain import GateResult
+from state.phases import Phase, Stage
+from tasks.gates.absolute import gate_latency, gate_quality_floor
+from tasks.gates.comparative import (
+    gate_canary,
+    gate_cost_break_even,
+    gate_hybrid_gain,
+    gate_quality_gain,
+)
+from tasks.gates.entry import (
+    gate_data_documents,
+    gate_data_examples,
+    gate_need,
+    gate_need_quality,
+    gate_privacy,
+)
+from tasks.gates.inputs import GateInputs, Transition
+from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
+
+Check = Callable[[GateInputs], GateResult | None]
+
+CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
+    Phase.PROMPTING.transition: {
+        Stage.ENTRY: [gate_need_quality, gate_data_documents],
+        Stage.PROMOTION: [gate_quality_gain, gate_quality_floor, gate_latency],
+    },
+    Phase.RAG.transition: {
+        Stage.ENTRY: [gate_need, gate_data_examples, gate_privacy],
+        Stage.PROMOTION: [
+            gate_quality_gain,
+            gate_quality_floor,
+            gate_latency,
+            gate_cost_break_even,
+            gate_canary,
+        ],
+    },
+}
+# The hybrid against the tuned model alone (`check_hybrid`), after its `routing` check.
+HYBRID_CHECKS: list[Check] = [gate_hybrid_gain, gate_quality_floor, gate_latency, gate_canary]
+# A fresh run of an active (or earlier) configuration against its activation run.
+MONITOR_CHECKS: list[Check] = [gate_regression, gate_floor, gate_canary_regression]
+
+
+def apply_checks(checks: Sequence[Check], inputs: GateInputs) -> list[GateResult]:
+    """Run checks in order, drop those that do not apply, name them with the roles' prefix."""
+    results = [result for check in checks if (result := check(inputs)) is not None]
+    prefix = inputs.roles.prefix
+    if not prefix:
+        return results
+    return [r.model_copy(update={"check": prefix + r.check}) for r in results]
+
+
+def run_checks(inputs: GateInputs, stage: Stage | str) -> list[GateResult]:
+    """Run the checks registered for the inputs' transition at one stage, in order."""
+    return apply_checks(CHECKS[inputs.transition][Stage(stage)], inputs)
