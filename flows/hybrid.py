@@ -165,6 +165,7 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         thresholds=ctx.spec.gates.rag_to_fine_tuning,
         constraints=ctx.spec.constraints,
         roles=HYBRID,
+        guardrails=ctx.spec.guardrails,
         baseline=tuned_run,
         subject=hybrid_run,
         canary_baseline=score_canary(ctx, tuned),

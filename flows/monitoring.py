@@ -116,6 +116,7 @@ def assess(
         baseline=baseline,
         subject=current,
         tolerated_drop=tolerated_drop,
+        guardrails=ctx.spec.guardrails,
         **_canary_runs(ctx, config),
     )
     return current, apply_checks(MONITOR_CHECKS, inputs)

@@ -116,6 +116,7 @@ def _gate(
         thresholds=thresholds,
         constraints=ctx.spec.constraints,
         baseline=active,
+        guardrails=ctx.spec.guardrails,
         volume_30d=volume_30d(ctx),
         **fields,
     )

@@ -2,16 +2,21 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
+from jsonschema import SchemaError
+from jsonschema.validators import validator_for
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 
@@ -23,10 +28,34 @@ TaskKind = Literal["qa", "classification", "extraction", "generation"]
 Metric = Literal["exact_match", "accuracy", "token_f1", "contains", "llm_judge"]
 PromptKind = Literal["zero_shot", "few_shot", "chain_of_thought"]
 Retriever = Literal["fts", "embeddings"]
+GuardrailMetric = Literal[
+    "json_valid",
+    "json_schema",
+    "regex_match",
+    "max_length",
+    "output_tokens",
+    "refusal",
+    "llm_judge",
+    "latency_ms",
+    "cost_per_query",
+]
+Direction = Literal["higher", "lower"]
+GATE_NAME = r"^[a-z0-9][a-z0-9_]{0,40}$"
+# Fields added after specs were first hashed: left out of the canonical JSON while they hold
+# their default, so that every existing spec keeps its hash until it uses one of them.
+LATER = frozenset({"metrics", "min_detectable_gain"})
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        for name, field in type(self).model_fields.items():
+            if name in LATER and getattr(self, name) == field.default:
+                data.pop(name, None)
+        return data
 
 
 class DataFiles(_Strict):
@@ -117,6 +146,13 @@ class QualityGate(_Strict):
     min_relative_gain: float | None = Field(
         None, ge=0, le=10, description="also require gain ≥ this share of the active mean"
     )
+    min_detectable_gain: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="the true gain the eval set must be able to detect (80 % power, 95 % "
+        "interval) before a candidate is built; default: min_gain when above 0, else no check",
+    )
     min_paired: int = Field(30, ge=1, description="paired items needed for a verdict")
     bootstrap_samples: int = Field(
         2000, ge=100, le=100000, description="resamples of the 95 % bootstrap interval"
@@ -176,13 +212,77 @@ class ApprovalPolicy(_Strict):
     )
 
 
+class Guardrail(_Strict):
+    """A metric that must not regress: paired non-inferiority against the active configuration."""
+
+    metric: GuardrailMetric
+    name: str | None = Field(
+        None, pattern=GATE_NAME, description="gate `guardrail_<name>`; default: the metric"
+    )
+    direction: Direction | None = Field(
+        None, description="whether higher or lower is better; default: the metric's own"
+    )
+    margin: float = Field(0.0, ge=0, description="how much worse than the active is still fine")
+    relative: bool = Field(
+        False, description="margin as a share of the active configuration's mean"
+    )
+    floor: float | None = Field(None, description="the subject's mean must reach this")
+    ceiling: float | None = Field(None, description="the subject's mean must not exceed this")
+    pattern: str | None = Field(None, min_length=1, description="regex_match: the pattern")
+    json_schema: dict | None = Field(None, description="json_schema: the schema")
+    max_chars: int | None = Field(None, ge=1, description="max_length: the longest fine answer")
+    phrases: list[str] | None = Field(None, min_length=1, description="refusal: its phrases")
+    rubric: str | None = Field(None, min_length=1, description="llm_judge: the grading rubric")
+
+    @model_validator(mode="after")
+    def _parameters_fit_metric(self) -> "Guardrail":
+        needs = {"regex_match": "pattern", "json_schema": "json_schema", "max_length": "max_chars"}
+        wanted = needs.get(self.metric)
+        if wanted and getattr(self, wanted) is None:
+            raise ValueError(f"metric {self.metric} needs `{wanted}`")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern: invalid regular expression ({exc})") from exc
+        if self.json_schema is not None:
+            try:
+                validator_for(self.json_schema).check_schema(self.json_schema)
+            except SchemaError as exc:
+                raise ValueError(f"json_schema: invalid JSON Schema ({exc.message})") from exc
+        return self
+
+    @property
+    def gate(self) -> str:
+        """The gate check's name: `guardrail_<name>`."""
+        return f"guardrail_{self.name or self.metric}"
+
+
+class Metrics(_Strict):
+    """The primary metric that must improve, and guardrails that must not regress."""
+
+    primary: Metric
+    guardrails: list[Guardrail] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_gates(self) -> "Metrics":
+        gates = [g.gate for g in self.guardrails]
+        if len(gates) != len(set(gates)):
+            raise ValueError("guardrails need distinct names (set `name:` on repeated metrics)")
+        return self
+
+
 class UseCaseSpec(_Strict):
     """One business task and how Phasegate may optimise it."""
 
     name: str = Field(pattern=SLUG, description="the use case's name (a slug), unique")
     description: str = Field("", description="what the use case does, for people")
     task: TaskKind = Field(description="the kind of task")
-    metric: Metric = Field(description="how an answer is scored against the expected one")
+    metric: Metric = Field(
+        description="how an answer is scored against the expected one; shorthand for "
+        "`metrics.primary`"
+    )
+    metrics: Metrics | None = Field(None, description="primary metric and guardrails")
     model: str | None = Field(None, description="model for prompting and RAG")
     data: DataFiles = Field(description="data files, relative to the spec file")
     prompts: list[PromptVariant] = Field(
@@ -199,6 +299,29 @@ class UseCaseSpec(_Strict):
     approval: ApprovalPolicy = Field(
         ApprovalPolicy(), description="who may approve a move, and for how long it waits"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _primary_from_metrics(cls, data: object) -> object:
+        # `metric:` is the shorthand of `metrics.primary`; either may be given, both must agree.
+        metrics = data.get("metrics") if isinstance(data, dict) else None
+        if isinstance(metrics, dict) and "primary" in metrics and "metric" not in data:
+            return data | {"metric": metrics["primary"]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_primary(self) -> "UseCaseSpec":
+        if self.metrics is not None and self.metrics.primary != self.metric:
+            raise ValueError(
+                f"metric: {self.metric} differs from metrics.primary: {self.metrics.primary} "
+                "(leave one out)"
+            )
+        return self
+
+    @property
+    def guardrails(self) -> list[Guardrail]:
+        """The guardrail metrics (none with the `metric:` shorthand)."""
+        return self.metrics.guardrails if self.metrics else []
 
     @model_validator(mode="after")
     def _unique_prompt_names(self) -> "UseCaseSpec":

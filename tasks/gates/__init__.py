@@ -9,6 +9,8 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     absolute.py     the subject alone against a threshold: quality floor, latency
     paired.py       the paired comparison and its rules (superiority, non-inferiority)
     comparative.py  promotion checks against the baseline: gain, canary, break-even
+    guardrails.py   `guardrail_<name>`: metrics that must not regress beyond a margin
+    power.py        the entry check `eval_power`: can the eval set detect the required gain?
     monitoring.py   regression checks of a fresh run against its activation run
     registry.py     which checks run for each transition and stage, the hybrid, monitoring
     verdict.py      `Verdict`, `verdict`, `entry_met`, `entry_reason`
@@ -30,6 +32,7 @@ from tasks.gates.entry import (
     gate_need_quality,
     gate_privacy,
 )
+from tasks.gates.guardrails import gate_guardrail_regressions, gate_guardrails
 from tasks.gates.inputs import (
     HYBRID,
     MONITOR,
@@ -43,6 +46,7 @@ from tasks.gates.inputs import (
     transition_into,
 )
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
+from tasks.gates.power import gate_eval_power
 from tasks.gates.registry import (
     CHECKS,
     HYBRID_CHECKS,
@@ -79,7 +83,10 @@ __all__ = [
     "gate_cost_break_even",
     "gate_data_documents",
     "gate_data_examples",
+    "gate_eval_power",
     "gate_floor",
+    "gate_guardrail_regressions",
+    "gate_guardrails",
     "gate_hybrid_gain",
     "gate_latency",
     "gate_need",

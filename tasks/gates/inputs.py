@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from state.domain import EvalRun
 from state.phases import Phase
 from state.settings import Price
-from state.spec import Constraints, Gates, PromptingToRag, RagToFineTuning
+from state.spec import Constraints, Gates, Guardrail, PromptingToRag, RagToFineTuning
 
 Transition = str
 # Transitions come from the order of `Phase`: one per phase that has a next one.
@@ -75,6 +75,7 @@ class GateInputs(BaseModel):
     canary_baseline: EvalRun | None = Field(None, description="the baseline's canary-set run")
     canary_subject: EvalRun | None = Field(None, description="the subject's canary-set run")
     tolerated_drop: float = Field(0.0, ge=0, description="monitoring: drop that is no regression")
+    guardrails: list[Guardrail] = Field(default_factory=list, description="the spec's guardrails")
     volume_30d: int = Field(0, ge=0)
     documents: int = Field(0, ge=0)
     chunks: int = Field(0, ge=0)

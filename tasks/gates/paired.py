@@ -84,9 +84,17 @@ class Comparison(BaseModel):
 
 
 def compare(
-    baseline: Mapping[str, float], subject: Mapping[str, float], gate: QualityGate
+    baseline: Mapping[str, float],
+    subject: Mapping[str, float],
+    gate: QualityGate,
+    *,
+    lower_is_better: bool = False,
 ) -> Comparison:
-    """Pair two runs' per-item values and bootstrap the mean change with the gate's seed."""
+    """Pair two runs' per-item values and bootstrap the mean change with the gate's seed.
+
+    The change is signed so that positive is better: subject − baseline, or baseline − subject
+    for a metric where lower is better. The means stay in the metric's own units.
+    """
     pairs = paired_scores(baseline, subject)
     known = {
         "paired": len(pairs),
@@ -98,7 +106,8 @@ def compare(
     }
     if len(pairs) < gate.min_paired:
         return Comparison(**known)
-    gains = [after - before for _, before, after in pairs]
+    sign = -1.0 if lower_is_better else 1.0
+    gains = [sign * (after - before) for _, before, after in pairs]
     low, high = bootstrap_interval(
         gains, samples=gate.bootstrap_samples, seed=gate.seed, confidence=CONFIDENCE
     )

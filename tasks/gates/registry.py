@@ -28,20 +28,24 @@ from tasks.gates.entry import (
     gate_need_quality,
     gate_privacy,
 )
+from tasks.gates.guardrails import gate_guardrail_regressions, gate_guardrails
 from tasks.gates.inputs import GateInputs, Transition
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
+from tasks.gates.power import gate_eval_power
 
-Check = Callable[[GateInputs], GateResult | None]
+# A check answers one result, None when it does not apply, or one result per spec entry.
+Check = Callable[[GateInputs], GateResult | Sequence[GateResult] | None]
 
 CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
     Phase.PROMPTING.transition: {
-        Stage.ENTRY: [gate_need_quality, gate_data_documents],
-        Stage.PROMOTION: [gate_quality_gain, gate_quality_floor, gate_latency],
+        Stage.ENTRY: [gate_need_quality, gate_data_documents, gate_eval_power],
+        Stage.PROMOTION: [gate_quality_gain, gate_guardrails, gate_quality_floor, gate_latency],
     },
     Phase.RAG.transition: {
-        Stage.ENTRY: [gate_need, gate_data_examples, gate_privacy],
+        Stage.ENTRY: [gate_need, gate_data_examples, gate_privacy, gate_eval_power],
         Stage.PROMOTION: [
             gate_quality_gain,
+            gate_guardrails,
             gate_quality_floor,
             gate_latency,
             gate_cost_break_even,
@@ -50,14 +54,30 @@ CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
     },
 }
 # The hybrid against the tuned model alone (`check_hybrid`), after its `routing` check.
-HYBRID_CHECKS: list[Check] = [gate_hybrid_gain, gate_quality_floor, gate_latency, gate_canary]
+HYBRID_CHECKS: list[Check] = [
+    gate_hybrid_gain,
+    gate_guardrails,
+    gate_quality_floor,
+    gate_latency,
+    gate_canary,
+]
 # A fresh run of an active (or earlier) configuration against its activation run.
-MONITOR_CHECKS: list[Check] = [gate_regression, gate_floor, gate_canary_regression]
+MONITOR_CHECKS: list[Check] = [
+    gate_regression,
+    gate_guardrail_regressions,
+    gate_floor,
+    gate_canary_regression,
+]
 
 
 def apply_checks(checks: Sequence[Check], inputs: GateInputs) -> list[GateResult]:
     """Run checks in order, drop those that do not apply, name them with the roles' prefix."""
-    results = [result for check in checks if (result := check(inputs)) is not None]
+    results: list[GateResult] = []
+    for check in checks:
+        answer = check(inputs)
+        if answer is None:
+            continue
+        results.extend([answer] if isinstance(answer, GateResult) else answer)
     prefix = inputs.roles.prefix
     if not prefix:
         return results
