@@ -60,6 +60,15 @@ class UseCaseContext:
         """The model for prompting and RAG."""
         return self.spec.model or self.settings.default_model
 
+    @property
+    def output_settings(self) -> dict[str, dict | None]:
+        """The spec's `generation` and `answers`, as a configuration draft records them."""
+        spec = self.spec
+        return {
+            "generation": spec.generation.model_dump(mode="json") if spec.generation else None,
+            "answers": spec.answers.model_dump(mode="json") if spec.answers else None,
+        }
+
     def configuration(self, configuration_id: int) -> Configuration:
         """A stored configuration of this use case."""
         with store_session(self.store_url) as session:

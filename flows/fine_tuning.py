@@ -81,6 +81,7 @@ def build_fine_tuning(
                 model=outcome.fine_tuned_model,
                 prompt_version_id=prompt.id,
                 model_version_id=version.id,
+                **ctx.output_settings,
             ),
             session=session,
         )

@@ -25,7 +25,10 @@ def build_prompting(use_case: str, use_cache: bool = True) -> Candidate:
             config = save_configuration(
                 use_case,
                 ConfigurationDraft(
-                    phase=Phase.PROMPTING, model=ctx.model, prompt_version_id=version.id
+                    phase=Phase.PROMPTING,
+                    model=ctx.model,
+                    prompt_version_id=version.id,
+                    **ctx.output_settings,
                 ),
                 session=session,
             )

@@ -69,6 +69,7 @@ def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
                 model=ctx.model,
                 prompt_version_id=base_prompt_version(ctx),
                 retrieval=retrieval,
+                **ctx.output_settings,
             ),
             session=session,
         )

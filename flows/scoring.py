@@ -7,7 +7,7 @@ from state.evals import find_eval_run, record_eval_run
 from state.prompt_library import get_prompt_version
 from state.store import get_configuration
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
-from tasks.evaluation import EvalTarget, PreparedRequest, score_requests
+from tasks.evaluation import EvalTarget, PreparedRequest, output_fields, score_requests
 from tasks.prompts import build_messages
 from tasks.reports import publish_eval_table
 from tasks.retrieval import retrieve_passages
@@ -37,12 +37,14 @@ def prepare_requests(
             embedding_model=retrieval.get("embedding_model"),
             provider=ctx.provider,
         )
+    output = output_fields(config.generation, config.answers)
     return [
         PreparedRequest(
             item_id=item.id,
             model=config.model,
             messages=build_messages(variant, item.input, examples=examples, passages=found),
             prompt_kind=variant.kind,
+            **output,
         )
         for item, found in zip(items, passages, strict=True)
     ]

@@ -66,6 +66,24 @@ def _check_model(state: SandboxState, body: dict[str, Any]) -> str:
     return model
 
 
+def _stop_sequences(body: dict[str, Any]) -> list[str]:
+    """The request's `stop`: a string or a list of up to 4 non-empty strings."""
+    stop = body.get("stop")
+    if stop is None:
+        return []
+    stops = [stop] if isinstance(stop, str) else stop
+    valid = isinstance(stops, list) and len(stops) <= 4
+    if not valid or not all(isinstance(s, str) and s for s in stops):
+        raise bad_request("stop must be a string or up to 4 non-empty strings.", param="stop")
+    return stops
+
+
+def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    """`text` up to the earliest stop sequence (excluded, as OpenAI does); whether it was cut."""
+    ends = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return (text[: min(ends)], True) if ends else (text, False)
+
+
 def _chat_params(body: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
     """Validate messages, n, temperature and max_tokens."""
     messages = body.get("messages")
@@ -98,6 +116,7 @@ async def chat_completions(request: Request) -> Response:
         body = await json_body(request)
         model = _check_model(state, body)
         messages, limit = _chat_params(body)
+        stops = _stop_sequences(body)
         injected = await _faulted(state, request)
         if injected is not None:
             return injected
@@ -109,6 +128,7 @@ async def chat_completions(request: Request) -> Response:
         else:
             answer = answer_tuned(tuned, prompt, tuned_t, reader_t)
         finish = "stop"
+        answer, _ = cut_at_stop(answer, stops)
         if limit is not None:
             answer, cut = truncate_tokens(answer, limit)
             finish = "length" if cut else "stop"

@@ -49,6 +49,8 @@ class Configuration(_Domain):
     model_version_id: int | None = None
     retrieval: dict[str, Any] | None = None
     routing: dict[str, Any] | None = None
+    generation: dict[str, Any] | None = Field(None, description="spec's `generation:`")
+    answers: dict[str, Any] | None = Field(None, description="spec's `answers:`")
     content_hash: str
     created_at: datetime
 
@@ -62,6 +64,8 @@ class ConfigurationDraft(_Domain):
     model_version_id: int | None = None
     retrieval: dict[str, Any] | None = None
     routing: dict[str, Any] | None = None
+    generation: dict[str, Any] | None = None
+    answers: dict[str, Any] | None = None
 
 
 class GateResult(_Domain):

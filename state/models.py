@@ -95,6 +95,8 @@ class ConfigurationRecord(SQLModel, table=True):
     model_version_id: int | None = Field(default=None, foreign_key="model_version.id")
     retrieval: dict | None = _json()
     routing: dict | None = _json()
+    generation: dict | None = _json()
+    answers: dict | None = _json()
     content_hash: str = Field(max_length=64)
     created_at: datetime = _when()
 

@@ -43,7 +43,7 @@ Direction = Literal["higher", "lower"]
 GATE_NAME = r"^[a-z0-9][a-z0-9_]{0,40}$"
 # Fields added after specs were first hashed: left out of the canonical JSON while they hold
 # their default, so that every existing spec keeps its hash until it uses one of them.
-LATER = frozenset({"metrics", "min_detectable_gain"})
+LATER = frozenset({"metrics", "min_detectable_gain", "generation", "answers"})
 
 
 class _Strict(BaseModel):
@@ -128,6 +128,46 @@ class FineTuningSettings(_Strict):
     max_tokens_per_example: int = Field(
         16384, ge=16, description="longer examples are refused with their line number"
     )
+
+
+class GenerationSettings(_Strict):
+    """Sampling settings of every call a phase makes; an unset field is the provider's default."""
+
+    max_tokens: int | None = Field(None, ge=1, le=100_000, description="output tokens per call")
+    temperature: float | None = Field(None, ge=0, le=2, description="unset: 0")
+    stop: list[str] = Field(
+        default_factory=list, max_length=4, description="stop sequences (OpenAI allows 4)"
+    )
+
+    @model_validator(mode="after")
+    def _stops_not_empty(self) -> "GenerationSettings":
+        if any(not s for s in self.stop):
+            raise ValueError("stop sequences must not be empty")
+        return self
+
+
+class AnswerExtraction(_Strict):
+    """How an output becomes the answer the metric compares (docs/answers.md), in this order."""
+
+    pattern: str | None = Field(
+        None,
+        max_length=500,
+        description="regex searched in the output: its group `answer` (else the whole match) "
+        "is the answer; no match: the output as it is",
+    )
+    strip_prefixes: list[str] = Field(["Answer:"], description="leading labels dropped (any case)")
+    first_sentence: bool = Field(True, description="keep the first line's first sentence")
+    lowercase: bool = True
+    strip_punctuation: bool = Field(True, description="punctuation around the answer")
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> "AnswerExtraction":
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a regular expression ({exc})") from exc
+        return self
 
 
 class QualityGate(_Strict):
@@ -298,6 +338,12 @@ class UseCaseSpec(_Strict):
     )
     approval: ApprovalPolicy = Field(
         ApprovalPolicy(), description="who may approve a move, and for how long it waits"
+    )
+    generation: GenerationSettings | None = Field(
+        None, description="sampling settings of every call (docs/answers.md)"
+    )
+    answers: AnswerExtraction | None = Field(
+        None, description="how an output becomes the compared answer (docs/answers.md)"
     )
 
     @model_validator(mode="before")

@@ -91,7 +91,12 @@ def list_use_cases(*, session: Session) -> list[UseCase]:
 
 
 def _content_hash(draft: ConfigurationDraft) -> str:
-    canonical = json.dumps(draft.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = draft.model_dump(mode="json")
+    # Fields added later count only when set, so stored configurations keep their hash.
+    for name in ("generation", "answers"):
+        if data[name] is None:
+            del data[name]
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

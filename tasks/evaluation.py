@@ -15,8 +15,9 @@ from state.domain import EvalItem, EvalRun, ItemResult
 from state.errors import AnswerFormatError, InputError
 from state.evals import get_cached_responses, put_cached_responses
 from state.settings import Price, ProviderOptions
+from state.spec import AnswerExtraction, GenerationSettings, PromptKind
 from state.spec import Metric as MetricName
-from state.spec import PromptKind
+from tasks.answers import extract
 from tasks.llm import (
     CACHED_FIELDS,
     CallResult,
@@ -39,6 +40,20 @@ class PreparedRequest(BaseModel):
     messages: list[dict[str, str]]
     prompt_kind: PromptKind = "zero_shot"
     max_tokens: int | None = None
+    temperature: float = 0.0
+    stop: list[str] = Field(default_factory=list)
+    answers: AnswerExtraction | None = None
+
+
+def output_fields(generation: object, answers: object) -> dict[str, Any]:
+    """`PreparedRequest` fields from a spec's or a configuration's `generation` and `answers`."""
+    settings = GenerationSettings.model_validate(generation or {})
+    return {
+        "max_tokens": settings.max_tokens,
+        "temperature": settings.temperature or 0.0,
+        "stop": settings.stop,
+        "answers": AnswerExtraction.model_validate(answers) if answers is not None else None,
+    }
 
 
 class StoreResponseCache:
@@ -80,9 +95,10 @@ def _answer(request: PreparedRequest, call: CallResult) -> Scored:
     if call.error:
         return None, call.error
     try:
-        return extract_answer(request.prompt_kind, call.text), None
+        answer = extract_answer(request.prompt_kind, call.text)
     except AnswerFormatError as exc:
         return None, f"answer format: {exc}"
+    return (extract(request.answers, answer) if request.answers else answer), None
 
 
 def summarise(
@@ -148,7 +164,10 @@ async def _evaluate(
         "cache": cache,
         "on_done": on_done,
     }
-    chat = [ChatRequest(r.model, r.messages, max_tokens=r.max_tokens) for r in requests]
+    chat = [
+        ChatRequest(r.model, r.messages, r.temperature, r.max_tokens, tuple(r.stop))
+        for r in requests
+    ]
     async with build_client(provider) as client:
         calls = await complete_batch(client, chat, **batch)
         answers = [_answer(r, c) for r, c in zip(requests, calls.results, strict=True)]

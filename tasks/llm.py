@@ -26,11 +26,16 @@ class ChatRequest:
     messages: list[dict[str, str]]
     temperature: float = 0.0
     max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
 
     def cache_key(self) -> str:
-        """sha256 over the canonical JSON of model, messages and parameters."""
+        """sha256 over the canonical JSON of model, messages and parameters.
+
+        Parameters added later (`stop`) join the key only when set: older keys stay valid.
+        """
+        later = [list(self.stop)] if self.stop else []
         canonical = json.dumps(
-            [self.model, self.messages, self.temperature, self.max_tokens],
+            [self.model, self.messages, self.temperature, self.max_tokens, *later],
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
@@ -123,6 +128,8 @@ async def _complete(
     }
     if request.max_tokens is not None:
         params["max_tokens"] = request.max_tokens
+    if request.stop:
+        params["stop"] = list(request.stop)
 
     async def call() -> CallResult:
         """One attempt."""

@@ -84,7 +84,7 @@ def eval_command(
     from state.settings import get_settings, provider_options
     from state.spec import LoadedSpec
     from tasks.eval_sets import load_eval_set
-    from tasks.evaluation import EvalTarget, PreparedRequest, evaluate
+    from tasks.evaluation import EvalTarget, PreparedRequest, evaluate, output_fields
     from tasks.prompts import build_messages
 
     settings = get_settings()
@@ -97,12 +97,14 @@ def eval_command(
     assert eval_path is not None, "data.eval is a required field"
     items, eval_set_hash = load_eval_set(eval_path)
     examples = _examples(loaded, variant, items)
+    output = output_fields(loaded.spec.generation, loaded.spec.answers)
     requests = [
         PreparedRequest(
             item_id=item.id,
             model=chosen,
             messages=build_messages(variant, item.input, examples=examples),
             prompt_kind=variant.kind,
+            **output,
         )
         for item in items
     ]
