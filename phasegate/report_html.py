@@ -1,136 +1,154 @@
-"""A self-contained HTML report of one use case: timeline, metric chart, gate tables, costs."""
+"""A self-contained HTML report of one use case: chart, decisions, gates, costs, eval runs.
+
+The markup is the Jinja2 template `phasegate/templates/report.html.j2` (autoescaped); this
+module reads the store into `ReportData` and lays out the chart's geometry for the template.
+"""
 
 from dataclasses import dataclass
-from html import escape
+from functools import cache
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from phasegate.report_format import FILTERS, gate_value, when
+from state.db import store_session
 from state.domain import Configuration, Decision, EvalRun, UseCase
+from state.evals import list_eval_runs
+from state.store import get_configuration, list_decisions, require_use_case
 
 PHASE_COLOURS = {"prompting": "#6b7280", "rag": "#2563eb", "fine_tuning": "#16a34a"}
+#: Runs of no configuration (`phasegate eval` of a prompt variant).
+CLI_COLOUR = "#9333ea"
 STATUS_COLOURS = {"pass": "#16a34a", "fail": "#dc2626", "inconclusive": "#d97706"}
-CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#111827}
-h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #e5e7eb}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{border:1px solid #e5e7eb;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f9fafb}.muted{color:#6b7280}.pill{border-radius:9px;padding:0 .45rem;color:#fff}
-"""
+SLOT, LEFT, TOP, PLOT_HEIGHT, BELOW = 88, 56, 10, 230, 80
 
 
 @dataclass(frozen=True)
 class ReportData:
-    """Everything the report shows, read from the store."""
+    """Everything the report shows, read from the store; `ui_url` is the Prefect UI's."""
 
     use_case: UseCase
     decisions: list[Decision]
-    eval_runs: dict[int, EvalRun]
+    eval_runs: list[EvalRun]
     configurations: dict[int, Configuration]
+    ui_url: str | None = None
+
+    def flow_run_url(self, flow_run_id: str | None) -> str | None:
+        """The Prefect UI page of a flow run, when the UI's address is known."""
+        if self.ui_url is None or flow_run_id is None:
+            return None
+        return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+    def phase_of(self, run: EvalRun) -> str | None:
+        """The phase of the configuration a run scored, or None for a prompt variant alone."""
+        config = self.configurations.get(run.configuration_id or -1)
+        return config.phase.value if config else None
 
 
-def _pill(text: str, colour: str) -> str:
-    return f'<span class="pill" style="background:{colour}">{escape(text)}</span>'
+def load_report(use_case: str, *, store_url: str, ui_url: str | None) -> ReportData:
+    """Read a use case, its decisions, every eval run and their configurations."""
+    with store_session(store_url) as session:
+        registered = require_use_case(use_case, session=session)
+        decisions = list_decisions(use_case, session=session)
+        runs = list_eval_runs(use_case, session=session)
+        config_ids = {r.configuration_id for r in runs if r.configuration_id is not None}
+        configs = {i: get_configuration(i, session=session) for i in sorted(config_ids)}
+    return ReportData(registered, decisions, runs, configs, ui_url)
 
 
-def _chart(data: ReportData) -> str:
-    runs = sorted(data.eval_runs.values(), key=lambda r: r.id or 0)
-    if not runs:
-        return '<p class="muted">No eval runs yet.</p>'
-    width, height, left, bottom = 900, 300, 50, 60
-    step = (width - left - 20) / max(len(runs), 1)
-    # Inline SVG in HTML needs no xmlns: the file keeps no http(s) reference at all.
-    parts = [
-        f'<svg id="metric-chart" width="{width}" height="{height}" role="img" '
-        'aria-label="metric per eval run">'
-    ]
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        y = (height - bottom) * (1 - tick) + 10
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="#e5e7eb"/>')
-        parts.append(
-            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{tick:.2f}</text>"
-        )
+def _y(value: float) -> float:
+    return TOP + PLOT_HEIGHT * (1 - max(0.0, min(1.0, value)))
+
+
+def chart(data: ReportData) -> dict:
+    """Geometry of the metric chart: one slot per eval run in time order, dated below."""
+    runs = sorted(data.eval_runs, key=lambda r: (r.created_at is None, r.created_at, r.id or 0))
+    points, last_day = [], None
     for index, run in enumerate(runs):
-        config = data.configurations.get(run.configuration_id or -1)
-        phase = config.phase.value if config else "prompting"
-        colour = PHASE_COLOURS.get(phase, "#111827")
-        x = left + step * (index + 0.5)
-
-        def y_of(value: float) -> float:
-            return (height - bottom) * (1 - max(0.0, min(1.0, value))) + 10
-
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{y_of(run.ci_low):.1f}" x2="{x:.1f}" '
-            f'y2="{y_of(run.ci_high):.1f}" stroke="{colour}" stroke-width="2"/>'
+        phase = data.phase_of(run)
+        day = when(run.created_at)[:10]
+        points.append(
+            {
+                "x": LEFT + SLOT * (index + 0.5),
+                "mean": _y(run.mean),
+                "low": _y(run.ci_low),
+                "high": _y(run.ci_high),
+                "colour": PHASE_COLOURS.get(phase or "", CLI_COLOUR),
+                "label": f"#{run.id} {phase or run.purpose}",
+                "day": day if day != last_day else "",
+                "time": when(run.created_at)[11:16],
+                "run": run,
+            }
         )
-        parts.append(
-            f'<rect x="{x - 9:.1f}" y="{y_of(run.mean) - 4:.1f}" width="18" height="8" '
-            f'fill="{colour}"><title>run {run.id}: {run.mean:.3f} '
-            f"[{run.ci_low:.3f}, {run.ci_high:.3f}]</title></rect>"
-        )
-        label = f"#{run.id} {phase}"
-        parts.append(
-            f'<text x="{x:.1f}" y="{height - bottom + 28}" font-size="10" '
-            f'text-anchor="middle">{escape(label)}</text>'
-        )
-    parts.append("</svg>")
-    legend = " ".join(_pill(p, c) for p, c in PHASE_COLOURS.items())
-    return "".join(parts) + f"<p>{legend} mean with its 95 % bootstrap interval</p>"
+        last_day = day
+    width = max(900, LEFT + SLOT * len(runs) + 20)
+    ticks = [{"y": _y(t), "label": f"{t:.2f}"} for t in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    return {
+        "width": width,
+        "height": TOP + PLOT_HEIGHT + BELOW,
+        "axis_y": TOP + PLOT_HEIGHT,
+        "left": LEFT,
+        "points": points,
+        "ticks": ticks,
+    }
 
 
-def _timeline(data: ReportData) -> str:
-    rows = "".join(
-        f"<tr><td>{d.id}</td><td>{d.created_at:%Y-%m-%d %H:%M}</td><td>{escape(d.kind)}</td>"
-        f"<td>{escape(d.from_phase)} → {escape(d.to_phase)}</td><td>{escape(d.decided_by)}</td>"
-        f"<td>{escape(d.reason)}</td></tr>"
-        for d in data.decisions
+def costs(data: ReportData) -> list[dict]:
+    """The break-even of every move that priced one: training, per query, savings, months."""
+    rows = []
+    for decision in data.decisions:
+        for gate in decision.gate_results:
+            evidence = gate.evidence
+            if gate.check == "cost_break_even" and "training_cost" in evidence:
+                rows.append({"decision": decision, "gate": gate, **evidence})
+    return rows
+
+
+def per_query(data: ReportData) -> list[dict]:
+    """The latest eval run of each configuration: what a query costs in it."""
+    latest = {r.configuration_id: r for r in data.eval_runs if r.configuration_id is not None}
+    return [
+        {"config": data.configurations[i], "run": run}
+        for i, run in sorted(latest.items())
+        if i in data.configurations
+    ]
+
+
+def used_by(data: ReportData) -> dict[int, list[int]]:
+    """The decisions that cite each eval run."""
+    cited: dict[int, list[int]] = {}
+    for decision in data.decisions:
+        for run_id in decision.eval_run_ids:
+            cited.setdefault(run_id, []).append(decision.id)
+    return cited
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("phasegate", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    head = "<tr><th>#</th><th>when (UTC)</th><th>decision</th><th>phase</th><th>by</th>"
-    return f"<table>{head}<th>reason</th></tr>{rows}</table>"
-
-
-def _gates(decision: Decision) -> str:
-    if not decision.gate_results:
-        return ""
-    rows = "".join(
-        f"<tr><td>{escape(g.stage)}</td><td>{escape(g.check)}</td>"
-        f"<td>{_pill(g.status, STATUS_COLOURS[g.status])}</td><td>{escape(str(g.observed))}</td>"
-        f"<td>{escape(str(g.threshold))}</td><td>{escape(g.detail)}</td></tr>"
-        for g in decision.gate_results
-    )
-    return (
-        f"<h3>Decision {decision.id}: {escape(decision.kind)} "
-        f"({escape(decision.from_phase)} → {escape(decision.to_phase)})</h3><table><tr>"
-        "<th>stage</th><th>check</th><th>status</th><th>observed</th><th>threshold</th>"
-        f"<th>detail</th></tr>{rows}</table>"
-    )
-
-
-def _costs(data: ReportData) -> str:
-    rows = "".join(
-        f"<tr><td>{run.id}</td><td>{run.configuration_id}</td><td>{run.n}</td>"
-        f"<td>{run.mean:.3f}</td><td>{run.prompt_tokens_per_query:.0f}</td>"
-        f"<td>{run.completion_tokens_per_query:.0f}</td><td>{run.latency_p95_ms:.0f}</td>"
-        f"<td>{'—' if run.cost_per_query is None else f'${run.cost_per_query:.6f}'}</td></tr>"
-        for run in sorted(data.eval_runs.values(), key=lambda r: r.id or 0)
-    )
-    head = (
-        "<tr><th>eval run</th><th>configuration</th><th>n</th><th>mean</th>"
-        "<th>prompt tokens/query</th><th>completion tokens/query</th><th>p95 ms</th>"
-        "<th>cost/query</th></tr>"
-    )
-    return f"<table>{head}{rows}</table>"
+    env.filters.update(FILTERS)
+    env.globals.update(gate_value=gate_value, STATUS_COLOURS=STATUS_COLOURS)
+    return env
 
 
 def render_report(data: ReportData) -> str:
-    """The report as one HTML document with inline CSS and SVG (no network)."""
-    use_case = data.use_case
-    gates = "".join(_gates(d) for d in data.decisions) or '<p class="muted">No gates yet.</p>'
+    """The report as one HTML document with inline CSS and SVG (no network to view it)."""
+    legend = {**PHASE_COLOURS, "phasegate eval": CLI_COLOUR}
     return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Phasegate — {escape(use_case.name)}</title><style>{CSS}</style></head><body>"
-        f"<h1>{escape(use_case.name)}</h1><p class=muted>{escape(use_case.spec.description)}</p>"
-        f"<p>Active phase: {_pill(use_case.active_phase, PHASE_COLOURS[use_case.active_phase])}"
-        f" · metric <b>{escape(use_case.spec.metric)}</b> · spec {use_case.spec_hash[:12]}</p>"
-        f"<h2>Metric per eval run</h2>{_chart(data)}"
-        f"<h2>Decisions</h2>{_timeline(data)}<h2>Gates</h2>{gates}"
-        f"<h2>Costs and tokens</h2>{_costs(data)}</body></html>"
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            data=data,
+            chart=chart(data),
+            costs=costs(data),
+            per_query=per_query(data),
+            used_by=used_by(data),
+            legend=legend,
+            phase_colours=PHASE_COLOURS,
+        )
     )

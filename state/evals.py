@@ -79,6 +79,22 @@ def get_eval_run(eval_run_id: int, *, session: Session) -> EvalRun | None:
     return _to_eval_run(session, row, session.get(UseCaseRecord, row.use_case_id).name)
 
 
+def list_eval_runs(use_case: str, *, session: Session) -> list[EvalRun]:
+    """Every eval run of a use case, oldest first, without per-item results (summaries)."""
+    rows = session.exec(
+        select(EvalRunRecord)
+        .where(EvalRunRecord.use_case_id == lookup.use_case_id(session, use_case))
+        .order_by(col(EvalRunRecord.id))
+    ).all()
+    return [
+        EvalRun(
+            **row.model_dump(exclude={"use_case_id"})
+            | {"use_case": use_case, "created_at": aware(row.created_at)}
+        )
+        for row in rows
+    ]
+
+
 def _reusable(row: EvalRunRecord) -> bool:
     """Whether a run measured the configuration, not a provider failure worth retrying."""
     extra = row.extra or {}

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import app, console, store_session
+from phasegate.cli.app import app, console
 
 
 @app.command("report")
@@ -14,18 +14,13 @@ def report_command(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file")] = None,
 ) -> None:
     """Write a self-contained HTML report of a use case (no network needed to view it)."""
-    from phasegate.report_html import ReportData, render_report
-    from state import store
-    from state.evals import get_eval_run
+    from prefect.settings import PREFECT_UI_URL
 
-    with store_session() as session:
-        registered = store.require_use_case(use_case, session=session)
-        decisions = store.list_decisions(use_case, session=session)
-        run_ids = sorted({i for d in decisions for i in d.eval_run_ids})
-        runs = {i: run for i in run_ids if (run := get_eval_run(i, session=session))}
-        config_ids = {r.configuration_id for r in runs.values() if r.configuration_id}
-        configs = {i: store.get_configuration(i, session=session) for i in config_ids}
+    from phasegate.report_html import load_report, render_report
+    from state.settings import get_settings
+
+    data = load_report(use_case, store_url=get_settings().store_url, ui_url=PREFECT_UI_URL.value())
     target = output or Path("reports") / f"{use_case}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(ReportData(registered, decisions, runs, configs)))
+    target.write_text(render_report(data))
     console.print(f"report written to {target}")

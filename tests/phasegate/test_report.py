@@ -7,23 +7,27 @@ import subprocess
 import uuid
 import zlib
 from collections.abc import Iterator
+from datetime import UTC
+from html import unescape
 from pathlib import Path
 
 import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
 from phasegate.cli import app
-from phasegate.report_html import PHASE_COLOURS
+from phasegate.report_html import CLI_COLOUR, PHASE_COLOURS
 from state.db import store_session
 from state.domain import ConfigurationDraft, DecisionDraft, EvalRun, GateResult
 from state.evals import record_eval_run
 from state.phases import DecisionKind, GateStatus, Phase
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import apply_spec, record_decision, save_configuration
+from state.store import apply_spec, list_decisions, record_decision, save_configuration
 from tests.specs import write_spec
 
 CHROMIUM = Path("/usr/bin/chromium")
+UI = "http://127.0.0.1:4200"
 NAME = "demo-qa"
 HOSTILE = "<script>alert('approver')</script> & more"
 #: (phase, model, mean) of the configuration active after each decision.
@@ -34,7 +38,7 @@ STEPS = [
 ]
 
 
-def _eval_run(configuration_id: int, mean: float) -> EvalRun:
+def _eval_run(configuration_id: int | None, mean: float, **fields: object) -> EvalRun:
     return EvalRun(
         use_case=NAME,
         configuration_id=configuration_id,
@@ -50,7 +54,22 @@ def _eval_run(configuration_id: int, mean: float) -> EvalRun:
         prompt_tokens_per_query=250.0,
         completion_tokens_per_query=20.0,
         cost_per_query=0.0008,
+        **fields,
     )
+
+
+#: The break-even evidence of the move to fine-tuning, as `gate_cost_break_even` records it.
+BREAK_EVEN = {
+    "volume_30d": 9000,
+    "cost_per_query_active": 0.000812,
+    "cost_per_query_candidate": 0.000231,
+    "hosting_per_month": 0.0,
+    "monthly_savings": 5.229,
+    "training_tokens": 1_200_000,
+    "training_per_m": 8.0,
+    "training_cost": 9.6,
+    "months": 1.8359150889271371,
+}
 
 
 def _fill_store(settings: Settings, specs_dir: Path) -> None:
@@ -66,13 +85,28 @@ def _fill_store(settings: Settings, specs_dir: Path) -> None:
                 session=session,
             )
             run = record_eval_run(_eval_run(config.id, mean), session=session)
-            gate = GateResult(
-                check="quality_gain",
-                status=GateStatus.PASS,
-                observed=mean,
-                threshold=0.0,
-                detail=f"gain to {mean}",
-            )
+            gates = [
+                GateResult(
+                    check="quality_gain",
+                    status=GateStatus.PASS,
+                    observed=mean,
+                    threshold=0.0,
+                    detail=f"gain to {mean}",
+                ),
+                GateResult(
+                    check="latency", status=GateStatus.PASS, observed=180.0, threshold=2000.0
+                ),
+            ]
+            if phase == Phase.FINE_TUNING:
+                gates.append(
+                    GateResult(
+                        check="cost_break_even",
+                        status=GateStatus.PASS,
+                        observed=BREAK_EVEN["months"],
+                        threshold=6.0,
+                        evidence=BREAK_EVEN,
+                    )
+                )
             draft = DecisionDraft(
                 kind=kind,
                 to_phase=phase,
@@ -82,20 +116,37 @@ def _fill_store(settings: Settings, specs_dir: Path) -> None:
                 reason=HOSTILE if phase == Phase.FINE_TUNING else f"moved to {phase}",
                 flow_run_id=str(uuid.uuid4()),
                 eval_run_ids=[r.id for r in (previous, run) if r is not None],
-                gate_results=[gate],
+                gate_results=gates,
             )
             record_decision(NAME, draft, expected_version=version, session=session)
             previous = run
+        # `phasegate eval` of a prompt variant: no configuration, cited by no decision.
+        extra = {"prompt": "few-shot", "kind": "few_shot", "model": "sandbox-base"}
+        record_eval_run(
+            _eval_run(None, 0.4432182840633545, purpose="cli", extra=extra), session=session
+        )
+
+
+def _write_report(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / "out" / name
+    result = CliRunner().invoke(app, ["report", NAME, "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    return target
 
 
 @pytest.fixture(name="report")
 def report_fixture(settings: Settings, tmp_path: Path) -> Path:
-    """The HTML report of a use case in fine-tuning, written by the CLI."""
+    """The HTML report of a use case in fine-tuning, written by the CLI with no Prefect API."""
     _fill_store(settings, tmp_path / "specs")
-    target = tmp_path / "out" / "report.html"
-    result = CliRunner().invoke(app, ["report", NAME, "-o", str(target)])
-    assert result.exit_code == 0, result.output
-    return target
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        return _write_report(tmp_path, "report.html")
+
+
+@pytest.fixture(name="linked_report")
+def linked_report_fixture(report: Path, tmp_path: Path) -> Path:
+    """The same report written where the Prefect API's address is known."""
+    with temporary_settings(updates={PREFECT_API_URL: f"{UI}/api"}):
+        return _write_report(tmp_path, "linked.html")
 
 
 def test_report_writes_a_self_contained_file(report: Path) -> None:
@@ -105,18 +156,78 @@ def test_report_writes_a_self_contained_file(report: Path) -> None:
     assert re.search(r"\b(src|href)\s*=|url\(|@import", html) is None
 
 
-def test_report_shows_each_decision_and_eval_run(report: Path) -> None:
+def test_report_shows_each_decision_and_every_eval_run_including_cli_ones(report: Path) -> None:
     html = report.read_text()
-    for label in ("#1 prompting", "#2 rag", "#3 fine_tuning"):
+    for label in ("#1 prompting", "#2 rag", "#3 fine_tuning", "#4 cli"):
         assert label in html
+    assert "phasegate eval · few-shot · sandbox-base" in html
     assert "moved to prompting" in html and "moved to rag" in html
     assert html.count("<h3>Decision ") == 3
+
+
+def _text(html: str) -> str:
+    """The visible text of the page: tags, the style sheet and entities dropped."""
+    body = re.sub(r"<style>.*?</style>|<title>.*?</title>", " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_report_formats_numbers_with_units_and_no_raw_floats(report: Path) -> None:
+    text = _text(report.read_text())
+    assert re.search(r"\d\.\d{5,}", text.replace("$0.000", "")) is None, "a raw float"
+    assert "None" not in text
+    for shown in ("0.443", "0.620", "180 ms", "2.00 s", "$0.000800", "0 %", "250 + 20"):
+        assert shown in text, shown
+
+
+def test_report_prices_each_move_in_its_costs_section(report: Path) -> None:
+    html = report.read_text()
+    costs = _text(
+        html[
+            html.index('<table id="costs">') : html.index(
+                "</table>", html.index('<table id="costs">')
+            )
+        ]
+    )
+    assert (
+        costs.split()
+        == (
+            "decision move training cost/query now cost/query after hosting/month "
+            "queries (30 days) savings/month break-even allowed status "
+            "3 rag → fine_tuning $9.60 $0.000812 $0.000231 $0 9,000 $5.23 "
+            "1.84 months 6.00 months pass"
+        ).split()
+    )
+
+
+def _day(settings: Settings) -> str:
+    """The UTC day the store's first decision was recorded."""
+    with store_session(settings.store_url) as session:
+        first = list_decisions(NAME, session=session)[0]
+    return f"{first.created_at.astimezone(UTC):%Y-%m-%d}"
+
+
+def test_report_dates_the_decisions_and_the_chart_axis(report: Path, settings: Settings) -> None:
+    html = report.read_text()
+    today = _day(settings)
+    assert re.findall(r'<text class="axis-date"[^>]*>([^<]*)</text>', html) == [today, "", "", ""]
+    assert len(re.findall(r'<text class="axis-time"[^>]*>\d\d:\d\d</text>', html)) == 4
+    assert _text(html).count(f"{today} ") >= 3 + 4
+
+
+def test_report_links_each_decision_to_its_prefect_flow_run(
+    linked_report: Path, settings: Settings
+) -> None:
+    html = linked_report.read_text()
+    with store_session(settings.store_url) as session:
+        runs = [d.flow_run_id for d in list_decisions(NAME, session=session)]
+    links = re.findall(r'href="([^"]*)"', html)
+    assert links == [f"{UI}/runs/flow-run/{run}" for run in runs]
 
 
 def test_report_escapes_text_from_the_store(report: Path) -> None:
     html = report.read_text()
     assert "<script>" not in html
-    assert "&lt;script&gt;alert(&#x27;approver&#x27;)&lt;/script&gt; &amp; more" in html
+    assert "&lt;script&gt;alert(&#39;approver&#39;)&lt;/script&gt; &amp; more" in html
 
 
 def _png_rows(data: bytes) -> Iterator[bytes]:
@@ -196,9 +307,9 @@ def _blobs(png: Path, colours: dict[str, str]) -> tuple[dict[str, list[Blob]], i
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_report_draws_a_bar_per_phase_in_headless_chromium(report: Path, tmp_path: Path) -> None:
-    png = tmp_path / "report.png"
-    subprocess.run(
+def _chromium(tmp_path: Path, *args: str) -> str:
+    """Run headless Chromium with `args`; returns what it prints (the DOM for --dump-dom)."""
+    done = subprocess.run(
         [
             str(CHROMIUM),
             "--headless",
@@ -211,15 +322,23 @@ def test_report_draws_a_bar_per_phase_in_headless_chromium(report: Path, tmp_pat
             "--hide-scrollbars",
             "--force-device-scale-factor=1",
             f"--user-data-dir={tmp_path / 'chromium'}",
-            f"--screenshot={png}",
             "--window-size=1200,900",
-            report.as_uri(),
+            *args,
         ],
         capture_output=True,
+        text=True,
         timeout=120,
         check=True,
     )
-    blobs, inked = _blobs(png, PHASE_COLOURS)
+    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+    return done.stdout
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_report_draws_a_bar_per_eval_run_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+    png = tmp_path / "report.png"
+    _chromium(tmp_path, f"--screenshot={png}", report.as_uri())
+    blobs, inked = _blobs(png, PHASE_COLOURS | {"cli": CLI_COLOUR})
     assert inked > 1200 * 900 // 100, "the page is (nearly) blank"
     # A bar is an 18 × 8 rectangle (its interval line runs through it); the legend and
     # badge pills of the same colours are wider, text is thinner.
@@ -231,5 +350,19 @@ def test_report_draws_a_bar_per_phase_in_headless_chromium(report: Path, tmp_pat
         "prompting": 1,
         "rag": 1,
         "fine_tuning": 1,
+        "cli": 1,
     }, blobs
-    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_report_as_chromium_renders_it_shows_units_and_dates(
+    report: Path, tmp_path: Path, settings: Settings
+) -> None:
+    dom = _chromium(tmp_path, "--dump-dom", report.as_uri())
+    text = _text(dom)
+    today = _day(settings)
+    axis = re.findall(r'<text class="axis-date"[^>]*>([^<]*)</text>', dom)
+    assert axis[0] == today
+    for shown in ("180 ms", "$0.000800", "1.84 months", f"{today} ", "UTC"):
+        assert shown in text, shown
+    assert "None" not in text

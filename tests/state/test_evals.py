@@ -12,6 +12,7 @@ from state.evals import (
     find_eval_run,
     get_cached_responses,
     get_eval_run,
+    list_eval_runs,
     put_cached_responses,
     record_eval_run,
 )
@@ -89,6 +90,25 @@ def test_record_eval_run_of_unknown_use_case_raises(session: Session) -> None:
 def test_record_eval_run_of_unknown_configuration_raises(config_id: int, session: Session) -> None:
     with pytest.raises(NotFound, match=f"configuration {config_id + 1} does not exist"):
         record_eval_run(_run(config_id + 1), session=session)
+
+
+def test_list_eval_runs_returns_every_run_of_the_use_case_oldest_first(
+    config_id: int, session: Session
+) -> None:
+    first = record_eval_run(_run(config_id), session=session)
+    second = record_eval_run(_run(None, errors=1), session=session)
+    runs = list_eval_runs("demo-qa", session=session)
+    assert [(r.id, r.configuration_id, r.error_rate) for r in runs] == [
+        (first.id, config_id, 0.0),
+        (second.id, None, 1 / 3),
+    ]
+    assert [r.results for r in runs] == [[], []]
+    assert all(r.created_at is not None and r.created_at.tzinfo for r in runs)
+
+
+def test_list_eval_runs_of_unknown_use_case_raises(session: Session) -> None:
+    with pytest.raises(NotFound):
+        list_eval_runs("nobody", session=session)
 
 
 def test_find_eval_run_returns_the_newest_matching_run(config_id: int, session: Session) -> None:
