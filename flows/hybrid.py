@@ -26,7 +26,7 @@ from state.db import store_session
 from state.domain import Configuration, ConfigurationDraft, EvalItem, GateResult
 from state.errors import InputError
 from state.history import activation_stack
-from state.leases import acquire_lease, release_lease
+from state.leases import lease
 from state.model_versions import get_model_version
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.store import get_configuration, save_configuration
@@ -44,8 +44,6 @@ from tasks.gates import (
 from tasks.routing import RoutingRule, choose_threshold, routing_of
 from tasks.training_data import split_examples
 from tasks.training_set import Example
-
-LEASE_SECONDS = 3600
 
 
 def _pair(example: Example) -> tuple[str, str] | None:
@@ -206,21 +204,20 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
 @flow(name="check-hybrid")
 def check_hybrid(use_case: str) -> CheckOutcome:
     """Build and gate the hybrid of the active tuned model and the RAG configuration before it."""
-    run_id = current_run_id()
     ctx = UseCaseContext.load(use_case)
-    with store_session(ctx.store_url) as session:
-        holder = acquire_lease(use_case, run_id, ttl_seconds=LEASE_SECONDS, session=session)
-    if holder is not None:
-        return record(
-            ctx,
-            DecisionKind.SKIPPED,
-            ctx.use_case.active_phase,
-            f"check {holder} is running",
-            gates=[],
-            configuration_id=ctx.use_case.active_configuration_id,
-        )
-    try:
+    with lease(
+        use_case,
+        current_run_id(),
+        store_url=ctx.store_url,
+        ttl_seconds=ctx.settings.lease_ttl_seconds,
+    ) as held:
+        if not held:
+            return record(
+                ctx,
+                DecisionKind.SKIPPED,
+                ctx.use_case.active_phase,
+                f"check {held.holder} is running",
+                gates=[],
+                configuration_id=ctx.use_case.active_configuration_id,
+            )
         return _hybrid(UseCaseContext.load(use_case))
-    finally:
-        with store_session(ctx.store_url) as session:
-            release_lease(use_case, run_id, session=session)

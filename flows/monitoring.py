@@ -25,7 +25,7 @@ from state.domain import Configuration, EvalItem, EvalRun, GateResult
 from state.evals import find_eval_run, get_eval_run
 from state.history import Activation, activation_stack
 from state.interactions import list_labelled_interactions
-from state.leases import acquire_lease, release_lease
+from state.leases import lease
 from state.phases import DecisionKind, GateStatus, Phase
 from state.settings import get_settings
 from state.store import get_configuration, list_use_cases
@@ -43,7 +43,6 @@ from tasks.gates import (
 
 MONITORED = (Phase.RAG, Phase.FINE_TUNING)
 INTERACTION_DAYS = 30
-LEASE_SECONDS = 3600
 
 Status = Literal["healthy", "rolled_back", "regressed", "skipped", "unmonitored", "failed"]
 
@@ -240,19 +239,18 @@ def monitor_use_case(
     use_case: str, interactions: int = 200, tolerated_drop: float = 0.0
 ) -> MonitorOutcome:
     """Re-score one use case's active configuration; roll back if it regressed."""
-    run_id = current_run_id()
     ctx = UseCaseContext.load(use_case)
-    with store_session(ctx.store_url) as session:
-        holder = acquire_lease(use_case, run_id, ttl_seconds=LEASE_SECONDS, session=session)
-    if holder is not None:
-        reason = f"check {holder} is running"
-        get_run_logger().info("%s: not monitored now: %s", use_case, reason)
-        return MonitorOutcome(use_case=use_case, status="skipped", reason=reason)
-    try:
+    with lease(
+        use_case,
+        current_run_id(),
+        store_url=ctx.store_url,
+        ttl_seconds=ctx.settings.lease_ttl_seconds,
+    ) as held:
+        if not held:
+            reason = f"check {held.holder} is running"
+            get_run_logger().info("%s: not monitored now: %s", use_case, reason)
+            return MonitorOutcome(use_case=use_case, status="skipped", reason=reason)
         return _check(UseCaseContext.load(use_case), interactions, tolerated_drop)
-    finally:
-        with store_session(ctx.store_url) as session:
-            release_lease(use_case, run_id, session=session)
 
 
 @flow(name="monitor")

@@ -17,7 +17,7 @@ from state.approvals import request_approval
 from state.db import store_session
 from state.domain import Configuration
 from state.errors import ProviderError
-from state.leases import acquire_lease, release_lease
+from state.leases import lease
 from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks.approvals import ApprovalTimedOut, check_deployment, hand_off_check, wait_for_approval
@@ -34,7 +34,6 @@ from tasks.gates import (
 from tasks.reports import gate_report, publish_gate_report
 
 BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
-LEASE_SECONDS = 6 * 3600
 
 
 def _named(outcome: CheckOutcome) -> State:
@@ -271,31 +270,28 @@ def check_phase(
     records `held`.
     """
     ctx = UseCaseContext.load(use_case)
-    run_id = current_run_id()
-    with store_session(ctx.store_url) as session:
-        # The lease outlives a pause: the work, plus the whole approval window.
-        ttl = LEASE_SECONDS + ctx.spec.approval.timeout_seconds
-        holder = acquire_lease(use_case, run_id, ttl_seconds=ttl, session=session)
-    if holder is not None:
-        nxt = ctx.use_case.active_phase.next or ctx.use_case.active_phase
-        return _named(
-            record(
-                ctx,
-                DecisionKind.SKIPPED,
-                nxt,
-                f"check {holder} is running",
-                gates=[],
-                configuration_id=ctx.use_case.active_configuration_id,
+    with lease(
+        use_case,
+        current_run_id(),
+        store_url=ctx.store_url,
+        ttl_seconds=ctx.settings.lease_ttl_seconds,
+    ) as held:
+        if not held:
+            nxt = ctx.use_case.active_phase.next or ctx.use_case.active_phase
+            return _named(
+                record(
+                    ctx,
+                    DecisionKind.SKIPPED,
+                    nxt,
+                    f"check {held.holder} is running",
+                    gates=[],
+                    configuration_id=ctx.use_case.active_configuration_id,
+                )
             )
-        )
-    try:
         ctx = UseCaseContext.load(use_case)  # re-read under the lease
         if ctx.use_case.active_configuration_id is None:
             return _named(_baseline(ctx))
         outcome = _gate(ctx, auto_approve, approval_poll_seconds, wait_for_approval)
-    finally:
-        with store_session(ctx.store_url) as session:
-            release_lease(use_case, run_id, session=session)
     if isinstance(outcome, HandOff):
         # Started after the lease is released, so that the new run can take it.
         run_name = hand_off_check(outcome.deployment_id, use_case)

@@ -292,4 +292,20 @@ class CheckLeaseRecord(SQLModel, table=True):
     host: str = Field(max_length=255)
     pid: int
     acquired_at: datetime = _when()
+    renewed_at: datetime | None = Field(
+        default=None, sa_type=DateTime(timezone=True), description="the last heartbeat"
+    )
     expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class LeaseBreakRecord(SQLModel, table=True):
+    """An operator's break of a check lease: whose lease, by whom, when and why."""
+
+    __tablename__ = "lease_break"
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    flow_run_id: str = Field(max_length=36, description="the holder whose lease was broken")
+    host: str = Field(max_length=255)
+    broken_by: str = Field(max_length=200)
+    reason: str = Field(sa_type=Text)
+    broken_at: datetime = _when()

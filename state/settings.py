@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default_factory=dict, description="HMAC secret per use case (JSON object)"
     )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    lease_ttl_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="seconds a check's lease outlives its last heartbeat (beats every third)",
+    )
 
     @field_validator("database_url")
     @classmethod
