@@ -19,6 +19,7 @@ from phasegate.cli import (  # noqa: F401 - importing a command module registers
     db,
     demo,
     evaluate,
+    lease,
     phases,
     prompts,
     report,
