@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 from jsonschema import ValidationError as SchemaViolation
 from jsonschema.validators import validator_for
+from pydantic import BaseModel, ConfigDict
 
 from state.domain import EvalRun, ItemResult
 from state.settings import Price
 from state.spec import Direction, Guardrail
+from tasks.stats import bootstrap_interval, mean
 
 FENCE = re.compile(r"^```[a-zA-Z]*\n(.*)\n```$", re.S)
 REFUSALS = (
@@ -177,3 +179,56 @@ def values(run: EvalRun, guardrail: Guardrail, price: Price | None = None) -> di
     context = Context(price=price, judged=judged(run))
     found = ((r.item_id, value(r, guardrail, context)) for r in run.results)
     return {item: v for item, v in found if v is not None}
+
+
+class MetricSummary(BaseModel):
+    """One metric of a run: its mean over the items that have a value, with a 95 % interval."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    metric: str
+    role: str
+    direction: Direction
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def summarise_metrics(
+    run: EvalRun,
+    guardrails: list[Guardrail],
+    price: Price | None = None,
+    *,
+    samples: int = 2000,
+    seed: int = 0,
+) -> list[MetricSummary]:
+    """The run's primary metric and every guardrail metric, each with its interval."""
+    primary = MetricSummary(
+        name=run.metric,
+        metric=run.metric,
+        role="primary",
+        direction="higher",
+        n=run.n,
+        mean=run.mean,
+        ci_low=run.ci_low,
+        ci_high=run.ci_high,
+    )
+    summaries = [primary]
+    for guardrail in guardrails:
+        found = list(values(run, guardrail, price).values())
+        low, high = bootstrap_interval(found, samples=samples, seed=seed) if found else (None, None)
+        summaries.append(
+            MetricSummary(
+                name=guardrail.gate,
+                metric=guardrail.metric,
+                role="guardrail",
+                direction=direction_of(guardrail),
+                n=len(found),
+                mean=mean(found) if found else None,
+                ci_low=low,
+                ci_high=high,
+            )
+        )
+    return summaries

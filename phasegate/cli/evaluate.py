@@ -15,6 +15,7 @@ from state.errors import InputError, SpecError
 if TYPE_CHECKING:
     from state.domain import EvalItem, EvalRun
     from state.spec import LoadedSpec, PromptVariant
+    from tasks.guardrail_metrics import MetricSummary
 
 SHOWN_ERRORS = 3
 
@@ -41,12 +42,23 @@ def _examples(loaded: LoadedSpec, variant: PromptVariant, items: list[EvalItem])
     return load_examples(training, variant.k, {normalise_input(item.input) for item in items})
 
 
-def _table(run: EvalRun, title: str) -> Table:
-    """The figures of one eval run as a two-column table."""
+def _metric_row(summary: MetricSummary) -> tuple[str, str]:
+    """One guardrail metric: its mean and interval over the items that have a value."""
+    label = f"{summary.name} ({summary.direction} is better)"
+    if summary.mean is None:
+        return label, "no item has a value"
+    return label, (
+        f"{summary.mean:.4g}  [{summary.ci_low:.4g}, {summary.ci_high:.4g}] 95% CI, n={summary.n:,}"
+    )
+
+
+def _table(run: EvalRun, title: str, guardrails: list[MetricSummary]) -> Table:
+    """The figures of one eval run as a two-column table, every metric with its interval."""
     cost = "unknown price" if run.cost_per_query is None else f"${run.cost_per_query:.6f}"
     rows = [
         ("examples", f"{run.n:,}"),
         (run.metric, f"{run.mean:.3f}  [{run.ci_low:.3f}, {run.ci_high:.3f}] 95% CI"),
+        *(_metric_row(summary) for summary in guardrails),
         ("error rate", f"{run.error_rate:.1%}"),
         ("latency p50 / p95", f"{run.latency_p50_ms:,.0f} / {run.latency_p95_ms:,.0f} ms"),
         (
@@ -85,6 +97,7 @@ def eval_command(
     from state.spec import LoadedSpec
     from tasks.eval_sets import load_eval_set
     from tasks.evaluation import EvalTarget, PreparedRequest, evaluate, output_fields
+    from tasks.guardrail_metrics import summarise_metrics
     from tasks.prompts import build_messages
 
     settings = get_settings()
@@ -131,7 +144,8 @@ def eval_command(
     extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
     with store_session() as session:
         run = record_eval_run(run.model_copy(update={"extra": extra}), session=session)
-    console.print(_table(run, f"eval run {run.id}: {title}"))
+    metrics = summarise_metrics(run, loaded.spec.guardrails, settings.price_for(chosen))
+    console.print(_table(run, f"eval run {run.id}: {title}", metrics[1:]))
     errors = list(dict.fromkeys(r.error for r in run.results if r.error))
     for error in errors[:SHOWN_ERRORS]:
         console.print(f"[yellow]error:[/] {error}", highlight=False)

@@ -146,3 +146,15 @@ def test_eval_command_unknown_prompt_names_the_known_ones(
     result = _eval("demo-qa", "--prompt", "nope")
     assert isinstance(result.exception, InputError)
     assert "no prompt 'nope'" in str(result.exception) and "(zero-shot)" in str(result.exception)
+
+
+def test_eval_command_shows_every_guardrail_metric_with_its_interval(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    guardrails = [{"metric": "max_length", "max_chars": 500}, {"metric": "latency_ms"}]
+    _apply(write_spec(tmp_path, metrics={"primary": "token_f1", "guardrails": guardrails}))
+    result = CliRunner().invoke(app, ["eval", "demo-qa"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "guardrail_max_length (higher is better)" in result.output
+    assert "1  [1, 1] 95% CI, n=3" in result.output
+    assert "guardrail_latency_ms (lower is better)" in result.output

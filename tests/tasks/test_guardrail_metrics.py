@@ -18,6 +18,7 @@ from tasks.guardrail_metrics import (
     output_tokens,
     refusal,
     regex_match,
+    summarise_metrics,
     values,
 )
 from tests.tasks.gate_builders import eval_run
@@ -117,3 +118,16 @@ def test_values_of_a_run_leave_out_items_without_a_value() -> None:
     assert values(run, Guardrail(metric="json_valid")) == {"a": 1.0}
     judged = run.model_copy(update={"extra": {"judge_scores": {"a": 0.5}}})
     assert values(judged, Guardrail(metric="llm_judge")) == {"a": 0.5}
+
+
+def test_summarise_metrics_gives_the_primary_and_each_guardrail_with_an_interval() -> None:
+    results = [ItemResult(item_id=f"q{i}", score=1.0, output="x" * (5 + i)) for i in range(10)]
+    run = eval_run([1.0] * 10).model_copy(update={"results": results})
+    guardrails = [Guardrail(metric="max_length", max_chars=9), Guardrail(metric="json_valid")]
+
+    primary, length, valid = summarise_metrics(run, guardrails)
+
+    assert (primary.role, primary.name, primary.mean) == ("primary", "accuracy", 1.0)
+    assert (length.name, length.mean, length.n) == ("guardrail_max_length", 0.5, 10)
+    assert length.ci_low < 0.5 < length.ci_high
+    assert (valid.mean, valid.ci_low, valid.ci_high) == (0.0, 0.0, 0.0)

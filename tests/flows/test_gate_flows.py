@@ -1,0 +1,53 @@
+"""Gates through real flow runs: an underpowered eval set and a guardrail hold a move."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.flows.checks import run_check
+from tests.flows.journey import ROOT, USE_CASE, Journey
+
+pytestmark = pytest.mark.prefect
+
+GATES = yaml.safe_load((ROOT / "usecases" / USE_CASE / "spec.yaml").read_text())["gates"]
+
+
+def _gates(**prompting_to_rag: Any) -> dict[str, Any]:
+    return GATES | {"prompting_to_rag": GATES["prompting_to_rag"] | prompting_to_rag}
+
+
+def test_an_underpowered_eval_set_is_held_before_any_candidate_is_built(
+    journey_from: Callable[..., Journey],
+) -> None:
+    journey = journey_from("baselined", gates=_gates(min_detectable_gain=0.01))
+
+    step = run_check(journey)
+
+    checks = {g.check: g for g in step.decision.gate_results}
+    assert step.decision.kind == "held"
+    assert checks["eval_power"].status == "inconclusive"
+    assert "min_detectable_gain 0.01 needs ≈" in checks["eval_power"].detail
+    assert "quality_gain" not in checks
+    # The active run is reused from the store: not one call, for the candidate or anything else.
+    assert journey.sandbox.stats()["chat_completions"] == 0
+    assert step.use_case.active_phase == "prompting"
+
+
+def test_a_rag_candidate_that_wins_on_the_primary_but_answers_too_long_is_held(
+    journey_from: Callable[..., Journey],
+) -> None:
+    # RAG quotes whole sentences from the documents; the baseline's answers are short.
+    guardrail = {"metric": "max_length", "max_chars": 60, "margin": 0.05}
+    journey = journey_from("baselined", metrics={"primary": "token_f1", "guardrails": [guardrail]})
+
+    step = run_check(journey)
+
+    checks = {g.check: g for g in step.decision.gate_results}
+    assert step.decision.kind == "held"
+    assert checks["quality_gain"].status == "pass"
+    length = checks["guardrail_max_length"]
+    assert length.status == "fail"
+    assert length.evidence["ci_high"] < -0.05
+    assert step.use_case.active_phase == "prompting"
