@@ -12,8 +12,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from phasegate.report_format import FILTERS, gate_value, when
 from state.db import store_session
 from state.domain import Configuration, Decision, EvalRun, UseCase
-from state.evals import list_eval_runs
+from state.evals import get_eval_run, list_eval_runs
 from state.store import get_configuration, list_decisions, require_use_case
+from tasks.guardrail_metrics import summarise_metrics
 
 PHASE_COLOURS = {"prompting": "#6b7280", "rag": "#2563eb", "fine_tuning": "#16a34a"}
 #: Runs of no configuration (`phasegate eval` of a prompt variant).
@@ -50,6 +51,8 @@ def load_report(use_case: str, *, store_url: str, ui_url: str | None) -> ReportD
         registered = require_use_case(use_case, session=session)
         decisions = list_decisions(use_case, session=session)
         runs = list_eval_runs(use_case, session=session)
+        if registered.spec.guardrails:  # guardrail metrics are computed from per-item results
+            runs = [get_eval_run(r.id, session=session) or r for r in runs]
         config_ids = {r.configuration_id for r in runs if r.configuration_id is not None}
         configs = {i: get_configuration(i, session=session) for i in sorted(config_ids)}
     return ReportData(registered, decisions, runs, configs, ui_url)
@@ -122,6 +125,16 @@ def used_by(data: ReportData) -> dict[int, list[int]]:
     return cited
 
 
+def guardrail_metrics(data: ReportData) -> list[dict]:
+    """Each eval run's guardrail metrics, every one with its 95 % interval."""
+    guardrails = data.use_case.spec.guardrails
+    if not guardrails:
+        return []
+    return [
+        {"run": run, "metrics": summarise_metrics(run, guardrails)[1:]} for run in data.eval_runs
+    ]
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -148,6 +161,7 @@ def render_report(data: ReportData) -> str:
             costs=costs(data),
             per_query=per_query(data),
             used_by=used_by(data),
+            guardrails=guardrail_metrics(data),
             legend=legend,
             phase_colours=PHASE_COLOURS,
         )
