@@ -12,12 +12,11 @@ from datetime import date
 from pathlib import Path
 
 from state.errors import InputError
-from state.inputs import DEFAULT_SOURCE, usage_report
+from state.inputs import DEFAULT_SOURCE, parse_day, usage_report
 from state.usage import UsageCount
 
 REQUIRED = ("use_case", "day", "count")
 COLUMNS = (*REQUIRED, "source")
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 INTEGER = re.compile(r"[+-]?\d+")
 SHOWN = 40
 
@@ -59,12 +58,9 @@ def _shown(value: str) -> str:
 def _row(where: str, values: dict[str, str]) -> UsageCount:
     """One row, parsed and held to the shared bounds; errors start with `where`."""
     day, count = values["day"].strip(), values["count"].strip()
-    if not ISO_DAY.fullmatch(day):
+    parsed_day = parse_day(day)
+    if parsed_day is None:
         raise InputError(f"{where}day: not an ISO date (YYYY-MM-DD): {_shown(day)}")
-    try:
-        parsed_day = date.fromisoformat(day)
-    except ValueError as exc:
-        raise InputError(f"{where}day: not a date: {_shown(day)}") from exc
     if not INTEGER.fullmatch(count):
         raise InputError(f"{where}count: not an integer: {_shown(count)}")
     source = values.get("source", "").strip() or DEFAULT_SOURCE

@@ -10,6 +10,8 @@
 Like `errors`, this module is a leaf: it imports nothing of the project but the error tree.
 """
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -23,6 +25,7 @@ MAX_SLUG_LENGTH = 63
 MAX_COUNT = 2**31 - 1
 FIRST_DAY = date(2000, 1, 1)
 DEFAULT_SOURCE = "default"
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def last_day() -> date:
@@ -40,6 +43,16 @@ def _within_window(day: date) -> date:
             {"first": FIRST_DAY.isoformat(), "last": last.isoformat()},
         )
     return day
+
+
+def parse_day(text: str) -> date | None:
+    """The day written `YYYY-MM-DD`, or None (`date.fromisoformat` alone takes `20261124` too)."""
+    if not ISO_DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 Slug = Annotated[str, Field(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG)]
@@ -69,20 +82,33 @@ class UsageReport(BaseModel):
     source: Slug = DEFAULT_SOURCE
 
 
-def describe(error: ValidationError) -> str:
-    """The errors of a validation, each as `field: problem`, joined by `; `; inputs not echoed."""
+def describe(error: ValidationError, labels: Mapping[str, str] | None = None) -> str:
+    """The errors of a validation, each as `field: problem`, joined by `; `; inputs not echoed.
+
+    `labels` renames top-level fields (`{"day": "--day"}` for a command-line option).
+    """
     parts = []
     for item in error.errors(include_url=False, include_input=False):
-        loc = ".".join(str(part) for part in item["loc"]) or "(value)"
+        loc = [str(part) for part in item["loc"]]
+        if loc and labels:
+            loc[0] = labels.get(loc[0], loc[0])
         template = MESSAGES.get(item["type"])
         message = template.format(**item.get("ctx", {})) if template else item["msg"]
-        parts.append(f"{loc}: {message}")
+        parts.append(f"{'.'.join(loc) or '(value)'}: {message}")
     return "; ".join(parts)
 
 
-def usage_report(use_case: str, day: date, count: int, source: str, *, where: str) -> UsageReport:
-    """A validated usage report; raises InputError `where: field: problem` otherwise."""
+def usage_report(
+    use_case: str,
+    day: date,
+    count: int,
+    source: str,
+    *,
+    where: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> UsageReport:
+    """A validated usage report; raises InputError `where` + `field: problem` otherwise."""
     try:
         return UsageReport(use_case=use_case, day=day, count=count, source=source)
     except ValidationError as exc:
-        raise InputError(f"{where}{describe(exc)}") from exc
+        raise InputError(f"{where}{describe(exc, labels)}") from exc

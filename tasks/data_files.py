@@ -10,10 +10,9 @@ from pathlib import Path
 
 from state.errors import InputError, SpecError
 from state.spec import LoadedSpec
+from tasks.document_files import decode_document, find_documents
 from tasks.eval_sets import load_eval_set
-from tasks.retrieval import decode_document, find_documents
-from tasks.training_data import read_training_text
-from tasks.training_set import parse_training_lines
+from tasks.training_set import parse_training_lines, read_training_text
 
 
 def _eval_set(path: Path) -> None:

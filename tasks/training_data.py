@@ -8,16 +8,16 @@ from prefect import task
 from pydantic import BaseModel, ConfigDict
 
 from state.domain import EvalItem
-from state.errors import LeakageError, SpecError
+from state.errors import LeakageError
 from state.interactions import Interaction
 from state.spec import UseCaseSpec
-from state.yaml_text import decode_utf8
 from tasks.training_set import (
     MARKER_RE,
     ChatTemplate,
     Example,
     TrainingSetReport,
     build_training_set,
+    read_training_text,
 )
 
 LEAKS_SHOWN = 10
@@ -94,15 +94,6 @@ class PreparedTrainingSet(_Model):
     validation_examples: int
     training_file_hash: str
     validation_file_hash: str | None
-
-
-def read_training_text(path: Path) -> str:
-    """Read a training file as text; a missing or non-UTF-8 file is a SpecError naming it."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read training file ({exc.strerror})") from exc
-    return decode_utf8(data, str(path))
 
 
 @task(name="prepare-training-set")

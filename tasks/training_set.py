@@ -9,12 +9,14 @@ variant gives the system message and the user template.
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from state.errors import SpecError
 from state.interactions import Interaction
+from state.yaml_text import decode_utf8
 from tasks.training_format import ErrorKind, check_example, message_tokens
 
 MARKER_RE = re.compile(r"^[ \t]*(question|input)[ \t]*:[ \t]*", re.IGNORECASE | re.MULTILINE)
@@ -91,6 +93,15 @@ def parse_training_lines(text: str, source: str) -> list[tuple[int, Any]]:
                 f"{source} line {number}: not valid JSON ({exc.msg}, column {exc.colno})"
             ) from exc
     return entries
+
+
+def read_training_text(path: Path) -> str:
+    """Read a training file as text; a missing or non-UTF-8 file is a SpecError naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read training file ({exc.strerror})") from exc
+    return decode_utf8(data, str(path))
 
 
 class _Candidate(BaseModel):

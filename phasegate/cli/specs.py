@@ -11,9 +11,14 @@ from state.errors import InputError
 
 @app.command()
 def apply(paths: Annotated[list[Path], typer.Argument(help="spec files or directories")]) -> None:
-    """Register or update use cases from spec files (idempotent)."""
+    """Register or update use cases from spec files (idempotent); their data files must parse.
+
+    All or nothing: every spec and every eval, training and document file it names is read
+    before anything is written, and the first bad line is reported.
+    """
     from state import store
     from state.spec import find_spec_files, load_spec
+    from tasks.data_files import check_data_files
 
     loaded = [load_spec(path) for path in find_spec_files(paths)]
     if not loaded:
@@ -26,6 +31,8 @@ def apply(paths: Annotated[list[Path], typer.Argument(help="spec files or direct
                 f"(also in {seen[item.spec.name]})"
             )
         seen[item.spec.name] = item.path
+    for item in loaded:
+        check_data_files(item)
     with store_session() as session:
         results = [store.apply_spec(item, session=session) for item in loaded]
     for result in results:

@@ -1,6 +1,5 @@
 """`phasegate usage record|import`: how many queries a use case serves per day."""
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +8,8 @@ import typer
 from phasegate.cli.app import app, console, store_session, today
 from state.errors import InputError
 
+# The error of a field names the option that set it.
+OPTIONS = {"day": "--day", "source": "--source", "use_case": "USE_CASE", "count": "COUNT"}
 usage_app = typer.Typer(help="Report how many queries a use case serves.", no_args_is_help=True)
 app.add_typer(usage_app, name="usage")
 
@@ -16,19 +17,28 @@ app.add_typer(usage_app, name="usage")
 @usage_app.command("record")
 def usage_record(
     use_case: str,
-    count: Annotated[int, typer.Argument(min=0, help="queries served that day")],
-    day: Annotated[str | None, typer.Option(help="ISO date; default today (UTC)")] = None,
-    source: Annotated[str, typer.Option(help="who reports the count")] = "default",
+    count: Annotated[int, typer.Argument(help="queries served that day (0 to 2,147,483,647)")],
+    day: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD from 2000-01-01 to tomorrow; default today (UTC)")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="who reports the count: a slug (a-z, 0-9, '-'), ≤ 63; default 'default'"),
+    ] = None,
 ) -> None:
     """Record the queries a use case served on one day (replaces that day's count)."""
     from state import usage
+    from state.inputs import DEFAULT_SOURCE, parse_day, usage_report
 
-    try:
-        when = date.fromisoformat(day) if day else today()
-    except ValueError as exc:
-        raise InputError(f"--day: not an ISO date: {day!r}") from exc
+    when = today() if day is None else parse_day(day)
+    if when is None:
+        raise InputError("--day: not an ISO date (YYYY-MM-DD)")
+    source = DEFAULT_SOURCE if source is None else source
+    report = usage_report(use_case, when, count, source, labels=OPTIONS)
     with store_session() as session:
-        usage.record_usage(use_case, when, count, source=source, session=session)
+        usage.record_usage(
+            report.use_case, report.day, report.count, source=report.source, session=session
+        )
         total = usage.volume(use_case, today=today(), session=session)
     console.print(f"{use_case}: {count:,} on {when} ({source}); 30-day volume {total:,}")
 

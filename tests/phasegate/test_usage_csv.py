@@ -51,8 +51,14 @@ BAD = {
     "empty use case": (",2026-11-24,1,app", "line 2: use_case: must not be empty"),
     "day 0001-01-01": ("demo-qa,0001-01-01,1,app", "line 2: day: must be from 2000-01-01 to"),
     "day 9999-12-31": ("demo-qa,9999-12-31,1,app", "line 2: day: must be from 2000-01-01 to"),
-    "day not ISO": ("demo-qa,yesterday,1,app", "line 2: day: not an ISO date (YYYY-MM-DD)"),
-    "day impossible": ("demo-qa,2026-02-30,1,app", "line 2: day: not a date: '2026-02-30'"),
+    "day not ISO": (
+        "demo-qa,yesterday,1,app",
+        "line 2: day: not an ISO date (YYYY-MM-DD): 'yesterday'",
+    ),
+    "day impossible": (
+        "demo-qa,2026-02-30,1,app",
+        "line 2: day: not an ISO date (YYYY-MM-DD): '2026-02-30'",
+    ),
     "extra field": ("demo-qa,2026-11-24,1,app,more", "line 2: 5 field(s), the header has 4"),
     "missing field": ("demo-qa,2026-11-24,1", "line 2: 3 field(s), the header has 4"),
     "same key twice": (
