@@ -9,7 +9,7 @@ from phasegate.cli.app import app, console, store_session, today
 from state.errors import InputError
 
 # The error of a field names the option that set it.
-OPTIONS = {"day": "--day", "source": "--source", "use_case": "USE_CASE", "count": "COUNT"}
+OPTIONS = {"day": "--day", "source": "--source"}
 usage_app = typer.Typer(help="Report how many queries a use case serves.", no_args_is_help=True)
 app.add_typer(usage_app, name="usage")
 

@@ -70,15 +70,15 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 RECORD = {
-    "count 3000000000": (["3000000000"], "error: COUNT: must be ≤ 2147483647"),
-    "count 10**20": ([str(10**20)], "error: COUNT: must be ≤ 2147483647"),
+    "count 3000000000": (["3000000000"], "error: count: must be ≤ 2147483647"),
+    "count 10**20": ([str(10**20)], "error: count: must be ≤ 2147483647"),
     "300-character source": (["1", "--source", "s" * 300], "--source: must be at most 63"),
     "source Bad Source!": (["1", "--source", "Bad Source!"], "--source: must match"),
     "empty source": (["1", "--source", ""], "--source: must not be empty"),
     "day 0001-01-01": (["1", "--day", "0001-01-01"], "--day: must be from 2000-01-01 to"),
     "day 9999-12-31": (["1", "--day", "9999-12-31"], "--day: must be from 2000-01-01 to"),
     "day 20261124": (["1", "--day", "20261124"], "--day: not an ISO date (YYYY-MM-DD)"),
-    "negative count": (["--", "-1"], "COUNT: must be ≥ 0"),
+    "negative count": (["--", "-1"], "count: must be ≥ 0"),
 }
 
 
@@ -98,7 +98,7 @@ def test_usage_record_bad_use_case_name_exits_2(
 ) -> None:
     before = _snapshot(cli_store)
     code, err = _cli(capsys, "usage", "record", "Demo QA", "1")
-    assert (code, "USE_CASE: must match" in err) == (2, True), err
+    assert (code, "use_case: must match" in err) == (2, True), err
     assert _snapshot(cli_store) == before
 
 
@@ -223,7 +223,7 @@ def test_usage_record_out_of_range_count_exits_2_in_a_process(cli_store: str) ->
     before = _snapshot(cli_store)
     result = _phasegate("usage", "record", NAME, "3000000000")
     assert result.returncode == 2, result.stderr
-    assert result.stderr == "error: COUNT: must be ≤ 2147483647\n"
+    assert result.stderr == "error: count: must be ≤ 2147483647\n"
     assert _snapshot(cli_store) == before
 
 

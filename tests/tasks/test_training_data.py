@@ -275,6 +275,13 @@ def test_prepare_training_set_uses_spec_prompt_without_file(tmp_path: Path) -> N
     assert json.loads(line)["messages"][0] == {"role": "user", "content": "Question: hi there"}
 
 
+def test_prepare_training_set_refuses_a_broken_line_instead_of_skipping_it(tmp_path: Path) -> None:
+    rows = [_row(f"question {n}?", str(n)) for n in range(3)]
+    spec, path = _spec(tmp_path, _text(rows[0], '{"messages": [', *rows[1:]))
+    with pytest.raises(SpecError, match=r"^train.jsonl line 2: not valid JSON"):
+        prepare_training_set.fn(spec, path, [], [])
+
+
 def test_prepare_training_set_refuses_non_utf8_file(tmp_path: Path) -> None:
     spec, path = _spec(tmp_path, "")
     Path(path).write_bytes(b'{"messages": "\xff"}\n')
