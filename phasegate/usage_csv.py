@@ -68,10 +68,10 @@ def _row(where: str, values: dict[str, str]) -> UsageCount:
     return UsageCount(report.use_case, report.day, report.count, report.source)
 
 
-def read_usage_csv(path: Path) -> list[UsageCount]:
-    """All rows of a usage CSV; raises InputError naming file, line and column."""
+def read_usage_csv(path: Path) -> dict[int, UsageCount]:
+    """All rows of a usage CSV by line number; raises InputError naming file, line and column."""
     reader = csv.reader(io.StringIO(_text(path), newline=""))
-    rows: list[UsageCount] = []
+    rows: dict[int, UsageCount] = {}
     first_line: dict[tuple[str, date, str], int] = {}
     try:
         header = _header(path, next(reader, None))
@@ -91,7 +91,7 @@ def read_usage_csv(path: Path) -> list[UsageCount]:
                     f"{path}: line {line}: same use_case, day and source as line {first}"
                 )
             first_line[key] = line
-            rows.append(row)
+            rows[line] = row
     except csv.Error as exc:
         raise InputError(f"{path}: line {reader.line_num}: {exc}") from exc
     return rows

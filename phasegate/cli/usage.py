@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from phasegate.cli.app import app, console, store_session, today
-from state.errors import InputError
+from state.errors import InputError, NotFound
 
 # The error of a field names the option that set it.
 OPTIONS = {"day": "--day", "source": "--source"}
@@ -49,9 +49,17 @@ def usage_import(
 ) -> None:
     """Import daily counts from a CSV file; all rows or none."""
     from phasegate.usage_csv import read_usage_csv
-    from state import usage
+    from state import lookup, usage
 
     rows = read_usage_csv(path)
+    first_line: dict[str, int] = {}
+    for line, row in rows.items():
+        first_line.setdefault(row.use_case, line)
     with store_session() as session:
-        imported = usage.record_usage_many(rows, session=session)
+        for name, line in first_line.items():
+            try:
+                lookup.use_case_id(session, name)
+            except NotFound as exc:
+                raise NotFound(f"{path}: line {line}: use_case: {exc}") from exc
+        imported = usage.record_usage_many(list(rows.values()), session=session)
     console.print(f"imported {imported:,} usage rows from {path}")

@@ -132,6 +132,10 @@ IMPORT = {
         f"use_case,day,count,source\n{NAME},{DAY},1,Bad Source!\n",
         "line 2: source: must match",
     ),
+    "unknown use case": (
+        f"use_case,day,count\n{NAME},{DAY},1\nghost,{DAY},1\n",
+        "line 3: use_case: unknown use case: 'ghost'",
+    ),
 }
 
 

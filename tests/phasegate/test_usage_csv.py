@@ -23,20 +23,25 @@ def _csv(tmp_path: Path, text: str | bytes) -> Path:
 
 def test_read_usage_csv_reads_rows_with_and_without_source(tmp_path: Path) -> None:
     path = _csv(tmp_path, HEADER + "demo-qa,2026-11-24,7,app\ndemo-qa,2026-11-24,3,\n\n")
-    assert read_usage_csv(path) == [
+    assert list(read_usage_csv(path).values()) == [
         UsageCount("demo-qa", date(2026, 11, 24), 7, "app"),
         UsageCount("demo-qa", date(2026, 11, 24), 3, "default"),
     ]
 
 
+def test_read_usage_csv_keys_rows_by_line(tmp_path: Path) -> None:
+    path = _csv(tmp_path, HEADER + "\ndemo-qa,2026-11-24,7,app\n")
+    assert list(read_usage_csv(path)) == [3]
+
+
 def test_read_usage_csv_reads_a_byte_order_mark(tmp_path: Path) -> None:
     path = _csv(tmp_path, b"\xef\xbb\xbfuse_case,day,count\r\ndemo-qa,2026-11-24,7\r\n")
-    assert read_usage_csv(path) == [UsageCount("demo-qa", date(2026, 11, 24), 7)]
+    assert list(read_usage_csv(path).values()) == [UsageCount("demo-qa", date(2026, 11, 24), 7)]
 
 
 def test_read_usage_csv_reads_columns_in_any_order(tmp_path: Path) -> None:
     path = _csv(tmp_path, "count, day ,use_case\n7,2026-11-24,demo-qa\n")
-    assert read_usage_csv(path) == [UsageCount("demo-qa", date(2026, 11, 24), 7)]
+    assert list(read_usage_csv(path).values()) == [UsageCount("demo-qa", date(2026, 11, 24), 7)]
 
 
 BAD = {
