@@ -142,6 +142,8 @@ def load_settings() -> Settings:
             where = ".".join(str(part) for part in rest)
             problems.append(f"{_variable(head)}{f' ({where})' if where else ''}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f".env: not UTF-8 (byte {exc.start})") from None
     except SourceError as exc:
         match = SOURCE_FIELD.search(str(exc))
         name = _variable(match.group(1)) if match else "a PHASEGATE_* variable"

@@ -1,5 +1,7 @@
 """Settings errors name the variable and never echo its value (it may be a secret)."""
 
+from pathlib import Path
+
 import pytest
 
 from state.errors import SettingsError
@@ -62,3 +64,13 @@ def test_get_settings_raises_the_same_error(
     get_settings.cache_clear()
     with pytest.raises(SettingsError, match="^PHASEGATE_REQUEST_TIMEOUT: Input should be greater"):
         get_settings()
+
+
+def test_load_settings_names_a_dotenv_file_that_is_not_utf8(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_bytes(b"PHASEGATE_API_KEY=caf\xe9" + SECRET.encode() + b"\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == ".env: not UTF-8 (byte 21)"
