@@ -8,6 +8,7 @@ from state.prompt_library import get_prompt_version
 from state.store import get_configuration
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
 from tasks.evaluation import EvalTarget, PreparedRequest, output_fields, score_requests
+from tasks.judging import judge_answers, judge_guardrail
 from tasks.prompts import build_messages
 from tasks.reports import publish_eval_table
 from tasks.retrieval import retrieve_passages
@@ -100,6 +101,9 @@ def score_on(
         judge_model=ctx.settings.judge_model,
         price=ctx.settings.price_for(config.model),
     )
+    if (judged := judge_guardrail(ctx.spec)) is not None:
+        grades = judge_answers(items, run, ctx.provider, ctx.settings.judge_model, judged.rubric)
+        run = run.model_copy(update={"extra": (run.extra or {}) | {"judge_scores": grades}})
     with store_session(ctx.store_url) as session:
         recorded = record_eval_run(
             run.model_copy(update={"flow_run_id": current_run_id()}), session=session

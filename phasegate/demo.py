@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".phasegate" / "demo"
 REPORTS = ROOT / "reports"
 DAILY_USAGE = {"support-qa": 240, "feedback-triage": 90}
+BRIEF = "support-qa-brief"
 
 
 def _shown(path: Path) -> str:
@@ -127,6 +129,32 @@ def _check_with_approval(console: Console, app: typer.Typer, name: str, approver
     worker.join(timeout=120)
 
 
+def _guardrail_hold(console: Console, app: typer.Typer) -> None:
+    """support-qa for a chat widget (answers ≤ 60 characters): RAG wins on F1, its guardrail holds.
+
+    The sandbox's RAG reader quotes whole sentences from the documents, so the candidate
+    answers better and longer: `guardrail_max_length` fails and the move is held.
+    """
+    target = DEMO_DIR / "usecases" / BRIEF
+    shutil.copytree(ROOT / "usecases" / "support-qa", target)
+    spec = yaml.safe_load((target / "spec.yaml").read_text()) | {
+        "name": BRIEF,
+        "description": "support-qa answered in a chat widget: at most 60 characters",
+        "metrics": {
+            "primary": "token_f1",
+            "guardrails": [{"metric": "max_length", "max_chars": 60, "margin": 0.05}],
+        },
+    }
+    (target / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    console.print(
+        f"\n[bold]4b. A guardrail[/]: {BRIEF} must answer in at most 60 characters; "
+        "its RAG candidate wins on token F1 but quotes whole sentences"
+    )
+    _run(app, "apply", str(target / "spec.yaml"))
+    for _ in range(2):  # the baseline, then the move to RAG
+        _check(console, app, BRIEF)
+
+
 def _degrade_active_model(base_url: str) -> None:
     """Ask the sandbox to corrupt half of the active tuned model's answers (its admin API)."""
     with store_session(get_settings().store_url) as session:
@@ -144,6 +172,7 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
     console.print("\n[bold]4. Second checks: prompting → RAG[/]")
     for name in DAILY_USAGE:
         _check(console, app, name)
+    _guardrail_hold(console, app)
     console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
     _check_with_approval(console, app, "support-qa", approver="ana")
     etag = _read_active(console, url, "support-qa")

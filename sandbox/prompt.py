@@ -13,6 +13,7 @@ MARKERS = "question|input|output|context|labels|answer|reasoning|reference|candi
 MARKER_RE = re.compile(rf"^\s*({MARKERS})\s*:\s?(.*)$", re.IGNORECASE)
 SOURCE_RE = re.compile(r"^\s*\[([^\]\n]+)\]\s*")
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+JSON_RE = re.compile(r"\bJSON\b")
 
 Segment = tuple[str | None, str]
 
@@ -46,6 +47,7 @@ class Prompt:
     labels: tuple[str, ...]
     step_by_step: bool
     fields: dict[str, str]
+    json_reply: bool = False
 
 
 def message_text(content: Any) -> str:
@@ -159,7 +161,7 @@ def parse(messages: list[dict[str, Any]]) -> Prompt:
     labels: tuple[str, ...] = ()
     passages: list[Passage] = []
     examples: list[Example] = []
-    step = False
+    step = json_reply = False
     for i, (role, text) in enumerate(texts):
         found_labels, found_passages, found_examples = analyse(text)
         labels = found_labels or labels
@@ -167,6 +169,8 @@ def parse(messages: list[dict[str, Any]]) -> Prompt:
         examples.extend(found_examples)
         if role in ("system", "developer", "user") and "step by step" in text.lower():
             step = True
+        if role in ("system", "developer") and JSON_RE.search(text):
+            json_reply = True
         if role == "user" and i < last and i + 1 < len(texts) and texts[i + 1][0] == "assistant":
             example_input = question_of(text)
             examples.append(
@@ -184,4 +188,5 @@ def parse(messages: list[dict[str, Any]]) -> Prompt:
         labels=labels,
         step_by_step=step,
         fields=fields,
+        json_reply=json_reply,
     )

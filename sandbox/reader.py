@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -144,6 +145,9 @@ def read(prompt: Prompt, model: str, threshold: float, learned: tuple[Example, .
         answer, reason = _classify(prompt, examples + learned)
     else:
         answer, reason = _extract(prompt, passages, examples, threshold)
+    if prompt.json_reply and judged is None:
+        # Asked for JSON (a system message naming it), the reader wraps its answer in an object.
+        answer = json.dumps({"label" if prompt.labels else "answer": answer})
     if prompt.step_by_step:
         return f"Reasoning: {reason}\nAnswer: {answer}"
     return answer

@@ -312,15 +312,23 @@ class Metrics(_Strict):
         return self
 
 
+def _metric_or_metrics(schema: dict) -> None:
+    """In the JSON Schema, `metric` or `metrics` (whose `primary` stands for it) is required."""
+    schema["required"] = [name for name in schema["required"] if name != "metric"]
+    schema["anyOf"] = [{"required": ["metric"]}, {"required": ["metrics"]}]
+
+
 class UseCaseSpec(_Strict):
     """One business task and how Phasegate may optimise it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_metric_or_metrics)
 
     name: str = Field(pattern=SLUG, description="the use case's name (a slug), unique")
     description: str = Field("", description="what the use case does, for people")
     task: TaskKind = Field(description="the kind of task")
     metric: Metric = Field(
-        description="how an answer is scored against the expected one; shorthand for "
-        "`metrics.primary`"
+        description="how an answer is scored against the expected one; required unless "
+        "`metrics.primary` names it (`metric:` is its shorthand)"
     )
     metrics: Metrics | None = Field(None, description="primary metric and guardrails")
     model: str | None = Field(None, description="model for prompting and RAG")

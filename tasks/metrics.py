@@ -138,9 +138,10 @@ async def judge_scores(
     items: Sequence[EvalItem],
     answers: Sequence[Scored],
     batch: dict[str, Any],
+    rubric: Rubric | None = None,
 ) -> tuple[list[Scored], BatchResult]:
     """Judge every (answer, error) in one batch; an item without an answer keeps its error."""
-    rubric = METRICS["llm_judge"].rubric
+    rubric = rubric or METRICS["llm_judge"].rubric
     assert rubric is not None
     judged = [i for i, (answer, _) in enumerate(answers) if answer is not None]
     prompts = [ChatRequest(judge_model, rubric(items[i], str(answers[i][0]))) for i in judged]

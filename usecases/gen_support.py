@@ -712,7 +712,14 @@ SPEC = """\
 name: support-qa
 description: Answer customer questions about the Lumen app from its documentation.
 task: qa
-metric: token_f1
+metrics:
+  primary: token_f1
+  guardrails:
+    - metric: max_length
+      max_chars: 200
+      margin: 0.05
+    - metric: llm_judge
+      margin: 0.05
 data:
   eval: eval.jsonl
   documents: docs

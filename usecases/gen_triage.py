@@ -177,7 +177,13 @@ def spec() -> str:
 name: feedback-triage
 description: Triage customer feedback by sentiment, product area and urgency.
 task: classification
-metric: accuracy
+metrics:
+  primary: accuracy
+  guardrails:
+    - metric: json_valid
+      margin: 0.02
+answers:
+  pattern: '"label"\\s*:\\s*"(?P<answer>[^"]+)"'
 data:
   eval: eval.jsonl
   training: train.jsonl
@@ -185,20 +191,21 @@ prompts:
   - name: zero-shot
     kind: zero_shot
     system: |-
-      {task} Reply with the label only.
+      {task} Reply with a JSON object {{"label": "<label>"}} only.
       {labels}
     template: "Input: {{input}}"
   - name: few-shot
     kind: few_shot
     system: |-
-      {task} Reply with the label only.
+      {task} Reply with a JSON object {{"label": "<label>"}} only.
       {labels}
     template: "Input: {{input}}"
     k: 8
   - name: chain-of-thought
     kind: chain_of_thought
     system: |-
-      {task} Think step by step, then give the final answer on a line starting with 'Answer:'.
+      {task} Think step by step, then give the final answer on a line starting with 'Answer:' \
+as a JSON object {{"label": "<label>"}}.
       {labels}
     template: "Input: {{input}}"
 fine_tuning:

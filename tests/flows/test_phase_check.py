@@ -17,6 +17,8 @@ RAG_GATES = [
     ("entry", "need_quality", "pass"),
     ("entry", "data_documents", "pass"),
     ("promotion", "quality_gain", "pass"),
+    ("promotion", "guardrail_max_length", "pass"),
+    ("promotion", "guardrail_llm_judge", "pass"),
     ("promotion", "quality_floor", "pass"),
     ("promotion", "latency", "pass"),
 ]
@@ -25,6 +27,8 @@ FINE_TUNING_GATES = [
     ("entry", "data_examples", "pass"),
     ("entry", "privacy", "pass"),
     ("promotion", "quality_gain", "pass"),
+    ("promotion", "guardrail_max_length", "pass"),
+    ("promotion", "guardrail_llm_judge", "pass"),
     ("promotion", "quality_floor", "pass"),
     ("promotion", "latency", "pass"),
     ("promotion", "cost_break_even", "pass"),
