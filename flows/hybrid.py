@@ -180,7 +180,8 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         tuned_run.mean,
     )
     if verdict(gates) == Verdict.ADVANCE:
-        reason = f"the hybrid beats the tuned model alone: {checks[0].detail}"
+        gain = next(g for g in checks if g.check == "hybrid_gain")
+        reason = f"the hybrid beats the tuned model alone: {gain.detail}"
         return record(
             ctx,
             DecisionKind.ADVANCED,
