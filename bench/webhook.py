@@ -1,17 +1,17 @@
 """Benchmark: signed usage reports over loopback (targets ≥ 1,000 req/s, p99 < 50 ms, 0 lost).
 
-.venv/bin/python bench/webhook.py [--seconds 20] [--connections 8] [--postgres URL]
+.venv/bin/python bench/webhook.py [--seconds 20] [--connections 8] [--workers N] [--postgres URL]
 
-Serves `phasegate webhook` (uvicorn, one process, SQLite store in a temporary directory, or a
-temporary database on the PostgreSQL server of `--postgres`, dropped afterwards) in a
-subprocess; this process posts one signed usage count per request from several keep-alive
-connections, each request a distinct (day, source), then checks that every accepted count is
-in the store.
+Serves the webhook API as `phasegate webhook` does (uvicorn, `--workers` processes sharing one
+port, SQLite store in a temporary directory, or a temporary database on the PostgreSQL server
+of `--postgres`, dropped afterwards) in a subprocess; this process posts one signed usage count
+per request from several keep-alive connections, each request a distinct (day, source) under
+its own `webhook-id`, then checks that every accepted count is in the store, and that every
+accepted request left exactly one `webhook-id` there.
 """
 
 import argparse
 import http.client
-import json
 import os
 import signal
 import socket
@@ -30,17 +30,20 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from phasegate.signing import signed_headers
+from phasegate.signing import new_secret, signed_request
 from state.db import make_engine, session_scope, upgrade
 from state.spec import LoadedSpec, UseCaseSpec
 from state.store import apply_spec
 
 TARGET_RPS = 1000.0
 TARGET_P99_MS = 50.0
-SECRET = "bench-secret"
+SECRET = new_secret()
 USE_CASE = "bench-usage"
 FIRST_DAY = date(2000, 1, 1)
-SERVE = "from phasegate.cli.webhook import webhook_command; webhook_command(port={port})"
+SERVE = (
+    "from phasegate.webhook_server import serve_webhooks; from state.settings import get_settings;"
+    " serve_webhooks(get_settings(), host='127.0.0.1', port={port}, workers={workers})"
+)
 
 
 @dataclass
@@ -116,14 +119,13 @@ def _post_usage(port: int, worker: int, deadline: float, tally: Tally) -> None:
     """Post one count per request until `deadline`, each for a day no one else reports."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     path = f"/v1/usecases/{USE_CASE}/usage"
-    source, sequence = f"conn-{worker}", 0
+    sequence = 0
     while time.monotonic() < deadline:
         count = 1 + (worker * 7919 + sequence) % 5000
-        day = FIRST_DAY + timedelta(days=sequence)
-        body = json.dumps(
-            {"counts": [{"day": day.isoformat(), "count": count, "source": source}]}
-        ).encode()
-        headers = {"Content-Type": "application/json", **signed_headers(SECRET, body)}
+        # Days stay within the accepted window: a new source every thousand days.
+        day = FIRST_DAY + timedelta(days=sequence % 1000)
+        item = {"day": day.isoformat(), "count": count, "source": f"c{worker}-{sequence // 1000}"}
+        body, headers = signed_request(SECRET, "POST", path, {"counts": [item]})
         started = time.perf_counter()
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
@@ -139,20 +141,26 @@ def _post_usage(port: int, worker: int, deadline: float, tally: Tally) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its live descendants (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
-def _stored(url: str) -> tuple[int, int]:
-    """Rows and summed counts in the usage table."""
+def _stored(url: str) -> tuple[int, int, int]:
+    """Rows and summed counts in the usage table, and the webhook-ids kept."""
     engine = make_engine(url)
     with engine.connect() as connection:
         rows, total = connection.execute(
             text("SELECT count(*), coalesce(sum(count), 0) FROM usage")
         ).one()
+        ids = connection.execute(text("SELECT count(*) FROM webhook_delivery")).scalar_one()
     engine.dispose()
-    return int(rows), int(total)
+    return int(rows), int(total), int(ids)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -166,6 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="webhook processes")
     parser.add_argument("--postgres", help="PostgreSQL server URL (the targets are for SQLite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _store(tmp, args.postgres) as url:
@@ -179,7 +188,7 @@ def main() -> None:
         log = Path(tmp) / "server.log"
         with log.open("w") as log_file:
             server = subprocess.Popen(
-                [sys.executable, "-c", SERVE.format(port=port)],
+                [sys.executable, "-c", SERVE.format(port=port, workers=args.workers)],
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -203,19 +212,18 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-        rows, total = _stored(url)
-        _report(tallies, elapsed, cpu, args.connections, (rows, total))
+        _report(tallies, elapsed, cpu, (args.connections, args.workers), _stored(url))
 
 
 def _report(
     tallies: list[Tally],
     elapsed: float,
     cpu: tuple[float, float],
-    connections: int,
-    stored: tuple[int, int],
+    shape: tuple[int, int],
+    stored: tuple[int, int, int],
 ) -> None:
     """Print throughput, latency, CPU per request, what was lost, and the ratios to targets."""
-    rows, total = stored
+    (connections, workers), (rows, total, ids) = shape, stored
     latencies = [ms for tally in tallies for ms in tally.latencies_ms]
     accepted_rows = sum(tally.accepted_rows for tally in tallies)
     accepted_sum = sum(tally.accepted_sum for tally in tallies)
@@ -226,20 +234,24 @@ def _report(
     rps = len(latencies) / elapsed
     p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
     lost_rows, lost_sum = accepted_rows - rows, accepted_sum - total
-    print(f"{len(latencies):,} requests in {elapsed:.1f} s over {connections} connections")
+    print(
+        f"{len(latencies):,} requests in {elapsed:.1f} s over {connections} connections "
+        f"to {workers} webhook process(es)"
+    )
     print(f"throughput {rps:,.0f} req/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     server_us, client_us = (seconds / len(latencies) * 1e6 for seconds in cpu)
     print(
-        f"CPU per request: server {server_us:,.0f} µs (one process: at most "
-        f"{1e6 / server_us:,.0f} req/s on a free core), client {client_us:,.0f} µs; "
+        f"CPU per request: server {server_us:,.0f} µs (all processes; at most "
+        f"{1e6 / server_us:,.0f} req/s per free core), client {client_us:,.0f} µs; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
+    print(f"webhook-ids kept {ids:,} (one per accepted request: {ids == accepted_rows})")
     print(f"accepted {accepted_rows:,} (sum {accepted_sum:,}); refused {failures or 'none'}")
     print(f"in the store {rows:,} rows (sum {total:,}); lost rows {lost_rows}, lost sum {lost_sum}")
     print(f"ratio to ≥ {TARGET_RPS:,.0f} req/s: {rps / TARGET_RPS:.2f} (≥ 1.00 passes)")
     print(f"ratio to p99 < {TARGET_P99_MS:.0f} ms: {p99 / TARGET_P99_MS:.2f} (< 1.00 passes)")
     print(f"lost: {lost_rows} rows ({'passes' if lost_rows == lost_sum == 0 else 'FAILS'})")
-    if lost_rows or lost_sum:
+    if lost_rows or lost_sum or ids != accepted_rows:
         raise SystemExit(1)
 
 

@@ -4,9 +4,7 @@ It drives the `phasegate` commands themselves, through the application the CLI h
 what it shows is what a user typing them would see.
 """
 
-import json
 import os
-import secrets
 import shutil
 import threading
 import time
@@ -20,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from phasegate.demo_services import sandbox, webhook_api
-from phasegate.signing import signed_headers
+from phasegate.signing import new_secret, signed_request
 from state.approvals import pending_approvals
 from state.db import store_session
 from state.errors import PhasegateError
@@ -47,7 +45,7 @@ def _fresh_settings(base_url: str) -> None:
     os.environ |= {
         "PHASEGATE_DATA_DIR": str(DEMO_DIR),
         "PHASEGATE_BASE_URL": base_url,
-        "PHASEGATE_WEBHOOK_SECRET": secrets.token_hex(16),
+        "PHASEGATE_WEBHOOK_SECRET": new_secret(),
     }
     os.environ.pop("PHASEGATE_DATABASE_URL", None)
     get_settings.cache_clear()
@@ -55,7 +53,7 @@ def _fresh_settings(base_url: str) -> None:
 
 def _report_usage(console: Console, url: str) -> None:
     """Post 30 days of usage through the signed webhook API, as an application would."""
-    secret = get_settings().webhook_secret.get_secret_value()
+    secret = get_settings().webhook_secret[0].get_secret_value()
     today = datetime.now(UTC).date()
     for name, per_day in DAILY_USAGE.items():
         counts = [
@@ -66,9 +64,9 @@ def _report_usage(console: Console, url: str) -> None:
             }
             for d in range(30)
         ]
-        body = json.dumps({"counts": counts}).encode()
-        headers = signed_headers(secret, body) | {"content-type": "application/json"}
-        response = httpx.post(f"{url}/v1/usecases/{name}/usage", content=body, headers=headers)
+        path = f"/v1/usecases/{name}/usage"
+        body, headers = signed_request(secret, "POST", path, {"counts": counts})
+        response = httpx.post(f"{url}{path}", content=body, headers=headers)
         response.raise_for_status()
         console.print(
             f"  {name}: {response.json()['recorded']} days reported "
@@ -78,9 +76,10 @@ def _report_usage(console: Console, url: str) -> None:
 
 def _read_active(console: Console, url: str, name: str, etag: str = "") -> str:
     """Read what an application should call now, as it would (signed GET, If-None-Match)."""
-    secret = get_settings().webhook_secret.get_secret_value()
-    headers = signed_headers(secret, b"") | {"If-None-Match": etag}
-    response = httpx.get(f"{url}/v1/usecases/{name}/active", headers=headers)
+    secret = get_settings().webhook_secret[0].get_secret_value()
+    path = f"/v1/usecases/{name}/active"
+    _, headers = signed_request(secret, "GET", path)
+    response = httpx.get(f"{url}{path}", headers=headers | {"If-None-Match": etag})
     shown = f"  signed GET /v1/usecases/{name}/active → {response.status_code}"
     if response.status_code == 304:
         console.print(f"{shown} Not Modified: the application keeps what it has")

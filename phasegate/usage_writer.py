@@ -4,35 +4,52 @@ While one transaction runs, the reports that arrive wait and then go together in
 one. At rest a report waits for no one; under load one commit carries many reports, which is
 what lets one SQLite writer keep up with a thousand requests a second. Each caller is
 answered only after the commit that holds its counts, so an accepted report is never lost.
+Each report's `webhook-id` is reserved in the same transaction as its counts: a replayed report
+writes nothing, and a refused one leaves its id free for a retry.
 """
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import anyio
 
 from state.db import store_session
-from state.usage import UsageCount, record_usage_many, record_usage_reports
+from state.deliveries import Delivery, Replays
+from state.errors import ApiError, NotFound
+from state.usage import UsageCount, record_usage_reports
 
 Report = Sequence[UsageCount]
+Item = tuple[Report, Delivery]
+
+
+def replayed(delivery: Delivery) -> ApiError:
+    """The 401 answer to a request whose `webhook-id` was already taken for its use case."""
+    return ApiError(
+        401, "replayed", f"webhook-id: {delivery.webhook_id} was already received for this use case"
+    )
 
 
 class UsageWriter:
     """Writes usage reports for the webhook API, many per transaction."""
 
-    def __init__(self, store_url: str, store_slots: anyio.CapacityLimiter) -> None:
+    def __init__(
+        self, store_url: str, store_slots: anyio.CapacityLimiter, replays: Replays
+    ) -> None:
         self.store_url = store_url
         self.store_slots = store_slots
-        self._waiting: list[tuple[Report, asyncio.Future[int]]] = []
+        self.replays = replays
+        self._waiting: list[tuple[Item, asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def record(self, counts: Report) -> int:
+    async def record(self, counts: Report, delivery: Delivery) -> int:
         """Write one report; return how many counts it set once they are committed.
 
-        Raises NotFound for an unknown use case, or the store's error for this report alone.
+        Raises NotFound for an unknown use case, ApiError 401 for a replayed delivery, or the
+        store's error for this report alone.
         """
         answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting.append((counts, answer))
+        self._waiting.append(((counts, delivery), answer))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await answer
@@ -41,10 +58,10 @@ class UsageWriter:
         """Write what waits, one transaction at a time, until nothing waits."""
         while self._waiting:
             batch, self._waiting = self._waiting, []
-            reports = [counts for counts, _ in batch]
+            items = [item for item, _ in batch]
             try:
                 results = await anyio.to_thread.run_sync(
-                    self._write, reports, limiter=self.store_slots
+                    self._write, items, limiter=self.store_slots
                 )
             except Exception as exc:  # noqa: BLE001 - every waiting caller gets the failure
                 results = [exc] * len(batch)
@@ -56,20 +73,44 @@ class UsageWriter:
                 else:
                     answer.set_result(result)
 
-    def _write(self, reports: list[Report]) -> list[int | Exception]:
+    def _write(self, items: list[Item]) -> list[int | Exception]:
         """All reports in one transaction; if it fails, each in its own, to isolate the cause."""
         try:
             with store_session(self.store_url) as session:
-                return list(record_usage_reports(reports, session=session))
+                return self._write_in(items, session)
         except Exception:  # noqa: BLE001 - retried one by one below, where errors are kept
-            if len(reports) == 1:
+            if len(items) == 1:
                 raise
-        return [self._write_one(counts) for counts in reports]
+        return [self._write_one(item) for item in items]
 
-    def _write_one(self, counts: Report) -> int | Exception:
+    def _write_one(self, item: Item) -> int | Exception:
         """One report in its own transaction; its error is returned, not raised."""
         try:
             with store_session(self.store_url) as session:
-                return record_usage_many(counts, session=session)
+                (result,) = self._write_in([item], session)
+            return result
         except Exception as exc:  # noqa: BLE001 - answered to this report's caller alone
             return exc
+
+    def _write_in(self, items: list[Item], session: Any) -> list[int | Exception]:
+        """Reserve the reports' deliveries and write the counts of the new ones, in `session`.
+
+        A replayed report writes nothing; a report refused (unknown use case) frees its id.
+        """
+        new = self.replays.reserve([delivery for _, delivery in items], session=session)
+        written = iter(
+            record_usage_reports(
+                [counts for (counts, _), fresh in zip(items, new, strict=True) if fresh],
+                session=session,
+            )
+        )
+        results: list[int | Exception] = []
+        for (_, delivery), fresh in zip(items, new, strict=True):
+            if not fresh:
+                results.append(replayed(delivery))
+                continue
+            result = next(written)
+            if isinstance(result, NotFound):
+                self.replays.release(delivery, session=session)
+            results.append(result)
+        return results

@@ -1,15 +1,35 @@
 """Request and response bodies of the webhook API, and how their errors are worded."""
 
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, from_json
 
 from state.errors import ApiError
 from state.inputs import DEFAULT_SOURCE, Count, Day, Slug
 
 JSON_TYPE = "application/json"
 MAX_ITEMS = 1000
+MAX_TARGET = 200
+
+
+def _storable(text: str) -> str:
+    """Refuse NUL: PostgreSQL text cannot hold it, and no real input contains one."""
+    if "\x00" in text:
+        raise PydanticCustomError("nul_character", "must not contain NUL (\\u0000)")
+    return text
+
+
+# Every free text of a request body: stored alike by SQLite and PostgreSQL.
+Text = Annotated[str, AfterValidator(_storable)]
 
 
 class _Body(BaseModel):
@@ -17,11 +37,20 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class CheckRequest(_Body):
+class _Signed(_Body):
+    """A request body that names what it acts on, inside what is signed."""
+
+    target: Text = Field(
+        max_length=MAX_TARGET,
+        description="the method and path this body is for: `POST /v1/usecases/{name}/usage`",
+    )
+
+
+class CheckRequest(_Signed):
     """Ask for a phase check of a use case."""
 
-    reason: str | None = Field(None, max_length=2000)
-    requested_by: str | None = Field(None, max_length=200)
+    reason: Text | None = Field(None, max_length=2000)
+    requested_by: Text | None = Field(None, max_length=200)
 
 
 class UsageItem(_Body):
@@ -33,7 +62,7 @@ class UsageItem(_Body):
     source: Slug = DEFAULT_SOURCE
 
 
-class UsageRequest(_Body):
+class UsageRequest(_Signed):
     """Daily query counts; each (day, source) replaces what was reported before."""
 
     counts: list[UsageItem] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -56,14 +85,14 @@ class UsageRequest(_Body):
 class InteractionItem(_Body):
     """A production input with its output and, when known, a label or rating."""
 
-    id: str = Field(min_length=1, max_length=200, description="the client's id; de-duplicates")
-    input: str = Field(min_length=1)
-    output: str = ""
-    label: str | None = None
+    id: Text = Field(min_length=1, max_length=200, description="the client's id; de-duplicates")
+    input: Text = Field(min_length=1)
+    output: Text = ""
+    label: Text | None = None
     rating: float | None = Field(None, allow_inf_nan=False)
 
 
-class InteractionsRequest(_Body):
+class InteractionsRequest(_Signed):
     """Interactions to keep; ids already stored are counted as duplicates."""
 
     interactions: list[InteractionItem] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -168,19 +197,47 @@ def describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-Body = TypeVar("Body", bound=BaseModel)
+SignedBody = TypeVar("SignedBody", bound=_Signed)
 
 
-def parse_body(model: type[Body], content_type: str | None, body: bytes) -> Body:
-    """Validate a JSON request body into `model`; raises ApiError 415 or 422."""
+def parse_body(
+    model: type[SignedBody], content_type: str | None, body: bytes, *, target: str
+) -> SignedBody:
+    """Validate a JSON request body into `model`, for the request `target`.
+
+    Raises ApiError 415 or 422, or 401 `wrong_target` when the body names another target
+    (whether or not the rest of it is valid): a body signed for one use case or route never
+    acts on another.
+    """
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != JSON_TYPE:
         raise ApiError(415, "unsupported_media_type", f"Content-Type: must be {JSON_TYPE}")
     try:
-        return model.model_validate_json(body)
+        parsed = model.model_validate_json(body)
     except ValidationError as exc:
+        _refuse_other_target(body, target)
         errors = exc.errors(include_url=False)
         code = (
             "invalid_json" if any(e["type"] == "json_invalid" for e in errors) else "invalid_body"
         )
         raise ApiError(422, code, describe(exc)) from exc
+    _refuse_other_target(parsed, target)
+    return parsed
+
+
+def _refuse_other_target(body: _Signed | bytes, target: str) -> None:
+    """Raise 401 `wrong_target` if `body` names a target other than `target`."""
+    if isinstance(body, bytes):
+        try:
+            document = from_json(body)
+        except ValueError:
+            return
+        named = document.get("target") if isinstance(document, dict) else None
+        if not isinstance(named, str):
+            return
+    else:
+        named = body.target
+    if named != target:
+        raise ApiError(
+            401, "wrong_target", f"target: this body is signed for another request, not {target}"
+        )

@@ -4,23 +4,20 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 from fastapi import FastAPI, Request, Response
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from phasegate.active import active_configuration
-from phasegate.signing import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    Authenticator,
-    ReplayCache,
-)
-from phasegate.usage_writer import UsageWriter
+from phasegate.signing import Authenticator, target
+from phasegate.usage_writer import UsageWriter, replayed
+from phasegate.webhook_emit import CHECK_REQUESTED, Emit, prefect_emitter
 from phasegate.webhook_models import (
     JSON_TYPE,
     CheckAccepted,
@@ -35,50 +32,21 @@ from phasegate.webhook_models import (
 from state import store
 from state.active import active_parts
 from state.db import store_session
+from state.deliveries import Delivery, Replays
 from state.errors import ApiError, EmitError, NotFound, SignatureError
 from state.inputs import SLUG
 from state.interactions import NewInteraction, record_interactions
 from state.settings import Settings
 from state.usage import UsageCount
 
-Emit = Callable[[str, str, dict], str]
+__all__ = ["CHECK_REQUESTED", "EmitError", "create_app", "prefect_emitter"]
 
 logger = logging.getLogger(__name__)
 
-CHECK_REQUESTED = "phasegate.check.requested"
 MAX_BODY_BYTES = 1024 * 1024
 NAME = re.compile(SLUG)
-
-
-def prefect_emitter() -> Emit:
-    """An emit that posts events about use cases to the Prefect API and waits for its answer."""
-    # Imported here, not with this module: importing prefect takes seconds, and tests pass
-    # their own emit. Here, the server pays it at start-up rather than on the first request.
-    from prefect.client.orchestration import get_client
-    from prefect.events import Event
-    from prefect.settings import get_current_settings
-
-    def emit(event: str, use_case: str, payload: dict) -> str:
-        """Post one event and return its id; raises when the API does not take it."""
-        if not get_current_settings().api.url:
-            # Prefect would start a temporary server inside this process: it runs no
-            # triggers, so the event would start nothing.
-            raise EmitError("PREFECT_API_URL is not set; no Prefect server would see the event")
-        sent = Event(
-            event=event,
-            resource={
-                "prefect.resource.id": f"phasegate.usecase.{use_case}",
-                "prefect.resource.name": use_case,
-            },
-            payload=payload,
-        )
-        # POST and wait rather than emit_event(): that queues the event for a background
-        # worker which drops it when the API is unreachable, after we would have answered 202.
-        with get_client(sync_client=True) as client:
-            client.request("POST", "/events", json=[sent.model_dump(mode="json")])
-        return str(sent.id)
-
-    return emit
+# Requests that change nothing: their id is not reserved, so that readers may poll.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass
@@ -86,6 +54,7 @@ class _Context:
     store_url: str
     emit: Emit
     auth: Authenticator
+    replays: Replays
     max_body_bytes: int
     store_slots: anyio.CapacityLimiter
     usage: UsageWriter
@@ -108,41 +77,43 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_large
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+    except ClientDisconnect as exc:
+        # The server's read timeout closed a slow sender, or the client left: nobody to answer.
+        raise ApiError(408, "request_timeout", "body: not received in time") from exc
     return bytes(body)
 
 
-async def _signed(
-    request: Request, handle: Callable[[_Context, str, bytes], Awaitable[Response]]
-) -> Response:
-    """Read, authenticate and check the name of a request, then answer it with `handle`."""
+class _Call(NamedTuple):
+    """An authenticated request: where it is answered, what it is for, and its body."""
+
+    context: "_Context"
+    delivery: Delivery
+    target: str
+    body: bytes
+
+
+async def _signed(request: Request, handle: Callable[[_Call], Awaitable[Response]]) -> Response:
+    """Read and authenticate a request and check its use-case name, then `handle` it.
+
+    A POST signs its body, which names its target; a GET signs its target (method and path).
+    """
     context: _Context = request.app.state.webhook
     name: str = request.path_params["name"]
     body = await _read_body(request, context.max_body_bytes)
-    headers = request.headers
+    this = target(request.method, request.scope["path"])
+    signed = this.encode() if request.method in SAFE_METHODS else body
     try:
-        key = context.auth.authenticate(
-            name,
-            request.method,
-            request.scope["path"],
-            headers.get(TIMESTAMP_HEADER),
-            headers.get(SIGNATURE_HEADER),
-            body,
-        )
+        delivery = context.auth.authenticate(name, request.headers, signed)
     except SignatureError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
-    try:
-        if not NAME.fullmatch(name):
-            raise ApiError(404, "unknown_use_case", f"use case names match {SLUG}")
-        return await handle(context, name, body)
-    except Exception:
-        # Failures leave the store unchanged, so the same request may be sent again as it was.
-        if key is not None:
-            context.auth.replays.release(key)
-        raise
+    if not NAME.fullmatch(name):
+        raise ApiError(404, "unknown_use_case", f"use case names match {SLUG}")
+    return await handle(_Call(context, delivery, this, body))
 
 
 def _json(model: BaseModel, status: int = 200) -> Response:
@@ -153,26 +124,49 @@ def _json(model: BaseModel, status: int = 200) -> Response:
 async def request_check(request: Request) -> Response:
     """Request a phase check of a use case: emit a Prefect event."""
 
-    async def handle(context: _Context, name: str, body: bytes) -> Response:
-        check = parse_body(CheckRequest, request.headers.get("content-type"), body)
-        await context.in_store(store.require_use_case, name)
-        payload = {"use_case": name, "reason": check.reason, "requested_by": check.requested_by}
+    async def handle(call: _Call) -> Response:
+        check = parse_body(
+            CheckRequest, request.headers.get("content-type"), call.body, target=call.target
+        )
+        context, delivery = call.context, call.delivery
+        await context.in_store(_reserve_for_use_case, context.replays, delivery)
+        payload = {
+            "use_case": delivery.use_case,
+            "reason": check.reason,
+            "requested_by": check.requested_by,
+        }
         try:
-            event_id = await anyio.to_thread.run_sync(context.emit, CHECK_REQUESTED, name, payload)
+            event_id = await anyio.to_thread.run_sync(
+                context.emit, CHECK_REQUESTED, delivery.use_case, payload
+            )
         except Exception as exc:  # noqa: BLE001 - any failure to hand over the event is a 503
-            raise ApiError(503, "emit_failed", f"event not emitted: {exc}") from exc
-        return _json(CheckAccepted(event_id=str(event_id), use_case=name), 202)
+            # Released, so the same request may be sent again; the cause goes to the log only.
+            await context.in_store(context.replays.release, delivery)
+            logger.warning("check event of %s not emitted: %r", delivery.use_case, exc)
+            detail = str(exc) if isinstance(exc, EmitError) else "the Prefect API did not take it"
+            raise ApiError(503, "emit_failed", f"check event not emitted: {detail}; retry") from exc
+        return _json(CheckAccepted(event_id=str(event_id), use_case=delivery.use_case), 202)
 
     return await _signed(request, handle)
+
+
+def _reserve_for_use_case(replays: Replays, delivery: Delivery, *, session: Any) -> None:
+    """Reserve a delivery for an existing use case; NotFound, or 401 for a replay."""
+    store.require_use_case(delivery.use_case, session=session)
+    if not replays.reserve([delivery], session=session)[0]:
+        raise replayed(delivery)
 
 
 async def report_usage(request: Request) -> Response:
     """Record daily query counts of a use case (idempotent per day and source)."""
 
-    async def handle(context: _Context, name: str, body: bytes) -> Response:
-        report = parse_body(UsageRequest, request.headers.get("content-type"), body)
+    async def handle(call: _Call) -> Response:
+        report = parse_body(
+            UsageRequest, request.headers.get("content-type"), call.body, target=call.target
+        )
+        name = call.delivery.use_case
         counts = [UsageCount(name, c.day, c.count, c.source) for c in report.counts]
-        recorded = await context.usage.record(counts)
+        recorded = await call.context.usage.record(counts, call.delivery)
         return _json(UsageRecorded(recorded=recorded))
 
     return await _signed(request, handle)
@@ -181,25 +175,39 @@ async def report_usage(request: Request) -> Response:
 async def submit_interactions(request: Request) -> Response:
     """Store production interactions of a use case, de-duplicated by the client's id."""
 
-    async def handle(context: _Context, name: str, body: bytes) -> Response:
-        submitted = parse_body(InteractionsRequest, request.headers.get("content-type"), body)
+    async def handle(call: _Call) -> Response:
+        submitted = parse_body(
+            InteractionsRequest, request.headers.get("content-type"), call.body, target=call.target
+        )
         records = [
             NewInteraction(
                 client_id=i.id, input=i.input, output=i.output, label=i.label, rating=i.rating
             )
             for i in submitted.interactions
         ]
-        inserted, duplicates = await context.in_store(record_interactions, name, records)
+        inserted, duplicates = await call.context.in_store(
+            _record_interactions_once, call.context.replays, call.delivery, records
+        )
         return _json(InteractionsRecorded(inserted=inserted, duplicates=duplicates))
 
     return await _signed(request, handle)
 
 
+def _record_interactions_once(
+    replays: Replays, delivery: Delivery, records: list[NewInteraction], *, session: Any
+) -> tuple[int, int]:
+    """Store interactions and reserve their delivery in one unit of work; 401 for a replay."""
+    if not replays.reserve([delivery], session=session)[0]:
+        raise replayed(delivery)
+    return record_interactions(delivery.use_case, records, session=session)
+
+
 async def read_active(request: Request) -> Response:
     """Answer the active configuration of a use case, with an ETag."""
 
-    async def handle(context: _Context, name: str, _body: bytes) -> Response:
-        active = active_configuration(await context.in_store(active_parts, name))
+    async def handle(call: _Call) -> Response:
+        parts = await call.context.in_store(active_parts, call.delivery.use_case)
+        active = active_configuration(parts)
         content = json.dumps(
             active.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
         ).encode()
@@ -248,25 +256,22 @@ def create_app(
     settings: Settings,
     *,
     emit: Emit | None = None,
-    secrets_by_use_case: Mapping[str, SecretStr] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
-    replay_cache_size: int = 500_000,
 ) -> FastAPI:
     """The webhook API on the store of `settings`; `emit` sends check events (default: Prefect)."""
     # SQLite has one writer: queueing store work in-process avoids its sleeping busy-wait.
     store_slots = anyio.CapacityLimiter(1 if settings.store_url.startswith("sqlite") else 16)
+    auth = Authenticator.from_secrets(settings.webhook_secret, settings.webhook_secrets)
+    replays = Replays(auth.window)
     app = FastAPI(title="Phasegate webhooks", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.webhook = _Context(
         store_url=settings.store_url,
         emit=emit or prefect_emitter(),
-        auth=Authenticator(
-            secret=settings.webhook_secret,
-            secrets_by_use_case=dict(secrets_by_use_case or {}),
-            replays=ReplayCache(max_entries=replay_cache_size),
-        ),
+        auth=auth,
+        replays=replays,
         max_body_bytes=max_body_bytes,
         store_slots=store_slots,
-        usage=UsageWriter(settings.store_url, store_slots),
+        usage=UsageWriter(settings.store_url, store_slots, replays),
     )
     for error in (ApiError, StarletteHTTPException, NotFound, Exception):
         app.add_exception_handler(error, _answer_error)

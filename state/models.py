@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -309,3 +310,12 @@ class LeaseBreakRecord(SQLModel, table=True):
     broken_by: str = Field(max_length=200)
     reason: str = Field(sa_type=Text)
     broken_at: datetime = _when()
+
+
+class WebhookDeliveryRecord(SQLModel, table=True):
+    """A webhook request this store has taken, by its `webhook-id`, kept to refuse replays."""
+
+    __tablename__ = "webhook_delivery"
+    use_case: str = Field(primary_key=True, max_length=63)
+    webhook_id: str = Field(primary_key=True, max_length=128)
+    sent_at: int = Field(sa_type=BigInteger, index=True, description="webhook-timestamp")

@@ -1,13 +1,17 @@
 """Settings from `PHASEGATE_*` environment variables or a `.env` file."""
 
+import base64
+import binascii
 import ipaddress
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from state.errors import SettingsError
@@ -43,6 +47,51 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
+WEBHOOK_SECRET_BYTES = (24, 64)
+_USE_CASE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_SECRET_FORMAT = (
+    f"must be whsec_ followed by {WEBHOOK_SECRET_BYTES[0]} to {WEBHOOK_SECRET_BYTES[1]} "
+    "bytes in base64"
+)
+
+
+def webhook_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret `whsec_<base64>`; ValueError otherwise.
+
+    The error never quotes the secret.
+    """
+    encoded = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    low, high = WEBHOOK_SECRET_BYTES
+    if encoded == secret or not low <= len(key) <= high:
+        raise ValueError(_SECRET_FORMAT)
+    return key
+
+
+def _secret_list(value: Any) -> Any:
+    """Several secrets in one string are separated by spaces or commas (a rotation)."""
+    if isinstance(value, str):
+        return value.replace(",", " ").split()
+    if isinstance(value, SecretStr):
+        return [value]
+    return value
+
+
+def _checked_secrets(secrets: list[SecretStr], where: str) -> list[SecretStr]:
+    """Refuse a secret that is not `whsec_<base64>`, naming its place, not its value."""
+    for number, secret in enumerate(secrets, start=1):
+        try:
+            webhook_key(secret.get_secret_value())
+        except ValueError:
+            raise ValueError(
+                f"{where}secret {number} of {len(secrets)}: {_SECRET_FORMAT}"
+            ) from None
+    return secrets
+
+
 class Settings(BaseSettings):
     """Everything Phasegate reads from its environment."""
 
@@ -51,6 +100,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # A refused value may be a secret: errors never quote what they refused.
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Field(Path(".phasegate"), description="where the SQLite store and caches live")
@@ -75,9 +126,24 @@ class Settings(BaseSettings):
     concurrency: int = Field(16, ge=1, le=1024, description="concurrent provider calls")
     request_timeout: float = Field(30.0, gt=0, description="seconds per provider call")
     max_retries: int = Field(4, ge=0, le=20, description="retries per provider call")
-    webhook_secret: SecretStr | None = Field(None, description="HMAC secret for webhooks")
-    webhook_secrets: dict[str, SecretStr] = Field(
-        default_factory=dict, description="HMAC secret per use case (JSON object)"
+    webhook_secret: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="shared webhook secrets (`whsec_<base64>`), separated by spaces while one "
+        "rotates; used for every use case without secrets of its own",
+    )
+    webhook_secrets: Annotated[dict[str, list[SecretStr]], NoDecode] = Field(
+        default_factory=dict,
+        description='webhook secrets per use case: a JSON object {"use-case": "whsec_… whsec_…"}; '
+        "a use case listed here accepts only its own",
+    )
+    webhook_read_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="seconds a webhook request may take to arrive, headers and body",
+    )
+    webhook_max_connections: int = Field(
+        1000, ge=1, le=100_000, description="open connections per webhook process; beyond: 503"
     )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     lease_ttl_seconds: float = Field(
@@ -92,6 +158,41 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _split_shared_secrets(cls, value: Any) -> Any:
+        return _secret_list(value)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _shared_secrets_well_formed(cls, value: list[SecretStr]) -> list[SecretStr]:
+        return _checked_secrets(value, "")
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _secrets_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                # The decoder's message may quote the text, which holds secrets.
+                raise ValueError('must be a JSON object {"use-case": "whsec_… whsec_…"}') from None
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object {"use-case": "whsec_… whsec_…"}')
+        return {name: _secret_list(secrets) for name, secrets in value.items()}
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _use_case_secrets_well_formed(
+        cls, value: dict[str, list[SecretStr]]
+    ) -> dict[str, list[SecretStr]]:
+        for number, (name, secrets) in enumerate(value.items(), start=1):
+            if not _USE_CASE.fullmatch(name):
+                # Not quoted: a key that is no use case name may be a misplaced secret.
+                raise ValueError(f"key {number}: not a use case name")
+            _checked_secrets(secrets, f"{name}: ")
         return value
 
     @property

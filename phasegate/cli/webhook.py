@@ -11,27 +11,23 @@ from phasegate.cli.app import app
 def webhook_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8787,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="processes serving the port; they share the replay ids through the store",
+        ),
+    ] = 1,
 ) -> None:
     """Run the webhook API: check requests, usage, interactions, the active configuration."""
-    import uvicorn
-
-    from phasegate.webhooks import create_app
+    from phasegate.webhook_server import serve_webhooks
     from state.settings import get_settings
 
     settings = get_settings()
-    if settings.webhook_secret is None:
+    if not settings.webhook_secret and not settings.webhook_secrets:
         typer.echo(
             "warning: PHASEGATE_WEBHOOK_SECRET is not set; signed endpoints answer 503",
             err=True,
         )
-    # One process, no --workers: the replay cache lives in its memory, so a second worker
-    # would accept a request the first one already took. The access log is off for
-    # throughput; error answers name their cause in the body.
-    uvicorn.run(
-        create_app(settings, secrets_by_use_case=settings.webhook_secrets),
-        host=host,
-        port=port,
-        access_log=False,
-        server_header=False,
-        log_level="info",
-    )
+    serve_webhooks(settings, host=host, port=port, workers=workers)

@@ -21,7 +21,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.phase_check import check_phase
 from phasegate.processes import alive
 from phasegate.serve import LocalPrefect
-from phasegate.signing import signed_headers
+from phasegate.signing import new_secret, signed_request
 from phasegate.webhooks import create_app
 from state.db import store_session
 from state.settings import Settings, get_settings
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.prefect
 
 ROOT = Path(__file__).resolve().parents[2]
 USE_CASE = "support-qa"
-SECRET = "e2e-webhook-secret"
+SECRET = new_secret()
 DEPLOYMENT = "check-phase/phase-check"
 APPROVAL = {"approve": True, "reason": "fine-tuning pays off here", "approver": "e2e-approver"}
 #: Bounds on each wait, so that a broken stack fails in minutes, not hours.
@@ -111,10 +111,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _signed(method: str, url: str, body: bytes = b"") -> httpx.Response:
-    headers = signed_headers(SECRET, body)
-    if body:
-        headers["Content-Type"] = "application/json"
+def _signed(method: str, url: str, payload: dict | None = None) -> httpx.Response:
+    path = httpx.URL(url).path
+    body, headers = signed_request(SECRET, method, path, payload)
     return httpx.request(method, url, content=body, headers=headers, timeout=30)
 
 
@@ -155,7 +154,7 @@ def test_webhook_check_pauses_then_api_approval_moves_to_fine_tuning(
     assert before.json()["phase"] == "rag"
 
     requested = _signed(
-        "POST", f"{webhook_url}/v1/usecases/{USE_CASE}/checks", b'{"requested_by": "e2e"}'
+        "POST", f"{webhook_url}/v1/usecases/{USE_CASE}/checks", {"requested_by": "e2e"}
     )
     assert requested.status_code == 202, requested.text
 
@@ -180,7 +179,7 @@ def test_webhook_check_pauses_then_api_approval_moves_to_fine_tuning(
         phase = require_use_case(USE_CASE, session=session).active_phase
     assert (decision.kind, decision.flow_run_id) == ("advanced", run["id"])
     assert (decision.decided_by, phase) == (APPROVAL["approver"], "fine_tuning")
-    after = _signed("GET", active_url, b"")
+    after = _signed("GET", active_url)
     assert after.headers["ETag"] != before.headers["ETag"]
     assert after.json()["phase"] == "fine_tuning"
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from flows.hybrid import check_hybrid
-from phasegate.signing import signed_headers
+from phasegate.signing import new_secret, signed_request
 from phasegate.webhooks import create_app
 from state.db import store_session
 from state.domain import Decision, DecisionDraft
@@ -39,7 +39,7 @@ from tests.flows.tiny_usecase import (
     port,
 )
 
-SECRET = "hybrid-test-secret"
+SECRET = new_secret()
 
 
 def _last_decision(settings: Settings) -> Decision:
@@ -102,13 +102,12 @@ def test_active_endpoint_serves_the_routing_rule_an_application_can_apply(
 ) -> None:
     check_hybrid(TUNED)
     app = create_app(
-        tiny.model_copy(update={"webhook_secret": SecretStr(SECRET)}),
+        tiny.model_copy(update={"webhook_secret": [SecretStr(SECRET)]}),
         emit=lambda event, use_case, payload: "unused",
     )
 
-    response = TestClient(app).get(
-        f"/v1/usecases/{TUNED}/active", headers=signed_headers(SECRET, b"")
-    )
+    path = f"/v1/usecases/{TUNED}/active"
+    response = TestClient(app).get(path, headers=signed_request(SECRET, "GET", path)[1])
 
     assert response.status_code == 200
     served = response.json()

@@ -46,7 +46,7 @@ def template_store_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(name="webhook_settings")
 def webhook_settings_fixture(settings: Settings, template_store: Path) -> Settings:
     """Settings with a webhook secret, on a SQLite store holding the use case `demo-qa`."""
-    configured = settings.model_copy(update={"webhook_secret": SecretStr(SECRET)})
+    configured = settings.model_copy(update={"webhook_secret": [SecretStr(SECRET)]})
     return with_demo_store(configured, template_store)
 
 
@@ -60,7 +60,7 @@ def client_fixture(webhook_settings: Settings, emitted: Emitted) -> TestClient:
 def any_store_settings_fixture(store_url: str, settings: Settings, tmp_path: Path) -> Settings:
     """Like `webhook_settings`, once on SQLite and once on PostgreSQL."""
     configured = settings.model_copy(
-        update={"webhook_secret": SecretStr(SECRET), "database_url": store_url}
+        update={"webhook_secret": [SecretStr(SECRET)], "database_url": store_url}
     )
     register(configured, tmp_path / "specs", NAME)
     return configured

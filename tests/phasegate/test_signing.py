@@ -1,191 +1,210 @@
-"""Request signatures, the replay window and the replay cache."""
+"""Standard Webhooks signatures: the signed content, rotation, and what verify refuses."""
 
+import json
 import time
+from datetime import UTC, datetime
 
+import openai
 import pytest
 from pydantic import SecretStr
+from standardwebhooks.webhooks import Webhook
 
 from phasegate.signing import (
+    ID_HEADER,
+    MAX_SIGNATURES,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Authenticator,
-    ReplayCache,
     SignatureError,
+    new_secret,
     sign,
     signed_headers,
+    signed_request,
     verify,
 )
+from state.deliveries import Delivery
+from state.settings import webhook_key
 
-SECRET = "s3cret"
+SECRET = "whsec_dGVzdC1zZWNyZXQtb2YtdGhpcnR5LXR3by1ieXRlcw=="
+KEY = b"test-secret-of-thirty-two-bytes"
+NEW = new_secret()
 NOW = 1_700_000_000
 BODY = b'{"reason":"nightly"}'
-# printf '%s' '1700000000.{"reason":"nightly"}' | openssl dgst -sha256 -hmac 's3cret' -hex
-OPENSSL_HEX = "ea887486c525bf8401b1341223c2dfef4865e43eea2936e33fc14d41b3960844"
+# printf '%s' 'msg_1.1700000000.{"reason":"nightly"}' \
+#   | openssl dgst -sha256 -mac HMAC -macopt hexkey:$(printf '%s' "$KEY" | xxd -p) -binary | base64
+OPENSSL = "v1,w4DxsinToT118xZe6nAG1xMuKeBv77EBl7WSJ8BDkOk="
+GOOD = {ID_HEADER: "msg_1", TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: OPENSSL}
 
 
-def _error_code(*args: object, **kwargs: object) -> str:
+def _code(headers: dict[str, str], payload: bytes = BODY, keys: tuple[bytes, ...] = (KEY,)) -> str:
     with pytest.raises(SignatureError) as caught:
-        verify(*args, **kwargs)  # type: ignore[arg-type]
+        verify(keys, headers, payload, now=NOW)
     return caught.value.code
 
 
-def test_sign_matches_openssl() -> None:
-    assert sign(SECRET, NOW, BODY) == f"sha256={OPENSSL_HEX}"
-
-
-def test_signed_headers_carry_timestamp_and_signature() -> None:
-    headers = signed_headers(SECRET, BODY, now=NOW + 0.7)
-    assert headers == {TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: f"sha256={OPENSSL_HEX}"}
-
-
-def test_verify_returns_the_timestamp_of_a_good_signature() -> None:
-    assert verify(SECRET, str(NOW), f"sha256={OPENSSL_HEX}", BODY, now=NOW + 10) == NOW
+def test_webhook_key_decodes_a_whsec_secret() -> None:
+    assert webhook_key(SECRET) == KEY
 
 
 @pytest.mark.parametrize(
-    ("timestamp", "signature"), [(None, "sha256=ab"), (str(NOW), None), ("", ""), (str(NOW), "")]
+    "secret", ["test-secret", "whsec_", "whsec_not base64!", "whsec_c2hvcnQ=", "whsec_" + "A" * 100]
 )
-def test_verify_missing_header_is_missing_signature(
-    timestamp: str | None, signature: str | None
-) -> None:
-    assert _error_code(SECRET, timestamp, signature, BODY, now=NOW) == "missing_signature"
+def test_webhook_key_refuses_a_malformed_secret_without_quoting_it(secret: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        webhook_key(secret)
+    assert str(caught.value) == "must be whsec_ followed by 24 to 64 bytes in base64"
+
+
+def test_sign_matches_openssl() -> None:
+    assert sign(KEY, "msg_1", NOW, BODY) == OPENSSL
+
+
+def test_signed_headers_carry_id_timestamp_and_signature() -> None:
+    headers = signed_headers(SECRET, BODY, webhook_id="msg_1", now=NOW + 0.7)
+    assert headers == GOOD
+
+
+def test_signed_headers_of_two_secrets_carry_two_signatures() -> None:
+    headers = signed_headers([SECRET, NEW], BODY, webhook_id="msg_1", now=NOW)
+    old, new = headers[SIGNATURE_HEADER].split(" ")
+    assert old == OPENSSL
+    assert new == sign(webhook_key(NEW), "msg_1", NOW, BODY)
+
+
+def test_signed_request_puts_the_target_in_a_post_body_and_signs_a_get_target() -> None:
+    body, headers = signed_request(SECRET, "POST", "/v1/usecases/a/checks", {"reason": "r"})
+    assert body == b'{"target": "POST /v1/usecases/a/checks", "reason": "r"}'
+    assert verify([KEY], headers, body, now=time.time())[0] == headers[ID_HEADER]
+    body, headers = signed_request(SECRET, "GET", "/v1/usecases/a/active")
+    assert body == b""
+    assert verify([KEY], headers, b"GET /v1/usecases/a/active", now=time.time())
+
+
+def test_openai_sdk_verifies_our_signature() -> None:
+    body, headers = signed_request(SECRET, "POST", "/v1/usecases/a/usage", {"counts": []})
+    client = openai.OpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1")
+    client.webhooks.verify_signature(body, headers, secret=SECRET)
+    with pytest.raises(openai.InvalidWebhookSignatureError):
+        client.webhooks.verify_signature(body + b" ", headers, secret=SECRET)
+
+
+def test_standardwebhooks_verifies_what_we_sign_and_signs_what_we_verify() -> None:
+    body, headers = signed_request(SECRET, "POST", "/v1/usecases/a/usage", {"counts": []})
+    assert Webhook(SECRET).verify(body, headers) == json.loads(body)
+    now = datetime.now(UTC)
+    theirs = {
+        ID_HEADER: "msg_9",
+        TIMESTAMP_HEADER: str(int(now.timestamp())),
+        SIGNATURE_HEADER: Webhook(SECRET).sign("msg_9", now, body),
+    }
+    assert verify([KEY], theirs, body, now=time.time()) == ("msg_9", int(now.timestamp()))
+
+
+def test_verify_returns_id_and_timestamp_of_a_good_signature() -> None:
+    assert verify([KEY], GOOD, BODY, now=NOW + 10) == ("msg_1", NOW)
+
+
+def test_verify_accepts_any_of_several_keys_and_signatures() -> None:
+    both = signed_headers([NEW, SECRET], BODY, webhook_id="msg_1", now=NOW)
+    assert verify([KEY], both, BODY, now=NOW) == ("msg_1", NOW)
+    assert verify([webhook_key(NEW), KEY], GOOD, BODY, now=NOW) == ("msg_1", NOW)
+
+
+@pytest.mark.parametrize("missing", [ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER])
+def test_verify_missing_header_is_missing_signature(missing: str) -> None:
+    assert _code({k: v for k, v in GOOD.items() if k != missing}) == "missing_signature"
+    assert _code(GOOD | {missing: ""}) == "missing_signature"
+
+
+@pytest.mark.parametrize("webhook_id", ["msg.1", "a b", "x" * 129, "é"])
+def test_verify_malformed_id_is_bad_webhook_id(webhook_id: str) -> None:
+    assert _code(GOOD | {ID_HEADER: webhook_id}) == "bad_webhook_id"
 
 
 @pytest.mark.parametrize("timestamp", ["-5", "1.5e9", "17000000OO", "١٧٠٠٠٠٠٠٠٠", "9" * 13])
 def test_verify_malformed_timestamp_is_bad_timestamp(timestamp: str) -> None:
-    code = _error_code(SECRET, timestamp, sign(SECRET, NOW, BODY), BODY, now=NOW)
-    assert code == "bad_timestamp"
+    assert _code(GOOD | {TIMESTAMP_HEADER: timestamp}) == "bad_timestamp"
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86_400])
 def test_verify_outside_the_window_is_stale(offset: int) -> None:
-    signature = sign(SECRET, NOW + offset, BODY)
-    assert _error_code(SECRET, str(NOW + offset), signature, BODY, now=NOW) == "stale_timestamp"
+    headers = signed_headers(SECRET, BODY, webhook_id="msg_1", now=NOW + offset)
+    assert _code(headers) == "stale_timestamp"
 
 
 @pytest.mark.parametrize("offset", [-300, 300])
 def test_verify_at_the_edge_of_the_window_passes(offset: int) -> None:
-    signature = sign(SECRET, NOW + offset, BODY)
-    assert verify(SECRET, str(NOW + offset), signature, BODY, now=NOW) == NOW + offset
+    headers = signed_headers(SECRET, BODY, webhook_id="msg_1", now=NOW + offset)
+    assert verify([KEY], headers, BODY, now=NOW) == ("msg_1", NOW + offset)
 
 
 @pytest.mark.parametrize(
-    "signature",
+    "changes",
     [
-        sign("other-secret", NOW, BODY),
-        sign(SECRET, NOW, BODY + b" "),
-        sign(SECRET, NOW + 1, BODY),
-        OPENSSL_HEX,
-        f"sha256={OPENSSL_HEX.upper()}",
-        "sha256=",
+        {SIGNATURE_HEADER: sign(webhook_key(NEW), "msg_1", NOW, BODY)},
+        {SIGNATURE_HEADER: sign(KEY, "msg_1", NOW, BODY + b" ")},
+        {SIGNATURE_HEADER: sign(KEY, "msg_1", NOW + 1, BODY)},
+        {ID_HEADER: "msg_2"},
+        {SIGNATURE_HEADER: OPENSSL.removeprefix("v1,")},
+        {SIGNATURE_HEADER: "v1a," + OPENSSL.removeprefix("v1,")},
+        {SIGNATURE_HEADER: OPENSSL.lower()},
+        {SIGNATURE_HEADER: "v1,"},
     ],
-    ids=["other secret", "other body", "other timestamp", "no prefix", "uppercase", "empty hex"],
+    ids=[
+        "other secret",
+        "other body",
+        "other timestamp",
+        "other id",
+        "no version",
+        "other version",
+        "case changed",
+        "empty",
+    ],
 )
-def test_verify_wrong_signature_is_bad_signature(signature: str) -> None:
-    assert _error_code(SECRET, str(NOW), signature, BODY, now=NOW) == "bad_signature"
+def test_verify_wrong_signature_is_bad_signature(changes: dict[str, str]) -> None:
+    assert _code(GOOD | changes) == "bad_signature"
 
 
-def test_replay_cache_refuses_a_key_it_holds() -> None:
-    cache = ReplayCache()
-    assert cache.reserve(("POST", "/a", "sig"), NOW, now=NOW) is True
-    assert cache.reserve(("POST", "/a", "sig"), NOW, now=NOW + 299) is False
+def test_verify_refuses_more_signatures_than_the_bound() -> None:
+    many = " ".join([OPENSSL] * (MAX_SIGNATURES + 1))
+    assert _code(GOOD | {SIGNATURE_HEADER: many}) == "bad_signature"
 
 
-def test_replay_cache_forgets_a_key_once_its_timestamp_is_stale() -> None:
-    cache = ReplayCache(window=300)
-    cache.reserve(("POST", "/a", "sig"), NOW, now=NOW)
-    assert cache.reserve(("POST", "/a", "sig"), NOW, now=NOW + 301) is True
-
-
-def test_replay_cache_release_allows_the_key_again() -> None:
-    cache = ReplayCache()
-    cache.reserve(("POST", "/a", "sig"), NOW, now=NOW)
-    cache.release(("POST", "/a", "sig"))
-    assert cache.reserve(("POST", "/a", "sig"), NOW, now=NOW) is True
-
-
-def test_replay_cache_full_of_live_keys_raises_overflow() -> None:
-    cache = ReplayCache(max_entries=2)
-    cache.reserve(("k", "1"), NOW, now=NOW)
-    cache.reserve(("k", "2"), NOW, now=NOW)
-    with pytest.raises(OverflowError):
-        cache.reserve(("k", "3"), NOW, now=NOW)
-
-
-def test_replay_cache_full_makes_room_by_dropping_expired_keys() -> None:
-    cache = ReplayCache(max_entries=2, window=300)
-    cache.reserve(("k", "1"), NOW - 200, now=NOW)
-    cache.reserve(("k", "2"), NOW, now=NOW)
-    assert cache.reserve(("k", "3"), NOW + 150, now=NOW + 150) is True
-    assert len(cache) == 2
-
-
-def _authenticator(secret: str | None = SECRET, **per_use_case: str) -> Authenticator:
-    return Authenticator(
-        secret=SecretStr(secret) if secret else None,
-        secrets_by_use_case={name: SecretStr(value) for name, value in per_use_case.items()},
-        replays=ReplayCache(),
+def _authenticator(shared: list[str], **per_use_case: list[str]) -> Authenticator:
+    return Authenticator.from_secrets(
+        [SecretStr(s) for s in shared],
+        {name: [SecretStr(s) for s in secrets] for name, secrets in per_use_case.items()},
     )
 
 
-def _authenticate(
-    auth: Authenticator,
-    use_case: str,
-    secret: str,
-    path: str = "/p",
-    *,
-    method: str = "POST",
-    now: float | None = None,
-) -> str:
-    headers = signed_headers(secret, BODY, now=now)
+def _authenticate(auth: Authenticator, use_case: str, secret: str) -> str:
+    headers = signed_headers(secret, BODY, webhook_id="msg_7")
     try:
-        auth.authenticate(
-            use_case, method, path, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY
-        )
+        delivery = auth.authenticate(use_case, headers, BODY)
     except SignatureError as exc:
         return f"{exc.status} {exc.code}"
+    assert delivery == Delivery(use_case, "msg_7", int(headers[TIMESTAMP_HEADER]))
     return "ok"
 
 
 def test_authenticator_without_secret_is_503() -> None:
-    assert _authenticate(_authenticator(None), "a", SECRET) == "503 secret_not_configured"
+    assert _authenticate(_authenticator([]), "a", SECRET) == "503 secret_not_configured"
 
 
-def test_authenticator_uses_the_use_case_secret_where_one_is_set() -> None:
-    auth = _authenticator(SECRET, billing="billing-secret")
-    assert _authenticate(auth, "billing", "billing-secret") == "ok"
-
-
-def test_authenticator_refuses_the_deployment_secret_for_a_use_case_with_its_own() -> None:
-    auth = _authenticator(SECRET, billing="billing-secret")
+def test_authenticator_uses_the_use_case_secrets_where_they_are_set() -> None:
+    auth = _authenticator([SECRET], billing=[NEW])
+    assert _authenticate(auth, "billing", NEW) == "ok"
     assert _authenticate(auth, "billing", SECRET) == "401 bad_signature"
+    assert _authenticate(auth, "other", SECRET) == "ok"
 
 
-def test_authenticator_per_use_case_secret_works_without_deployment_secret() -> None:
-    auth = _authenticator(None, billing="billing-secret")
-    assert _authenticate(auth, "billing", "billing-secret") == "ok"
+def test_authenticator_per_use_case_secret_works_without_shared_secret() -> None:
+    assert _authenticate(_authenticator([], billing=[NEW]), "billing", NEW) == "ok"
+    assert _authenticate(_authenticator([], billing=[NEW]), "a", NEW) == "503 secret_not_configured"
 
 
-def test_authenticator_same_request_twice_is_replayed() -> None:
-    auth, now = _authenticator(), time.time()
-    _authenticate(auth, "a", SECRET, now=now)
-    assert _authenticate(auth, "a", SECRET, now=now) == "401 replayed"
-
-
-def test_authenticator_same_signature_on_another_path_is_not_a_replay() -> None:
-    auth, now = _authenticator(), time.time()
-    _authenticate(auth, "a", SECRET, "/v1/usecases/a/checks", now=now)
-    assert _authenticate(auth, "b", SECRET, "/v1/usecases/b/checks", now=now) == "ok"
-
-
-def test_authenticator_same_get_twice_is_not_held() -> None:
-    auth, now = _authenticator(), time.time()
-    _authenticate(auth, "a", SECRET, "/v1/usecases/a/active", method="GET", now=now)
-    assert _authenticate(auth, "a", SECRET, "/v1/usecases/a/active", method="GET", now=now) == "ok"
-    assert len(auth.replays) == 0
-
-
-def test_authenticator_full_replay_cache_is_503() -> None:
-    auth = _authenticator()
-    auth.replays.max_entries = 0
-    assert _authenticate(auth, "a", SECRET) == "503 replay_cache_full"
+def test_authenticator_during_a_rotation_accepts_old_and_new_and_refuses_others() -> None:
+    auth = _authenticator([SECRET, NEW])
+    assert _authenticate(auth, "a", SECRET) == "ok"
+    assert _authenticate(auth, "a", NEW) == "ok"
+    assert _authenticate(auth, "a", new_secret()) == "401 bad_signature"

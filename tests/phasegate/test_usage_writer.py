@@ -1,6 +1,8 @@
 """Group commit of usage reports: shared transactions, answers per report, isolated failures."""
 
 import asyncio
+import itertools
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from phasegate.usage_writer import UsageWriter
 from state import store
 from state.db import engine_for, store_session
-from state.errors import NotFound
+from state.deliveries import Delivery, Replays
+from state.errors import ApiError, NotFound
 from state.spec import load_spec
 from state.usage import UsageCount, volume
 from tests.specs import write_spec
@@ -44,12 +47,29 @@ def commits_fixture(url: str) -> Iterator[list[int]]:
     event.remove(engine, "commit", count)
 
 
-def _writer(url: str) -> UsageWriter:
-    return UsageWriter(url, anyio.CapacityLimiter(1))
+IDS = itertools.count()
+
+
+class _Writer(UsageWriter):
+    """The writer, each report under a delivery of its own unless one is given."""
+
+    async def record(self, counts: list[UsageCount], delivery: Delivery | None = None) -> int:
+        if delivery is None:
+            delivery = Delivery(counts[0].use_case, f"msg_{next(IDS)}", int(time.time()))
+        return await super().record(counts, delivery)
+
+
+def _writer(url: str) -> _Writer:
+    return _Writer(url, anyio.CapacityLimiter(1), Replays(300))
 
 
 def _report(count: int, source: str = "app", name: str = NAME) -> list[UsageCount]:
     return [UsageCount(name, DAY, count, source)]
+
+
+def _stored_ids(url: str) -> list[str]:
+    with store_session(url) as session:
+        return sorted(session.execute(text("SELECT webhook_id FROM webhook_delivery")).scalars())
 
 
 def _volume(url: str) -> int:
@@ -160,3 +180,43 @@ def test_report_whose_caller_went_away_is_still_written(url: str) -> None:
 
     assert asyncio.run(main()) == 1
     assert _volume(url) == 30
+
+
+def test_same_delivery_twice_in_one_commit_is_written_once(url: str, commits: list[int]) -> None:
+    writer = _writer(url)
+    delivery = Delivery(NAME, "msg_twice", int(time.time()))
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            writer.record(_report(10), delivery),
+            writer.record(_report(10), delivery),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(main())
+    assert first == 1
+    assert isinstance(second, ApiError) and (second.status, second.code) == (401, "replayed")
+    assert (len(commits), _volume(url), _stored_ids(url)) == (1, 10, ["msg_twice"])
+
+
+def test_refused_reports_leave_their_delivery_free(url: str) -> None:
+    writer = _writer(url)
+    ghost = Delivery("ghost", "msg_ghost", int(time.time()))
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            writer.record(_report(10), Delivery(NAME, "msg_ok", int(time.time()))),
+            writer.record(_report(99, name="ghost"), ghost),
+            return_exceptions=True,
+        )
+
+    assert isinstance(asyncio.run(main())[1], NotFound)
+    assert _stored_ids(url) == ["msg_ok"]
+
+
+def test_store_failure_leaves_the_delivery_free_for_a_retry(poisoned_url: str) -> None:
+    writer = _writer(poisoned_url)
+    delivery = Delivery(NAME, "msg_poison", int(time.time()))
+    with pytest.raises(IntegrityError):
+        asyncio.run(writer.record(_report(99, "poison"), delivery))
+    assert _stored_ids(poisoned_url) == []

@@ -5,7 +5,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from phasegate.signing import signed_headers
+from phasegate.signing import signed_request
 from state import store
 from state.db import store_session
 from state.domain import ConfigurationDraft, DecisionDraft
@@ -38,9 +38,8 @@ def test_active_etag_is_the_sha256_of_the_body(client: TestClient) -> None:
 
 def test_active_with_matching_if_none_match_is_304_without_body(client: TestClient) -> None:
     etag = webhook_client.get(client, ACTIVE).headers["etag"]
-    response = client.get(
-        ACTIVE, headers={**signed_headers(SECRET, b"", now=time.time() - 1), "If-None-Match": etag}
-    )
+    _, signed = signed_request(SECRET, "GET", ACTIVE, now=time.time() - 1)
+    response = client.get(ACTIVE, headers={**signed, "If-None-Match": etag})
     assert response.status_code == 304
     assert response.content == b""
     assert response.headers["etag"] == etag

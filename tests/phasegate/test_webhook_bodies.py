@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from phasegate.signing import signed_headers
+from phasegate.signing import signed_request
 from state.settings import Settings
 from tests.phasegate import webhook_client
 from tests.phasegate.webhook_client import (
@@ -110,15 +110,15 @@ def test_oversized_chunked_body_without_length_is_413(
     webhook_settings: Settings, emitted: Emitted
 ) -> None:
     client = webhook_client.app_client(webhook_settings, emitted, max_body_bytes=100)
-    body = webhook_client.body({"reason": "x" * 300})
+    body, headers = signed_request(SECRET, "POST", CHECKS, {"reason": "x" * 300})
     chunks = iter([body[:60], body[60:]])
-    response = client.post(CHECKS, content=chunks, headers={**JSON, **signed_headers(SECRET, body)})
+    response = client.post(CHECKS, content=chunks, headers=headers)
     assert "content-length" not in response.request.headers
     assert webhook_client.error(response) == (413, "body_too_large")
     assert emitted.events == []
 
 
 def test_body_at_the_limit_is_accepted(webhook_settings: Settings, emitted: Emitted) -> None:
-    body = webhook_client.body({"reason": "r"})
+    body = webhook_client.body({"reason": "r"}, CHECKS)
     client = webhook_client.app_client(webhook_settings, emitted, max_body_bytes=len(body))
     assert webhook_client.post(client, CHECKS, body).status_code == 202

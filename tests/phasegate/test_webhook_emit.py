@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -9,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from phasegate.signing import signed_headers
+from phasegate.signing import signed_request
 from phasegate.webhooks import CHECK_REQUESTED, EmitError, create_app, prefect_emitter
 from state.settings import Settings
 from tests.phasegate import webhook_client
-from tests.phasegate.webhook_client import CHECKS, JSON, NAME, SECRET, Emitted
+from tests.phasegate.webhook_client import CHECKS, NAME, SECRET, Emitted
 
 
 def test_check_request_emits_the_event_and_answers_202(
@@ -32,26 +33,38 @@ def test_check_request_with_empty_object_emits_nulls(client: TestClient, emitted
 
 
 def test_check_request_whose_emit_fails_is_503_and_may_be_sent_again(
-    client: TestClient, emitted: Emitted
+    client: TestClient, webhook_settings: Settings, emitted: Emitted
 ) -> None:
-    emitted.failure = ConnectionError("events API down")
-    body = webhook_client.body({"reason": "retry me"})
-    headers = {**JSON, **signed_headers(SECRET, body)}
+    emitted.failure = ConnectionError("events API down at 10.0.0.7:4200")
+    body, headers = signed_request(SECRET, "POST", CHECKS, {"reason": "retry me"})
+    before = webhook_client.snapshot(webhook_settings)
     response = client.post(CHECKS, content=body, headers=headers)
     assert webhook_client.error(response) == (503, "emit_failed")
-    assert "events API down" in response.json()["error"]["message"]
+    assert webhook_client.snapshot(webhook_settings) == before
     emitted.failure = None
     assert client.post(CHECKS, content=body, headers=headers).status_code == 202
+
+
+def test_emit_failure_answer_holds_no_internal_text(
+    client: TestClient, emitted: Emitted, caplog: pytest.LogCaptureFixture
+) -> None:
+    emitted.failure = ConnectionError("events API down at 10.0.0.7:4200")
+    response = webhook_client.post(client, CHECKS, {})
+    assert response.json()["error"] == {
+        "code": "emit_failed",
+        "message": "check event not emitted: the Prefect API did not take it; retry",
+    }
+    assert any("10.0.0.7:4200" in record.getMessage() for record in caplog.records)
 
 
 def test_check_requests_of_two_use_cases_in_the_same_second_both_answer(
     client: TestClient, webhook_settings: Settings, emitted: Emitted, tmp_path: Path
 ) -> None:
     webhook_client.register(webhook_settings, tmp_path / "more", "triage")
-    headers = {**JSON, **signed_headers(SECRET, b"{}")}
-    assert client.post(CHECKS, content=b"{}", headers=headers).status_code == 202
-    response = client.post("/v1/usecases/triage/checks", content=b"{}", headers=headers)
-    assert response.status_code == 202
+    now = time.time()
+    for path in (CHECKS, "/v1/usecases/triage/checks"):
+        body, headers = signed_request(SECRET, "POST", path, {}, now=now)
+        assert client.post(path, content=body, headers=headers).status_code == 202
     assert [use_case for _, use_case, _ in emitted.events] == [NAME, "triage"]
 
 
@@ -116,7 +129,7 @@ def test_check_request_refused_by_prefect_api_is_503(
     prefect_api.status = 422
     response = webhook_client.post(TestClient(create_app(webhook_settings)), CHECKS, {})
     assert webhook_client.error(response) == (503, "emit_failed")
-    assert "422" in response.json()["error"]["message"]
+    assert "422" not in response.json()["error"]["message"]
 
 
 def test_prefect_emitter_without_api_url_raises() -> None:

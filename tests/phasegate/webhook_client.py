@@ -9,7 +9,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from phasegate.signing import signed_headers
+from phasegate.signing import signed_headers, signed_request, target
 from phasegate.webhooks import create_app
 from state import store
 from state.db import make_engine, store_session
@@ -17,7 +17,9 @@ from state.settings import Settings
 from state.spec import load_spec
 from tests.specs import write_spec
 
-SECRET = "test-secret"
+# A Standard Webhooks secret: whsec_ and 32 bytes in base64.
+SECRET = "whsec_dGVzdC1zZWNyZXQtb2YtdGhpcnR5LXR3by1ieXRlcw=="
+OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LW9mLXRoaXJ0eS10d28tYnl0ZXM="
 NAME = "demo-qa"
 USAGE = f"/v1/usecases/{NAME}/usage"
 CHECKS = f"/v1/usecases/{NAME}/checks"
@@ -61,9 +63,18 @@ def with_demo_store(settings: Settings, template: Path) -> Settings:
     return settings
 
 
-def body(payload: object) -> bytes:
-    """Bytes as they are, anything else as JSON."""
-    return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+def aimed(path: str, payload: dict) -> dict:
+    """`payload` with the target of a POST to `path`, unless it names one already."""
+    return {"target": target("POST", path)} | payload
+
+
+def body(payload: object, path: str | None = None) -> bytes:
+    """Bytes as they are; a dict aimed at `path` (when given), as JSON; anything else as JSON."""
+    if isinstance(payload, bytes):
+        return payload
+    if path is not None and isinstance(payload, dict):
+        payload = aimed(path, payload)
+    return json.dumps(payload).encode()
 
 
 def post(
@@ -75,8 +86,8 @@ def post(
     now: float | None = None,
     content_type: str | None = "application/json",
 ) -> httpx.Response:
-    """POST `payload` signed with `secret`."""
-    content = body(payload)
+    """POST `payload` (a dict gets the target of `path`) signed with `secret`."""
+    content = body(payload, path)
     headers = signed_headers(secret, content, now=now)
     if content_type is not None:
         headers["Content-Type"] = content_type
@@ -85,7 +96,8 @@ def post(
 
 def get(client: TestClient, path: str, **headers: str) -> httpx.Response:
     """GET `path` signed with the test secret, plus any extra headers."""
-    return client.get(path, headers={**signed_headers(SECRET, b""), **headers})
+    _, signed = signed_request(SECRET, "GET", path)
+    return client.get(path, headers={**signed, **headers})
 
 
 def error(response: httpx.Response) -> tuple[int, str]:

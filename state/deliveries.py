@@ -1,0 +1,111 @@
+"""Store functions for webhook deliveries: the `webhook-id`s taken, so that none is taken twice.
+
+A delivery is reserved in the same unit of work as what the request writes: if that work
+fails, the reservation rolls back with it and the same request may be sent again; if it
+commits, every later request with the same id for the same use case is a replay, whichever
+webhook process receives it, before or after a restart. Concurrent reservations of one id are
+settled by the primary key: one inserts, the others find it taken.
+"""
+
+import threading
+import time
+from collections.abc import Sequence
+from functools import cache
+from typing import NamedTuple
+
+from sqlalchemy import Insert, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from state.models import WebhookDeliveryRecord
+
+
+class Delivery(NamedTuple):
+    """One signed request: the use case it targets, its `webhook-id` and `webhook-timestamp`."""
+
+    use_case: str
+    webhook_id: str
+    sent_at: int
+
+
+def reserve_deliveries(deliveries: Sequence[Delivery], *, session: Session) -> list[bool]:
+    """Reserve each delivery's id; answer, in order, whether it was new (False: a replay).
+
+    A delivery repeated within `deliveries` is new only the first time.
+    """
+    first: dict[tuple[str, str], Delivery] = {}
+    for delivery in deliveries:
+        first.setdefault((delivery.use_case, delivery.webhook_id), delivery)
+    if not first:
+        return []
+    rows = [delivery._asdict() for delivery in first.values()]
+    statement = _insert_new(session.get_bind().dialect.name).values(rows)
+    inserted = set(session.connection().execute(statement).tuples())
+    answers = []
+    for delivery in deliveries:
+        key = (delivery.use_case, delivery.webhook_id)
+        answers.append(key in inserted)
+        inserted.discard(key)
+    return answers
+
+
+def reserve_delivery(delivery: Delivery, *, session: Session) -> bool:
+    """Reserve one delivery's id; False when it is already taken (a replay)."""
+    return reserve_deliveries([delivery], session=session)[0]
+
+
+def release_delivery(delivery: Delivery, *, session: Session) -> None:
+    """Forget a reserved delivery, so that the same request may be sent again."""
+    session.execute(
+        delete(WebhookDeliveryRecord).where(
+            col(WebhookDeliveryRecord.use_case) == delivery.use_case,
+            col(WebhookDeliveryRecord.webhook_id) == delivery.webhook_id,
+        )
+    )
+
+
+def prune_deliveries(sent_before: int, *, session: Session) -> int:
+    """Remove the deliveries sent before `sent_before` (unix seconds); return how many."""
+    result = session.execute(
+        delete(WebhookDeliveryRecord).where(col(WebhookDeliveryRecord.sent_at) < sent_before)
+    )
+    return result.rowcount
+
+
+class Replays:
+    """Reserves deliveries for one webhook process and, every `prune_every`, drops stale ones.
+
+    A delivery sent more than `window` seconds from now can never pass the timestamp check
+    again; pruning waits for twice that, so a webhook process whose clock is up to `window`
+    behind another's still finds every id it could accept.
+    """
+
+    def __init__(self, window: int, prune_every: int = 1000) -> None:
+        self.window = window
+        self.prune_every = prune_every
+        self._reserved = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, deliveries: Sequence[Delivery], *, session: Session) -> list[bool]:
+        """Reserve each delivery in this unit of work (False: a replay); prune when due."""
+        with self._lock:
+            self._reserved += len(deliveries)
+            due = self._reserved >= self.prune_every
+            if due:
+                self._reserved = 0
+        if due:
+            prune_deliveries(int(time.time()) - 2 * self.window, session=session)
+        return reserve_deliveries(deliveries, session=session)
+
+    def release(self, delivery: Delivery, *, session: Session) -> None:
+        """Forget a delivery whose request was refused after all."""
+        release_delivery(delivery, session=session)
+
+
+@cache
+def _insert_new(dialect: str) -> Insert:
+    """The statement that inserts deliveries, skips taken ids, and returns the inserted keys."""
+    table = WebhookDeliveryRecord.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_nothing().returning(table.c.use_case, table.c.webhook_id)
