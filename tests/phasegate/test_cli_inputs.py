@@ -234,8 +234,10 @@ def test_usage_record_out_of_range_count_exits_2_in_a_process(cli_store: str) ->
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("PHASEGATE_WEBHOOK_SECRETS", '{"demo-qa": "hunter2-secret", ', "not valid JSON"),
-        ("PHASEGATE_WEBHOOK_SECRETS", '["hunter2-secret"]', "Input should be a valid dictionary"),
+        ("PHASEGATE_WEBHOOK_SECRETS", '{"demo-qa": "hunter2-secret", ', "Value error, must be a"),
+        ("PHASEGATE_WEBHOOK_SECRETS", '["hunter2-secret"]', "Value error, must be a JSON"),
+        ("PHASEGATE_WEBHOOK_SECRETS", '{"demo-qa": "hunter2-secret"}', "Value error, demo-qa: "),
+        ("PHASEGATE_WEBHOOK_SECRET", "whsec_aHVudGVyMg== hunter2", "Value error, secret 1 of 2"),
         ("PHASEGATE_CONCURRENCY", "hunter2-secret", "Input should be a valid integer"),
     ],
 )

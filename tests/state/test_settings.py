@@ -8,17 +8,18 @@ from state.errors import SettingsError
 from state.settings import Settings, get_settings, load_settings
 
 SECRET = "topsecret-9f2c"
+SECRETS_SHAPE = 'must be a JSON object {"use-case": "whsec_… whsec_…"}'
 
 BAD = {
     "malformed JSON secrets": (
         "WEBHOOK_SECRETS",
         '{"demo-qa": "' + SECRET + '", ',
-        "PHASEGATE_WEBHOOK_SECRETS: not valid JSON",
+        "PHASEGATE_WEBHOOK_SECRETS: Value error, " + SECRETS_SHAPE,
     ),
     "secrets as a list": (
         "WEBHOOK_SECRETS",
         f'["{SECRET}"]',
-        "PHASEGATE_WEBHOOK_SECRETS: Input should be a valid dictionary",
+        "PHASEGATE_WEBHOOK_SECRETS: Value error, " + SECRETS_SHAPE,
     ),
     "not an integer": (
         "CONCURRENCY",
