@@ -164,6 +164,8 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         constraints=ctx.spec.constraints,
         roles=HYBRID,
         guardrails=ctx.spec.guardrails,
+        prices_active=ctx.settings.price_for(tuned.model),
+        prices_candidate=ctx.settings.price_for(hybrid.model),
         baseline=tuned_run,
         subject=hybrid_run,
         canary_baseline=score_canary(ctx, tuned),

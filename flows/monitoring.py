@@ -116,6 +116,9 @@ def assess(
         subject=current,
         tolerated_drop=tolerated_drop,
         guardrails=ctx.spec.guardrails,
+        # One configuration measured twice: one price for both runs (a cost guardrail reads it).
+        prices_active=ctx.settings.price_for(config.model),
+        prices_candidate=ctx.settings.price_for(config.model),
         **_canary_runs(ctx, config),
     )
     return current, apply_checks(MONITOR_CHECKS, inputs)

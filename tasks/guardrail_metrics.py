@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from state.domain import EvalRun, ItemResult
 from state.settings import Price
-from state.spec import Direction, Guardrail
+from state.spec_metrics import Direction, Guardrail
 from tasks.stats import bootstrap_interval, mean
 
 FENCE = re.compile(r"^```[a-zA-Z]*\n(.*)\n```$", re.S)

@@ -5,7 +5,8 @@ from prefect.cache_policies import NO_CACHE
 
 from state.domain import EvalItem, EvalRun
 from state.settings import ProviderOptions
-from state.spec import Guardrail, UseCaseSpec
+from state.spec import UseCaseSpec
+from state.spec_metrics import Guardrail
 from tasks.llm import build_client, run_sync
 from tasks.metrics import METRICS, Rubric, judge_scores
 

@@ -10,7 +10,7 @@ inconclusive (too few items with a value included).
 
 from state.domain import GateResult
 from state.phases import GateStatus, Stage
-from state.spec import Guardrail
+from state.spec_metrics import Guardrail
 from tasks.gates.inputs import GateInputs
 from tasks.gates.paired import Comparison, compare, non_inferiority
 from tasks.gates.results import INCONCLUSIVE, gate_result, passed, worst

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from state.domain import EvalRun
 from state.phases import Phase
 from state.settings import Price
-from state.spec import Constraints, Gates, Guardrail, PromptingToRag, RagToFineTuning
+from state.spec import Constraints, Gates, PromptingToRag, RagToFineTuning
+from state.spec_metrics import Guardrail
 
 Transition = str
 # Transitions come from the order of `Phase`: one per phase that has a next one.

@@ -1,6 +1,7 @@
-"""Gates through real flow runs: an underpowered eval set and a guardrail hold a move."""
+"""Gates through real flow runs: a tie, an underpowered eval set and a guardrail hold a move."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,4 +51,24 @@ def test_a_rag_candidate_that_wins_on_the_primary_but_answers_too_long_is_held(
     length = checks["guardrail_max_length"]
     assert length.status == "fail"
     assert length.evidence["ci_high"] < -0.05
+    assert step.use_case.active_phase == "prompting"
+
+
+def test_a_rag_candidate_whose_documents_are_irrelevant_ties_and_is_held(
+    journey_from: Callable[..., Journey], tmp_path: Path
+) -> None:
+    # Issue 11's case: retrieval finds nothing useful, so RAG answers exactly as prompting did.
+    unrelated = tmp_path / "unrelated"
+    unrelated.mkdir()
+    (unrelated / "garden.md").write_text("# Gardening\n\nTomatoes like sun and water.\n")
+    spec = yaml.safe_load((ROOT / "usecases" / USE_CASE / "spec.yaml").read_text())
+    journey = journey_from("baselined", data=spec["data"] | {"documents": str(unrelated)})
+
+    step = run_check(journey)
+
+    gain = {g.check: g for g in step.decision.gate_results}["quality_gain"]
+    assert step.decision.kind == "held"
+    assert gain.status == "fail"
+    assert (gain.evidence["ci_low"], gain.evidence["ci_high"]) == (0.0, 0.0)
+    assert "gains nothing" in gain.detail
     assert step.use_case.active_phase == "prompting"

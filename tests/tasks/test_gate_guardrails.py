@@ -6,7 +6,7 @@ import pytest
 
 from state.domain import EvalRun, ItemResult
 from state.phases import GateStatus
-from state.spec import Guardrail
+from state.spec_metrics import Guardrail
 from tasks.gates import (
     MONITOR,
     MONITOR_CHECKS,

@@ -4,7 +4,7 @@ import pytest
 
 from state.domain import ItemResult
 from state.settings import Price
-from state.spec import Guardrail, GuardrailMetric
+from state.spec_metrics import Guardrail, GuardrailMetric
 from tasks.guardrail_metrics import (
     GUARDRAIL_METRICS,
     Context,

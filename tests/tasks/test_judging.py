@@ -5,7 +5,8 @@ from pydantic import SecretStr
 
 from state.domain import EvalItem, ItemResult
 from state.settings import ProviderOptions
-from state.spec import Guardrail, UseCaseSpec, parse_spec
+from state.spec import UseCaseSpec, parse_spec
+from state.spec_metrics import Guardrail
 from tasks.judging import judge_answers, judge_guardrail, rubric_with
 from tests.specs import BASE_SPEC
 from tests.tasks.gate_builders import eval_run
