@@ -37,6 +37,11 @@ BAD = {
         f"mysql://admin:{SECRET}@db/x",
         "PHASEGATE_DATABASE_URL: Value error, must be a sqlite:// or postgresql:// URL",
     ),
+    "malformed JSON prices": (
+        "PRICES",
+        '{"m": {"input_per_m": ',
+        "PHASEGATE_PRICES: not valid JSON",
+    ),
     "nested price": (
         "PRICES",
         '{"m": {"input_per_m": -1, "output_per_m": 1}}',
