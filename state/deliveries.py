@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Insert, delete
+from sqlalchemy import Insert, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -66,11 +66,17 @@ def release_delivery(delivery: Delivery, *, session: Session) -> None:
 
 
 def prune_deliveries(sent_before: int, *, session: Session) -> int:
-    """Remove the deliveries sent before `sent_before` (unix seconds); return how many."""
-    result = session.execute(
-        delete(WebhookDeliveryRecord).where(col(WebhookDeliveryRecord.sent_at) < sent_before)
-    )
-    return result.rowcount
+    """Remove the deliveries sent before `sent_before` (unix seconds); return how many.
+
+    On PostgreSQL rows another process is deleting are skipped, not waited for: two webhook
+    processes pruning at once neither wait on nor deadlock each other.
+    """
+    old = col(WebhookDeliveryRecord.sent_at) < sent_before
+    if session.get_bind().dialect.name == "postgresql":
+        keys = (col(WebhookDeliveryRecord.use_case), col(WebhookDeliveryRecord.webhook_id))
+        unlocked = select(*keys).where(old).with_for_update(skip_locked=True)
+        old = tuple_(*keys).in_(unlocked)
+    return session.execute(delete(WebhookDeliveryRecord).where(old)).rowcount
 
 
 class Replays:
