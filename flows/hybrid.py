@@ -106,10 +106,12 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
     fallback_run = score_set(ctx, fallback, items, set_hash, purpose="validation")
     rule = RoutingRule(threshold=0.0, reference_inputs=references)
     tuned_scores, fallback_scores = tuned_run.scores(), fallback_run.scores()
+    # A failed call is a missing item, not a 0: choose on the items both routes answered.
+    paired = [item for item in items if item.id in tuned_scores.keys() & fallback_scores.keys()]
     choice = choose_threshold(
-        [rule.similarity(item.input) for item in items],
-        [tuned_scores[item.id] for item in items],
-        [fallback_scores[item.id] for item in items],
+        [rule.similarity(item.input) for item in paired],
+        [tuned_scores[item.id] for item in paired],
+        [fallback_scores[item.id] for item in paired],
     )
     detail = (
         f"threshold {choice.threshold:.3f} chosen on {choice.n} validation inputs: routed "

@@ -7,7 +7,9 @@ previous configurations of the activation history (`state.history`) are scored t
 newest first, and the first healthy one becomes active with a `rolled_back` decision carrying
 both measurements; with none healthy, a `held` decision records the regression. Either way
 the event `phasegate.regression.detected` tells automations. A healthy configuration records
-nothing (the run's logs and return value say it was checked).
+nothing (the run's logs and return value say it was checked). A fresh run that is no
+measurement (too many failed calls) stops the monitor with MeasurementInvalid ("could not
+measure"): nothing changes, nothing is recorded but that invalid run, no event is emitted.
 """
 
 import hashlib
@@ -72,10 +74,11 @@ def monitoring_set(ctx: UseCaseContext, sample: int) -> tuple[list[EvalItem], st
 
 
 def _baseline(ctx: UseCaseContext, activation: Activation) -> EvalRun | None:
-    """The run of the configuration that the activating decision recorded."""
+    """The valid run of the configuration that the activating decision recorded."""
     with store_session(ctx.store_url) as session:
         runs = [get_eval_run(i, session=session) for i in activation.eval_run_ids]
-    return next((r for r in runs if r and r.configuration_id == activation.configuration_id), None)
+    wanted = activation.configuration_id
+    return next((r for r in runs if r and r.valid and r.configuration_id == wanted), None)
 
 
 def _canary_runs(ctx: UseCaseContext, config: Configuration) -> dict[str, EvalRun | None]:

@@ -16,7 +16,7 @@ from flows.scoring import score_canary, score_configuration
 from state.approvals import request_approval
 from state.db import store_session
 from state.domain import Configuration
-from state.errors import ProviderError
+from state.errors import MeasurementInvalid, ProviderError
 from state.leases import lease
 from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase, Stage
@@ -124,6 +124,8 @@ def _gate(
         return record(ctx, DecisionKind.HELD, nxt, entry_reason(entry), gates=entry, **keep)
     try:
         candidate = BUILDERS[nxt](ctx.name)
+    except MeasurementInvalid:
+        raise  # no measurement: the check fails and records nothing
     except ProviderError as exc:
         failed = gate_result(
             "candidate_build",

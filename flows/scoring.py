@@ -7,7 +7,13 @@ from state.evals import find_eval_run, record_eval_run
 from state.prompt_library import get_prompt_version
 from state.store import get_configuration
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
-from tasks.evaluation import EvalTarget, PreparedRequest, output_fields, score_requests
+from tasks.evaluation import (
+    EvalTarget,
+    PreparedRequest,
+    output_fields,
+    require_valid,
+    score_requests,
+)
 from tasks.judging import judge_answers, judge_guardrail
 from tasks.prompts import build_messages
 from tasks.reports import publish_eval_table
@@ -81,7 +87,8 @@ def score_on(
 ) -> EvalRun:
     """Score a configuration on these items now and record the run (no stored run is reused).
 
-    `use_cache=False` also bypasses the response cache: every item is asked again.
+    `use_cache=False` also bypasses the response cache: every item is asked again. A run that
+    is no measurement is recorded as invalid, then raises MeasurementInvalid.
     """
     target = EvalTarget(
         use_case=ctx.name,
@@ -100,14 +107,18 @@ def score_on(
         use_cache=use_cache,
         judge_model=ctx.settings.judge_model,
         price=ctx.settings.price_for(config.model),
+        max_error_rate=ctx.spec.gates.max_error_rate,
     )
-    if (judged := judge_guardrail(ctx.spec)) is not None:
+    # An invalid run is no measurement: its answers are not worth grading.
+    if run.valid and (judged := judge_guardrail(ctx.spec)) is not None:
         grades = judge_answers(items, run, ctx.provider, ctx.settings.judge_model, judged.rubric)
         run = run.model_copy(update={"extra": (run.extra or {}) | {"judge_scores": grades}})
     with store_session(ctx.store_url) as session:
         recorded = record_eval_run(
             run.model_copy(update={"flow_run_id": current_run_id()}), session=session
         )
+    # An invalid run is kept for diagnosis, then stops the caller: nothing may read it.
+    require_valid(recorded)
     publish_eval_table(recorded)
     return recorded
 

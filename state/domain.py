@@ -165,10 +165,18 @@ class EvalRun(_Domain):
     provider_calls: int = 0
     retries: int = 0
     extra: dict[str, Any] | None = None
+    invalid_reason: str | None = Field(
+        None, description="why the run is no measurement (too many failed calls); None: valid"
+    )
     flow_run_id: str | None = None
     created_at: datetime | None = None
     results: list[ItemResult] = Field(default_factory=list)
 
+    @property
+    def valid(self) -> bool:
+        """Whether the run is a measurement that gates, baselines and monitoring may read."""
+        return self.invalid_reason is None
+
     def scores(self) -> dict[str, float]:
-        """Scores by item id; a failed item counts as 0 (it did not give a right answer)."""
-        return {r.item_id: r.score if r.score is not None else 0.0 for r in self.results}
+        """Scores by item id of the items that have one: a failed call is missing, not 0."""
+        return {r.item_id: r.score for r in self.results if r.score is not None}

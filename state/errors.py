@@ -14,7 +14,8 @@ PhasegateError                         1   500  base of every error Phasegate ra
 ├── ApiError                           2   4xx  a webhook request is refused (its own status)
 ├── Unavailable                        3   503  a dependency is unavailable; the message names it
 │   ├── ProviderError                  3   502  the LLM provider failed after its retries
-│   │   └── TrainingJobFailed          3   502  a fine-tuning job failed, was cancelled, timed out
+│   │   ├── TrainingJobFailed          3   502  a fine-tuning job failed, was cancelled, timed out
+│   │   └── MeasurementInvalid         3   502  an eval run's error rate is above max_error_rate
 │   ├── StoreUnavailable               3   503  the state store cannot be reached
 │   └── PrefectUnavailable             3   503  the Prefect API cannot be reached
 │       ├── ServeError                 3   503  a part of the local Prefect stack did not start
@@ -127,6 +128,14 @@ class ProviderError(Unavailable):
 
 class TrainingJobFailed(ProviderError):
     """Raised when the provider's fine-tuning job fails, is cancelled or times out."""
+
+
+class MeasurementInvalid(ProviderError):
+    """Raised when an eval run is no measurement (error rate above `max_error_rate`).
+
+    The run is stored, marked invalid, for diagnosis; the message names the endpoint, the
+    model and the first error.
+    """
 
 
 class StoreUnavailable(Unavailable):

@@ -108,7 +108,8 @@ def find_eval_run(
 ) -> EvalRun | None:
     """The newest reusable run of a configuration on an eval set with a metric, or None.
 
-    A run in which provider calls failed is not reused: scoring again may succeed.
+    An invalid run (no measurement) is never found, and a run in which provider calls failed
+    is not reused: scoring again may succeed.
     """
     rows = session.exec(
         select(EvalRunRecord)
@@ -117,6 +118,7 @@ def find_eval_run(
             EvalRunRecord.configuration_id == configuration_id,
             EvalRunRecord.eval_set_hash == eval_set_hash,
             EvalRunRecord.metric == metric,
+            col(EvalRunRecord.invalid_reason).is_(None),
         )
         .order_by(col(EvalRunRecord.id).desc())
     )

@@ -138,6 +138,7 @@ class EvalRunRecord(SQLModel, table=True):
     provider_calls: int = 0
     retries: int = 0
     extra: dict | None = _json()
+    invalid_reason: str | None = Field(default=None, sa_type=Text)
     flow_run_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = _when()
 

@@ -26,9 +26,10 @@ from state.yaml_text import decode_utf8, load_yaml
 TaskKind = Literal["qa", "classification", "extraction", "generation"]
 PromptKind = Literal["zero_shot", "few_shot", "chain_of_thought"]
 Retriever = Literal["fts", "embeddings"]
+MAX_ERROR_RATE = 0.02
 # Fields added after specs were first hashed: left out of the canonical JSON while they hold
 # their default, so that every existing spec keeps its hash until it uses one of them.
-LATER = frozenset({"metrics", "min_detectable_gain", "generation", "answers"})
+LATER = frozenset({"metrics", "min_detectable_gain", "generation", "answers", "max_error_rate"})
 
 
 class _Strict(BaseModel):
@@ -205,13 +206,19 @@ class RagToFineTuning(QualityGate):
 
 
 class Gates(_Strict):
-    """Thresholds per transition, with DESIGN.md's defaults."""
+    """Thresholds per transition, with DESIGN.md's defaults, and the validity of measurements."""
 
     prompting_to_rag: PromptingToRag = Field(
         PromptingToRag(), description="the gate from prompting to RAG"
     )
     rag_to_fine_tuning: RagToFineTuning = Field(
         RagToFineTuning(), description="the gate from RAG to fine-tuning"
+    )
+    max_error_rate: float = Field(
+        MAX_ERROR_RATE,
+        ge=0,
+        le=1,
+        description="an eval run with a larger share of failed calls is no measurement",
     )
 
 

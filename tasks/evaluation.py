@@ -1,8 +1,7 @@
 """Score prepared requests on an eval set: one batch of calls, metric scores and aggregates."""
 
 import itertools
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prefect import task
@@ -10,26 +9,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
-from state.db import store_session
 from state.domain import EvalItem, EvalRun, ItemResult
-from state.errors import AnswerFormatError, InputError
-from state.evals import get_cached_responses, put_cached_responses
+from state.errors import AnswerFormatError, InputError, MeasurementInvalid
 from state.settings import Price, ProviderOptions
-from state.spec import AnswerExtraction, GenerationSettings, PromptKind
+from state.spec import MAX_ERROR_RATE, AnswerExtraction, GenerationSettings, PromptKind
 from state.spec import Metric as MetricName
 from tasks.answers import extract
-from tasks.llm import (
-    CACHED_FIELDS,
-    CallResult,
-    ChatRequest,
-    ResponseCache,
-    build_client,
-    complete_batch,
-    run_sync,
-)
+from tasks.llm import CallResult, ChatRequest, ResponseCache, build_client, complete_batch, run_sync
 from tasks.metrics import METRICS, Scored, judge_scores
 from tasks.prompts import extract_answer
-from tasks.stats import bootstrap_interval, quantile
+from tasks.response_cache import StoreResponseCache
+from tasks.stats import bootstrap_interval, mean, quantile
 
 
 class PreparedRequest(BaseModel):
@@ -56,30 +46,6 @@ def output_fields(generation: object, answers: object) -> dict[str, Any]:
     }
 
 
-class StoreResponseCache:
-    """The response cache of the state store at `url`: one read and one write per batch."""
-
-    def __init__(self, url: str) -> None:
-        """Use the store at `url` (migrated on first use)."""
-        self.url = url
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, CallResult]:
-        """The cached results among `keys`."""
-        with store_session(self.url) as session:
-            found = get_cached_responses(keys, session=session)
-        # An entry without every field (written by other code) is a miss, not a crash.
-        return {
-            key: CallResult.from_cache(value)
-            for key, value in found.items()
-            if set(CACHED_FIELDS) <= value.keys()
-        }
-
-    def put_many(self, results: Mapping[str, CallResult]) -> None:
-        """Keep these results."""
-        with store_session(self.url) as session:
-            put_cached_responses({key: r.to_cache() for key, r in results.items()}, session=session)
-
-
 class EvalTarget(BaseModel):
     """What an eval run measures: whose configuration, on which eval set, by which metric."""
 
@@ -90,6 +56,10 @@ class EvalTarget(BaseModel):
     purpose: str = Field("eval", max_length=20)
 
 
+FORMAT_ERROR = "answer format: "
+LATENCY = "whole wait of each call: retries, backoff and timeouts included"
+
+
 def _answer(request: PreparedRequest, call: CallResult) -> Scored:
     """(answer, error): the call's error, or the answer its prompt kind asks for."""
     if call.error:
@@ -97,8 +67,15 @@ def _answer(request: PreparedRequest, call: CallResult) -> Scored:
     try:
         answer = extract_answer(request.prompt_kind, call.text)
     except AnswerFormatError as exc:
-        return None, f"answer format: {exc}"
+        return None, f"{FORMAT_ERROR}{exc}"
     return (extract(request.answers, answer) if request.answers else answer), None
+
+
+def _wrong_format_is_zero(score: float | None, error: str | None) -> Scored:
+    """An answer without the asked format is a wrong answer (0), not a missing one."""
+    if score is None and error is not None and error.startswith(FORMAT_ERROR):
+        return 0.0, error
+    return score, error
 
 
 def summarise(
@@ -114,28 +91,31 @@ def summarise(
 ) -> EvalRun:
     """An eval run from per-item results: mean with its bootstrap interval, errors, latency, cost.
 
-    A failed item scores 0. Tokens and cost are per query that got a response (one with
-    token usage); latency percentiles include failed calls, which were slow or refused.
+    An item without a score (its call or its judge failed) is missing, never a 0: the mean and
+    its interval are over the scored items and `error_rate` is the share of missing ones. Tokens
+    and cost are per query that got a response (one with token usage); latency percentiles
+    include failed calls, whose wait was real.
     """
     if not results:
         raise InputError(f"{target.use_case}: no eval items to aggregate")
     n = len(results)
-    scores = [r.score if r.score is not None else 0.0 for r in results]
+    scores = [r.score for r in results if r.score is not None]
     answered = [r for r in results if r.prompt_tokens or r.completion_tokens]
     prompt_tokens = sum(r.prompt_tokens for r in answered) / max(len(answered), 1)
     completion_tokens = sum(r.completion_tokens for r in answered) / max(len(answered), 1)
     latencies = sorted(r.latency_ms for r in results)
-    low, high = bootstrap_interval(scores, samples=samples, seed=seed)
+    # With nothing scored the run is invalid (see `invalid_reason`); 0s only fill the fields.
+    low, high = bootstrap_interval(scores, samples=samples, seed=seed) if scores else (0.0, 0.0)
     cost = None
     if price is not None:
         cost = (prompt_tokens * price.input_per_m + completion_tokens * price.output_per_m) / 1e6
     return EvalRun(
         **target.model_dump(),
         n=n,
-        mean=math.fsum(scores) / n,
+        mean=mean(scores),
         ci_low=low,
         ci_high=high,
-        error_rate=sum(r.error is not None for r in results) / n,
+        error_rate=(n - len(scores)) / n,
         latency_p50_ms=quantile(latencies, 0.5),
         latency_p95_ms=quantile(latencies, 0.95),
         prompt_tokens_per_query=prompt_tokens,
@@ -146,6 +126,39 @@ def summarise(
         extra=extra,
         results=results,
     )
+
+
+def invalid_reason(
+    run: EvalRun,
+    requests: Sequence[PreparedRequest],
+    base_url: str,
+    max_error_rate: float,
+    judge_model: str | None = None,
+) -> str | None:
+    """Why a run is no measurement (too many missing items), naming endpoint, model and error.
+
+    None when it is a measurement: at least one item scored and an error rate within the limit.
+    """
+    missing = [(i, r) for i, r in enumerate(run.results) if r.score is None]
+    if not missing or (len(missing) < run.n and run.error_rate <= max_error_rate):
+        return None
+    index, first = missing[0]
+    error = first.error or "no score"
+    judged = judge_model is not None and error.startswith("judge:")
+    model = judge_model if judged else requests[index].model
+    return (
+        f"{len(missing)} of {run.n} items failed (error rate {run.error_rate:.1%} > "
+        f"max_error_rate {max_error_rate:g}) at {base_url} with model {model}; "
+        f"first error: {error}"
+    )
+
+
+def require_valid(run: EvalRun) -> EvalRun:
+    """The run itself if it is a measurement; else MeasurementInvalid (after it is stored)."""
+    if run.valid:
+        return run
+    stored = f"; eval run #{run.id} is stored as invalid" if run.id is not None else ""
+    raise MeasurementInvalid(f"{run.use_case}: could not measure: {run.invalid_reason}{stored}")
 
 
 async def _evaluate(
@@ -193,7 +206,9 @@ async def _evaluate(
             completion_tokens=call.completion_tokens,
             error=error,
         )
-        for item, call, (score, error) in zip(items, calls.results, scores, strict=True)
+        for item, call, (score, error) in zip(
+            items, calls.results, (_wrong_format_is_zero(*s) for s in scores), strict=True
+        )
     ]
     counters = {
         "provider_calls": sum(b.provider_calls for b in batches),
@@ -202,6 +217,7 @@ async def _evaluate(
             "provider_errors": sum(bool(c.error) for b in batches for c in b.results),
             "cached": sum(c.cached for c in calls.results),
             "judge_model": judge_model if scorer is None else None,
+            "latency": LATENCY,
         },
     }
     return results, counters
@@ -219,11 +235,14 @@ def evaluate(
     price: Price | None = None,
     samples: int = 2000,
     seed: int = 0,
+    max_error_rate: float = MAX_ERROR_RATE,
     on_done: Callable[[int], None] | None = None,
 ) -> EvalRun:
     """Score prepared requests on their items, through the response cache of `store_url`.
 
     `on_done(i)` is called as each request of the batch (then of the judge batch) finishes.
+    A run with more missing items than `max_error_rate` allows comes back with its
+    `invalid_reason` set: store it for diagnosis, then `require_valid` it.
     """
     by_id = {item.id: item for item in items}
     missing = [r.item_id for r in requests if r.item_id not in by_id]
@@ -236,7 +255,9 @@ def evaluate(
     results, counters = run_sync(
         lambda: _evaluate(requests, ordered, target, provider, judge_model, cache, on_done)
     )
-    return summarise(target, results, price=price, samples=samples, seed=seed, **counters)
+    run = summarise(target, results, price=price, samples=samples, seed=seed, **counters)
+    reason = invalid_reason(run, requests, provider.base_url, max_error_rate, judge_model)
+    return run.model_copy(update={"invalid_reason": reason}) if reason else run
 
 
 @task(name="score-requests", cache_policy=NO_CACHE)
@@ -251,6 +272,7 @@ def score_requests(
     price: Price | None = None,
     bootstrap_samples: int = 2000,
     seed: int = 0,
+    max_error_rate: float = MAX_ERROR_RATE,
 ) -> EvalRun:
     """Score a batch of prepared requests on an eval set and aggregate the run."""
     # No task retries: every call is already retried; Prefect's own result cache is off
@@ -276,8 +298,12 @@ def score_requests(
         price=price,
         samples=bootstrap_samples,
         seed=seed,
+        max_error_rate=max_error_rate,
         on_done=progress,
     )
+    if not run.valid:
+        logger.warning("%s: no measurement: %s", target.use_case, run.invalid_reason)
+        return run
     logger.info(
         "%s: mean %.3f [%.3f, %.3f] on %d items, %d provider calls",
         target.use_case,

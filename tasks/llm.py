@@ -1,11 +1,20 @@
-"""The provider client: chat completions in batches, with bounded concurrency and retries."""
+"""The provider client: chat completions in batches, with bounded concurrency and retries.
+
+A batch fails fast: its first call goes alone (the probe) and gives up on an unreachable
+endpoint after one retry; a fatal failure (unreachable endpoint, 401/403, unknown model) stops
+the batch's calls not yet sent, which come back as errors without a request. Successful
+responses reach the cache as they arrive, so a batch stopped midway (Ctrl-C, a crash) is paid
+for only once.
+"""
 
 import asyncio
 import hashlib
 import json
 import random
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
@@ -15,6 +24,11 @@ from state.settings import ProviderOptions
 from tasks.llm_retries import with_retries
 
 T = TypeVar("T")
+# Responses kept per cache write, and the longest a fresh response waits for its write.
+FLUSH_EVERY = 16
+FLUSH_SECONDS = 1.0
+# Retries of a probe that cannot reach the endpoint: one, in case of a blip.
+PROBE_FATAL_RETRIES = 1
 CACHED_FIELDS = ("text", "latency_ms", "prompt_tokens", "completion_tokens")
 
 
@@ -58,6 +72,7 @@ class CallResult:
     error: str | None = None
     retries: int = 0
     cached: bool = False
+    sent: bool = False
 
     def to_cache(self) -> dict[str, Any]:
         """The JSON kept in the response cache."""
@@ -113,12 +128,57 @@ def _parse(completion: Any) -> CallResult:
         raise ValueError(f"no choices[0].message in the response ({exc})") from exc
 
 
+@dataclass(slots=True)
+class _Breaker:
+    """The batch's fatal failures: one for every model (unreachable), or per model (404)."""
+
+    everything: str | None = None
+    models: dict[str, str] = field(default_factory=dict)
+
+    def reason(self, model: str) -> str | None:
+        """Why a call to `model` should not be sent, or None."""
+        return self.everything or self.models.get(model)
+
+    def trip(self, model: str, error: str) -> None:
+        """Remember a fatal failure: a missing model stops its calls, anything else all."""
+        if error.startswith("HTTP 404"):
+            self.models.setdefault(model, error)
+        elif self.everything is None:
+            self.everything = error
+
+
+@dataclass(slots=True)
+class _CacheWriter:
+    """Writes successful responses to the cache in small groups as they arrive."""
+
+    cache: ResponseCache | None
+    pending: dict[str, CallResult] = field(default_factory=dict)
+    flushed_at: float = field(default_factory=time.monotonic)
+
+    def add(self, key: str, result: CallResult) -> None:
+        """Queue a fresh result; write the queue when it is big or old enough."""
+        if self.cache is None or result.error or result.cached:
+            return
+        self.pending[key] = result
+        if len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued."""
+        if self.cache is not None and self.pending:
+            self.cache.put_many(self.pending)
+        self.pending, self.flushed_at = {}, time.monotonic()
+
+
 async def _complete(
     client: openai.AsyncOpenAI,
     request: ChatRequest,
     limit: asyncio.Semaphore,
     max_retries: int,
     rng: random.Random,
+    breaker: _Breaker,
+    *,
+    probe: bool = False,
 ) -> CallResult:
     """One chat completion with retries; failures come back as a result with `error`."""
     params: dict[str, Any] = {
@@ -137,9 +197,18 @@ async def _complete(
 
     # A slot stays taken while backing off, so a rate-limited provider sees less pressure.
     async with limit:
-        outcome = await with_retries(call, max_retries, rng)
-    result = outcome.value if outcome.value is not None else CallResult(error=outcome.error)
-    result.latency_ms, result.retries = outcome.latency_ms, outcome.retries
+        if reason := breaker.reason(request.model):
+            return CallResult(error=f"not sent: {reason}")
+        outcome = await with_retries(
+            call, max_retries, rng, fatal_retries=PROBE_FATAL_RETRIES if probe else None
+        )
+    if outcome.value is None:
+        if outcome.fatal:
+            breaker.trip(request.model, outcome.error or "")
+        result = CallResult(error=outcome.error)
+    else:
+        result = outcome.value
+    result.latency_ms, result.retries, result.sent = outcome.latency_ms, outcome.retries, True
     return result
 
 
@@ -154,8 +223,9 @@ async def complete_batch(
 ) -> BatchResult:
     """Run chat completions concurrently; each call's failure is a result, never an exception.
 
-    `on_done(i)` is called when request `i` has its result (cached ones first). Successful
-    responses are read from and written to `cache` in one batch each.
+    `on_done(i)` is called when request `i` has its result (cached ones first). Cached
+    responses are read in one batch; fresh ones are written as they arrive (see `_CacheWriter`).
+    The first call not served by the cache is the probe: it runs alone before the others.
     """
     results: list[CallResult | None] = [None] * len(requests)
     keys = [request.cache_key() for request in requests] if cache else []
@@ -168,33 +238,61 @@ async def complete_batch(
                     on_done(index)
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
+    breaker = _Breaker()
+    writer = _CacheWriter(cache)
 
-    async def run(index: int) -> None:
-        """Complete request `index` and report it."""
-        results[index] = await _complete(client, requests[index], limit, max_retries, rng)
+    async def run(index: int, probe: bool = False) -> None:
+        """Complete request `index`, queue it for the cache and report it."""
+        result = await _complete(
+            client, requests[index], limit, max_retries, rng, breaker, probe=probe
+        )
+        results[index] = result
+        if cache:
+            writer.add(keys[index], result)
         if on_done:
             on_done(index)
 
-    await asyncio.gather(*(run(i) for i, r in enumerate(results) if r is None))
+    pending = [i for i, r in enumerate(results) if r is None]
+    try:
+        if pending:
+            await run(pending[0], probe=True)
+            await asyncio.gather(*(run(i) for i in pending[1:]))
+    finally:
+        # Also on Ctrl-C or a cancelled caller: the answers already paid for are kept.
+        writer.flush()
     done = cast(list[CallResult], results)  # every slot is filled now
-    fresh = [r for r in done if not r.cached]
-    if cache:
-        cache.put_many(
-            {key: r for key, r in zip(keys, done, strict=True) if not r.cached and not r.error}
-        )
-    retries = sum(r.retries for r in fresh)
-    return BatchResult(results=done, provider_calls=len(fresh) + retries, retries=retries)
+    sent = [r for r in done if r.sent]
+    retries = sum(r.retries for r in sent)
+    return BatchResult(results=done, provider_calls=len(sent) + retries, retries=retries)
 
 
 def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to completion from sync code, also when a loop already runs here."""
+    """Run a coroutine to completion from sync code, also when a loop already runs here.
+
+    Ctrl-C stops it at once: `asyncio.run` cancels it, and so does the worker-thread path.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(make())
     # A running loop (a notebook, an async caller) cannot be re-entered: use a worker thread.
+    started: list[tuple[asyncio.AbstractEventLoop, asyncio.Task]] = []
+
+    async def main() -> T:
+        """The coroutine, with a handle to cancel it from the calling thread."""
+        started.append((asyncio.get_running_loop(), cast(asyncio.Task, asyncio.current_task())))
+        return await make()
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
+        future = pool.submit(asyncio.run, main())
+        try:
+            return future.result()
+        except BaseException:
+            # Interrupted here while the batch still runs there: cancel it, then wait for it.
+            for loop, task in started:
+                with suppress(RuntimeError):  # the loop closed meanwhile: nothing to cancel
+                    loop.call_soon_threadsafe(task.cancel)
+            raise
 
 
 def run_batch(

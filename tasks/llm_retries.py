@@ -1,4 +1,9 @@
-"""Retries of provider calls: which failures to retry, how long to wait, and the loop."""
+"""Retries of provider calls: which failures to retry, how long to wait, and the loop.
+
+A failure is *fatal* when retrying the batch's other calls cannot help: the endpoint cannot be
+reached (refused, unknown host, connect timeout) or it refuses the request as such (401, 403,
+404: bad key, unknown model). `tasks.llm` stops a batch on a fatal failure.
+"""
 
 import asyncio
 import random
@@ -12,6 +17,7 @@ import openai
 
 T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+FATAL_STATUSES = frozenset({401, 403, 404})
 MAX_RETRY_AFTER = 60.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
@@ -39,8 +45,22 @@ def _backoff(attempt: int, rng: random.Random) -> float:
     return rng.uniform(0.0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
 
-def _failure(exc: Exception, attempt: int, rng: random.Random) -> tuple[str, float]:
-    """What went wrong and how long to wait before retrying (a negative wait: do not retry)."""
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What went wrong, how long to wait before retrying (negative: never), whether it is fatal."""
+
+    message: str
+    wait: float
+    fatal: bool = False
+
+
+def _connect_timeout(exc: Exception) -> bool:
+    """Whether a timeout happened while connecting (the SDK keeps the transport's error)."""
+    return type(exc.__cause__).__name__ == "ConnectTimeout"
+
+
+def _failure(exc: Exception, attempt: int, rng: random.Random) -> Failure:
+    """Classify one failed attempt."""
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         message = f"HTTP {status}: {exc.message}"
@@ -48,44 +68,67 @@ def _failure(exc: Exception, attempt: int, rng: random.Random) -> tuple[str, flo
             wait = retry_after(exc.response.headers)
             if wait is not None:
                 # A little jitter so that calls told to wait alike do not return in a herd.
-                return message, wait * rng.uniform(1.0, 1.2)
+                return Failure(message, wait * rng.uniform(1.0, 1.2))
         if status in RETRYABLE_STATUSES or status >= 500:
-            return message, _backoff(attempt, rng)
-        return message, -1.0
+            return Failure(message, _backoff(attempt, rng))
+        return Failure(message, -1.0, fatal=status in FATAL_STATUSES)
     if isinstance(exc, openai.APITimeoutError):
-        return "timeout: the provider did not answer in time", _backoff(attempt, rng)
+        if _connect_timeout(exc):
+            return Failure("connection error: connect timeout", _backoff(attempt, rng), True)
+        return Failure("timeout: the provider did not answer in time", _backoff(attempt, rng))
     if isinstance(exc, openai.APIConnectionError):
-        return f"connection error: {exc.message}", _backoff(attempt, rng)
-    return f"malformed response: {type(exc).__name__}: {exc}", _backoff(attempt, rng)
+        return Failure(f"connection error: {exc.message}", _backoff(attempt, rng), fatal=True)
+    return Failure(f"malformed response: {type(exc).__name__}: {exc}", _backoff(attempt, rng))
 
 
 @dataclass(slots=True)
 class Attempts(Generic[T]):
-    """What a call with retries came to: a value or an error, retries, the last one's latency."""
+    """What a call with retries came to: a value or an error, retries, the whole wait.
+
+    `latency_ms` runs from the first attempt to the last answer or give-up: timeouts, failed
+    attempts and backoff between them included, as a caller waiting for the call sees it.
+    """
 
     value: T | None = None
     error: str | None = None
     retries: int = 0
     latency_ms: float = 0.0
+    fatal: bool = False
 
 
 async def with_retries(
-    call: Callable[[], Awaitable[T]], max_retries: int, rng: random.Random
+    call: Callable[[], Awaitable[T]],
+    max_retries: int,
+    rng: random.Random,
+    *,
+    fatal_retries: int | None = None,
 ) -> Attempts[T]:
-    """Await `call()` until it succeeds, fails for good or runs out of retries; never raises."""
+    """Await `call()` until it succeeds, fails for good or runs out of retries; never raises.
+
+    A fatal failure is retried at most `fatal_retries` times when that is given (a probe gives
+    up on an unreachable endpoint at once instead of backing off through every retry).
+    """
+    start = time.perf_counter()
     attempt = 0
     while True:
-        start = time.perf_counter()
         try:
             value = await call()
             latency_ms = (time.perf_counter() - start) * 1000
             return Attempts(value=value, retries=attempt, latency_ms=latency_ms)
         # ValueError: a body that is not JSON or not of the expected shape.
         except (openai.APIError, ValueError) as exc:
-            error, wait = _failure(exc, attempt, rng)
-        latency_ms = (time.perf_counter() - start) * 1000
-        if wait < 0 or attempt >= max_retries:
+            failure = _failure(exc, attempt, rng)
+        limit = max_retries
+        if failure.fatal and fatal_retries is not None:
+            limit = min(limit, fatal_retries)
+        if failure.wait < 0 or attempt >= limit:
+            latency_ms = (time.perf_counter() - start) * 1000
             tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
-            return Attempts(error=f"{error} ({tries})", retries=attempt, latency_ms=latency_ms)
+            return Attempts(
+                error=f"{failure.message} ({tries})",
+                retries=attempt,
+                latency_ms=latency_ms,
+                fatal=failure.fatal,
+            )
         attempt += 1
-        await asyncio.sleep(wait)
+        await asyncio.sleep(failure.wait)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from prefect import get_client
 from prefect.events import Event
 from prefect.events.filters import (
@@ -210,13 +211,20 @@ def test_monitor_scores_recent_labelled_interactions_with_the_eval_set(tiny: Set
 
 
 def test_monitor_holds_and_alerts_when_no_earlier_configuration_is_healthy(
-    tiny: Settings, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    tiny: Settings, sandbox_server: SandboxServer
 ) -> None:
-    monkeypatch.setenv("PHASEGATE_MAX_RETRIES", "0")
-    get_settings.cache_clear()
     tuned = active_configuration(tiny)
-    # A provider that fails every call: every configuration looks broken, so none is restored.
-    sandbox_server.admin("POST", "/sandbox/faults", {"fault_500": 1.0})
+    _degrade(sandbox_server, tuned.model)
+    # A floor no configuration reaches: the earlier ones fail it too, so none is restored.
+    # (A provider that fails every call is no measurement: see test_measurement.py.)
+    with store_session(tiny.store_url) as session:
+        path = Path(require_use_case(TUNED, session=session).spec_path)
+    spec = yaml.safe_load(path.read_text())
+    for gate in spec["gates"].values():
+        gate["floor"] = 0.99
+    path.write_text(yaml.safe_dump(spec))
+    with store_session(tiny.store_url) as session:
+        apply_spec(load_spec(path), session=session)
 
     outcome = monitor(TUNED)[TUNED]
 

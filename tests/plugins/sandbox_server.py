@@ -51,6 +51,14 @@ class SandboxServer:
         self.admin("POST", "/sandbox/reset", {"all": everything})
 
 
+def dead_url() -> str:
+    """An OpenAI base url on a loopback port that nothing listens on: connections are refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
 def _serve(config: SandboxConfig) -> Iterator[SandboxServer]:
     """Start uvicorn on a pre-bound socket, wait for ``/v1/models``, stop on exit."""
     app = create_app(config)

@@ -140,6 +140,30 @@ def test_find_eval_run_reuses_runs_whose_errors_are_answers(
     assert found is not None and found.id == run.id
 
 
+def test_invalid_run_is_stored_with_its_errors_but_never_found(
+    config_id: int, session: Session
+) -> None:
+    reason = "3 of 3 items failed at http://127.0.0.1:9/v1 with model m; first error: timeout"
+    valid = record_eval_run(_run(config_id), session=session)
+    invalid = record_eval_run(
+        _run(config_id, errors=3).model_copy(update={"invalid_reason": reason}), session=session
+    )
+    stored = get_eval_run(invalid.id, session=session)
+    assert stored.invalid_reason == reason and not stored.valid
+    assert [r.error for r in stored.results] == ["timeout"] * 3
+    found = find_eval_run("demo-qa", config_id, HASH, "token_f1", session=session)
+    assert found is not None and found.id == valid.id
+
+
+def test_find_eval_run_finds_nothing_when_only_invalid_runs_exist(
+    config_id: int, session: Session
+) -> None:
+    # An invalid run whose errors were answers only would otherwise be reusable.
+    run = _run(config_id, errors=1, extra={"provider_errors": 0})
+    record_eval_run(run.model_copy(update={"invalid_reason": "too many"}), session=session)
+    assert find_eval_run("demo-qa", config_id, HASH, "token_f1", session=session) is None
+
+
 def test_cached_responses_round_trip_only_known_keys(session: Session) -> None:
     put_cached_responses({"k1": {"text": "a"}, "k2": {"text": "b"}}, session=session)
     assert get_cached_responses(["k1", "k3", "k2", "k1"], session=session) == {

@@ -30,6 +30,28 @@ def test_spec_hash_ignores_key_order_and_changes_with_a_threshold(tmp_path: Path
     assert load_spec(path).spec.spec_hash() != first
 
 
+# The hash of `write_spec`'s spec before `gates.max_error_rate` existed: registered use cases
+# must not look changed to `apply` because a field was added with a default.
+HASH_BEFORE_MAX_ERROR_RATE = "2d4e16c95790f46f0978601d3ef35c4008cb121393b616b6c543e94bf116504a"
+
+
+def test_spec_hash_stays_the_same_without_max_error_rate(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path)).spec
+    assert spec.gates.max_error_rate == 0.02
+    assert "max_error_rate" not in spec.canonical_json()
+    assert spec.spec_hash() == HASH_BEFORE_MAX_ERROR_RATE
+
+
+def test_spec_hash_same_for_default_max_error_rate_and_changes_with_another(
+    tmp_path: Path,
+) -> None:
+    explicit = load_spec(write_spec(tmp_path / "a", gates={"max_error_rate": 0.02})).spec
+    other = load_spec(write_spec(tmp_path / "b", gates={"max_error_rate": 0.1})).spec
+    assert explicit.spec_hash() == HASH_BEFORE_MAX_ERROR_RATE
+    assert other.spec_hash() != HASH_BEFORE_MAX_ERROR_RATE
+    assert '"max_error_rate":0.1' in other.canonical_json()
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -47,6 +69,7 @@ def test_spec_hash_ignores_key_order_and_changes_with_a_threshold(tmp_path: Path
             "prompts.0: Value error, template must contain {input}",
         ),
         ({"surprise": 1}, "surprise: unknown field"),
+        ({"gates": {"max_error_rate": 1.5}}, "gates.max_error_rate: must be ≤ 1"),
     ],
 )
 def test_load_spec_names_file_and_field(tmp_path: Path, overrides: dict, message: str) -> None:

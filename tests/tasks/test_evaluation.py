@@ -8,10 +8,20 @@ from prefect import flow
 from pydantic import SecretStr
 
 from state.domain import EvalItem, ItemResult
-from state.errors import InputError
+from state.errors import InputError, MeasurementInvalid
 from state.settings import Price, ProviderOptions
-from tasks.evaluation import EvalTarget, PreparedRequest, evaluate, score_requests, summarise
+from tasks.evaluation import (
+    LATENCY,
+    EvalTarget,
+    PreparedRequest,
+    evaluate,
+    invalid_reason,
+    require_valid,
+    score_requests,
+    summarise,
+)
 from tasks.metrics import token_f1
+from tests.plugins.sandbox_server import dead_url
 
 CONTEXT = (
     "Context:\n[kb-1] Refunds are processed within five business days.\n\n"
@@ -76,9 +86,38 @@ def test_evaluate_marks_every_item_failed_when_the_provider_hangs(sandbox_url: s
     items = _items(6)
     options = _options(sandbox_url, timeout=0.5, max_retries=1)
     run = evaluate(_requests(items), items, _target(), options)
-    assert run.error_rate == 1.0 and run.mean == 0.0
+    assert run.error_rate == 1.0
     assert all(r.score is None and r.error.startswith("timeout") for r in run.results)
     assert run.extra["provider_errors"] == 6
+    assert not run.valid and "first error: timeout" in run.invalid_reason
+
+
+def test_evaluate_against_an_unreachable_provider_is_invalid_naming_the_endpoint() -> None:
+    items, url = _items(40), dead_url()
+    run = evaluate(_requests(items), items, _target(), _options(url))
+    assert (run.error_rate, run.provider_calls) == (1.0, 2)
+    assert run.invalid_reason.startswith(
+        f"40 of 40 items failed (error rate 100.0% > max_error_rate 0.02) at {url} "
+        "with model sandbox-base; first error: connection error"
+    )
+
+
+def test_evaluate_with_a_missing_model_is_invalid_after_one_call(sandbox_url: str) -> None:
+    items = _items(40)
+    requests = [r.model_copy(update={"model": "gpt-nowhere"}) for r in _requests(items)]
+    run = evaluate(requests, items, _target(), _options(sandbox_url))
+    assert "with model gpt-nowhere; first error: HTTP 404" in run.invalid_reason
+    assert _admin(sandbox_url, "/sandbox/stats")["chat_completions"] == 1
+
+
+def test_evaluate_p95_latency_includes_the_timeouts_of_hung_calls(sandbox_url: str) -> None:
+    _admin(sandbox_url, "/sandbox/faults", {"hang_share": 0.3, "hang_seconds": 1.0, "seed": 11})
+    items = _items(40)
+    options = _options(sandbox_url, timeout=0.3, max_retries=4, concurrency=8)
+    run = evaluate(_requests(items), items, _target(), options)
+    # About 30 % of the calls waited out at least one 0.3 s timeout before their answer.
+    assert run.latency_p95_ms >= 300
+    assert run.extra["latency"] == LATENCY
 
 
 def test_evaluate_again_with_nothing_changed_makes_no_provider_calls(
@@ -118,11 +157,13 @@ def test_evaluate_chain_of_thought_reads_the_answer_line(sandbox_url: str) -> No
     assert run.results[0].output.startswith("Reasoning:")
 
 
-def test_evaluate_chain_of_thought_without_answer_line_is_an_item_error(sandbox_url: str) -> None:
+def test_evaluate_chain_of_thought_without_answer_line_is_a_wrong_answer(sandbox_url: str) -> None:
+    # The model answered, in the wrong format: a 0 with its reason, not a missing item.
     items = _items(2)
     run = evaluate(_requests(items, "chain_of_thought"), items, _target(), _options(sandbox_url))
-    assert run.error_rate == 1.0 and run.extra["provider_errors"] == 0
-    assert all(r.score is None and r.error.startswith("answer format") for r in run.results)
+    assert (run.error_rate, run.mean, run.extra["provider_errors"]) == (0.0, 0.0, 0)
+    assert run.valid
+    assert all(r.score == 0.0 and r.error.startswith("answer format") for r in run.results)
 
 
 def test_evaluate_llm_judge_grades_each_answer_in_one_batch(sandbox_url: str) -> None:
@@ -149,6 +190,7 @@ def test_evaluate_llm_judge_unparseable_verdict_is_an_item_error(sandbox_url: st
     )
     assert run.error_rate == 1.0
     assert all(r.error.startswith("judge: judge verdict") for r in run.results)
+    assert "with model sandbox-base; first error: judge: judge verdict" in run.invalid_reason
 
 
 def test_evaluate_llm_judge_needs_a_judge_model(sandbox_url: str) -> None:
@@ -191,9 +233,46 @@ def test_summarise_interval_contains_the_mean() -> None:
     assert run.ci_low < run.mean < run.ci_high
 
 
-def test_summarise_counts_failed_items_as_zero_and_as_errors() -> None:
-    run = summarise(_target(), _results([1.0, None, 1.0, None]), price=None)
-    assert (run.mean, run.error_rate) == (0.5, 0.5)
+def test_summarise_leaves_failed_items_out_of_the_mean_and_counts_them_as_errors() -> None:
+    run = summarise(_target(), _results([1.0, None, 0.5, None]), price=None)
+    assert (run.mean, run.error_rate) == (0.75, 0.5)
+    assert (run.ci_low, run.ci_high) == (0.5, 1.0)
+
+
+def test_summarise_with_every_item_failed_has_no_scores() -> None:
+    run = summarise(_target(), _results([None, None]), price=None)
+    assert (run.error_rate, run.mean, run.ci_low, run.ci_high) == (1.0, 0.0, 0.0, 0.0)
+    assert run.scores() == {}
+
+
+def _validity(scores: list[float | None], limit: float) -> str | None:
+    run = summarise(_target(), _results(scores), price=None)
+    return invalid_reason(run, _requests(_items(len(scores))), "http://x/v1", limit)
+
+
+def test_invalid_reason_allows_an_error_rate_at_the_limit_and_refuses_one_above() -> None:
+    assert _validity([1.0] * 49 + [None], 0.02) is None
+    assert _validity([1.0] * 50, 0.0) is None
+    reason = _validity([1.0] * 48 + [None, None], 0.02)
+    assert reason == (
+        "2 of 50 items failed (error rate 4.0% > max_error_rate 0.02) at http://x/v1 "
+        "with model sandbox-base; first error: x"
+    )
+    assert _validity([1.0] * 49 + [None], 0.0) is not None
+
+
+def test_invalid_reason_refuses_a_run_with_nothing_scored_whatever_the_limit() -> None:
+    assert _validity([None, None], 1.0) is not None
+
+
+def test_require_valid_raises_naming_the_stored_run() -> None:
+    run = summarise(_target(), _results([1.0]), price=None)
+    invalid = run.model_copy(update={"id": 7, "invalid_reason": "1 of 1 items failed"})
+    assert require_valid(run) is run
+    with pytest.raises(
+        MeasurementInvalid, match="could not measure: 1 of 1 items failed; eval run #7"
+    ):
+        require_valid(invalid)
 
 
 def test_summarise_latency_percentiles_and_tokens_per_query() -> None:

@@ -9,9 +9,10 @@ import pytest
 from pydantic import SecretStr
 
 from state.settings import ProviderOptions
-from tasks.evaluation import StoreResponseCache
 from tasks.llm import ChatRequest, build_client, complete_batch, run_batch
 from tasks.llm_retries import retry_after
+from tasks.response_cache import StoreResponseCache
+from tests.plugins.sandbox_server import dead_url
 
 CONTEXT = "Context:\n[kb-1] Refunds are processed within five business days.\n\n"
 
@@ -96,10 +97,38 @@ def test_run_batch_times_out_a_hanging_provider(sandbox_url: str) -> None:
     assert (batch.provider_calls, batch.retries) == (8, 4)
 
 
-def test_run_batch_does_not_retry_a_client_error(sandbox_url: str) -> None:
-    batch = run_batch(_options(sandbox_url), _requests(2, model="no-such-model"))
-    assert all(r.error and r.error.startswith("HTTP 404") for r in batch.results)
-    assert (batch.provider_calls, batch.retries) == (2, 0)
+def test_run_batch_stops_at_the_first_call_for_a_missing_model(sandbox_url: str) -> None:
+    batch = run_batch(_options(sandbox_url), _requests(30, model="no-such-model"))
+    first, *rest = batch.results
+    assert first.error.startswith("HTTP 404") and first.error.endswith("(1 attempt)")
+    assert all(r.error == f"not sent: {first.error}" and not r.sent for r in rest)
+    assert (batch.provider_calls, batch.retries) == (1, 0)
+    assert _stats(sandbox_url)["chat_completions"] == 1
+
+
+def test_run_batch_missing_model_stops_only_the_calls_to_that_model(sandbox_url: str) -> None:
+    requests = _requests(4, model="no-such-model") + _requests(4)
+    batch = run_batch(_options(sandbox_url), requests)
+    assert all(r.error for r in batch.results[:4])
+    assert all(r.error is None and r.text for r in batch.results[4:])
+    assert batch.provider_calls == 5
+
+
+def test_run_batch_stops_at_once_when_the_endpoint_refuses_connections() -> None:
+    batch = run_batch(_options(dead_url()), _requests(50))
+    first, *rest = batch.results
+    # The probe retries once in case of a blip; the other 49 calls are never sent.
+    assert first.error.startswith("connection error") and first.error.endswith("(2 attempts)")
+    assert all(r.error == f"not sent: {first.error}" for r in rest)
+    assert (batch.provider_calls, batch.retries) == (2, 1)
+
+
+def test_run_batch_sends_no_more_calls_to_a_model_found_missing_midway(sandbox_url: str) -> None:
+    # One call at a time, in order: the probe succeeds, the first 404 stops the calls after it.
+    requests = _requests(3) + _requests(10, model="no-such-model")
+    batch = run_batch(_options(sandbox_url, concurrency=1), requests)
+    assert [r.sent for r in batch.results] == [True] * 4 + [False] * 9
+    assert _stats(sandbox_url)["chat_completions"] == 4
 
 
 def test_complete_batch_keeps_to_its_concurrency(sandbox_url: str) -> None:
@@ -160,3 +189,37 @@ def test_retry_after_reads_milliseconds_then_seconds_capped(
     headers: dict[str, str], expected: float | None
 ) -> None:
     assert retry_after(headers) == expected
+
+
+def test_interrupted_batch_keeps_the_answers_it_got_and_a_rerun_pays_only_for_the_rest(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    cache = StoreResponseCache(f"sqlite:///{tmp_path / 'store.db'}")
+    requests = _requests(40)
+    finished: list[int] = []
+
+    def interrupt(index: int) -> None:
+        finished.append(index)
+        if len(finished) == 20:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the middle of the batch
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(_options(sandbox_url, concurrency=2), requests, cache=cache, on_done=interrupt)
+    first_calls = _stats(sandbox_url)["chat_completions"]
+    kept = len(cache.get_many([r.cache_key() for r in requests]))
+    # Stopped at once: at most the calls in flight beyond the 20 answered; all 20 kept.
+    assert 20 <= kept <= first_calls <= 22
+
+    again = run_batch(_options(sandbox_url), requests, cache=cache)
+    assert all(r.error is None for r in again.results)
+    assert again.provider_calls == 40 - kept
+    assert _stats(sandbox_url)["chat_completions"] == first_calls + 40 - kept
+
+
+def test_latency_of_a_call_is_its_whole_wait_with_timeouts_and_retries(sandbox_url: str) -> None:
+    _faults(sandbox_url, hang_share=0.3, hang_seconds=1.0, seed=11)
+    options = _options(sandbox_url, timeout=0.3, max_retries=4, concurrency=8)
+    batch = run_batch(options, _requests(40))
+    retried = [r for r in batch.results if r.retries]
+    assert retried, "the seeded hangs should time some calls out"
+    assert all(r.latency_ms >= 300 * r.retries for r in retried)
