@@ -96,7 +96,13 @@ def eval_command(
     from state.settings import get_settings, provider_options
     from state.spec import LoadedSpec
     from tasks.eval_sets import load_eval_set
-    from tasks.evaluation import EvalTarget, PreparedRequest, evaluate, output_fields
+    from tasks.evaluation import (
+        EvalTarget,
+        PreparedRequest,
+        evaluate,
+        output_fields,
+        require_valid,
+    )
     from tasks.guardrail_metrics import summarise_metrics
     from tasks.prompts import build_messages
 
@@ -139,6 +145,7 @@ def eval_command(
             use_cache=not no_cache,
             judge_model=settings.judge_model,
             price=settings.price_for(chosen),
+            max_error_rate=loaded.spec.gates.max_error_rate,
             on_done=lambda _: progress.advance(bar),
         )
     extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
@@ -149,3 +156,4 @@ def eval_command(
     errors = list(dict.fromkeys(r.error for r in run.results if r.error))
     for error in errors[:SHOWN_ERRORS]:
         console.print(f"[yellow]error:[/] {error}", highlight=False)
+    require_valid(run)  # stored for diagnosis, but no measurement: MeasurementInvalid, exit 3

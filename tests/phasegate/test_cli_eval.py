@@ -11,10 +11,11 @@ from typer.testing import CliRunner, Result
 from phasegate.cli.app import store_session
 from phasegate.cli.evaluate import eval_command
 from state import store
-from state.errors import InputError, NotFound, SpecError
+from state.errors import InputError, MeasurementInvalid, NotFound, SpecError
 from state.evals import get_eval_run
 from state.settings import Settings, get_settings
 from state.spec import load_spec
+from tests.plugins.sandbox_server import dead_url
 from tests.specs import write_spec
 
 app = typer.Typer()
@@ -158,3 +159,30 @@ def test_eval_command_shows_every_guardrail_metric_with_its_interval(
     assert "guardrail_max_length (higher is better)" in result.output
     assert "1  [1, 1] 95% CI, n=3" in result.output
     assert "guardrail_latency_ms (lower is better)" in result.output
+
+
+def test_eval_command_against_an_unreachable_provider_stores_the_run_invalid_and_raises(
+    cli_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _apply(write_spec(tmp_path))
+    url = dead_url()
+    monkeypatch.setenv("PHASEGATE_BASE_URL", url)
+    get_settings.cache_clear()
+    result = _eval("demo-qa")
+    assert isinstance(result.exception, MeasurementInvalid)
+    assert f"at {url} with model sandbox-base" in str(result.exception)
+    assert "eval run #1 is stored as invalid" in str(result.exception)
+    assert "error: connection error" in result.output
+    with store_session() as session:
+        run = get_eval_run(1, session=session)
+    assert run is not None and not run.valid and run.error_rate == 1.0
+
+
+def test_eval_command_with_a_missing_model_raises_after_one_call(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    _apply(write_spec(tmp_path))
+    result = _eval("demo-qa", "--model", "gpt-nowhere")
+    assert isinstance(result.exception, MeasurementInvalid)
+    assert "with model gpt-nowhere; first error: HTTP 404" in str(result.exception)
+    assert _chat_calls(cli_settings) == 1
