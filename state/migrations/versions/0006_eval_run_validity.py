@@ -4,15 +4,15 @@
 the default `max_error_rate` (0.02) are marked invalid here, so that no gate, baseline or
 monitor reads a provider outage recorded as scores of 0.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
