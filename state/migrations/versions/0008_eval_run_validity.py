@@ -4,15 +4,15 @@
 the default `max_error_rate` (0.02) are marked invalid here, so that no gate, baseline or
 monitor reads a provider outage recorded as scores of 0.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
