@@ -755,10 +755,12 @@ gates:
   prompting_to_rag:
     target: 0.8
     floor: 0.2
+    min_detectable_gain: 0.1
     require_approval: false
   rag_to_fine_tuning:
     target: 0.9
     floor: 0.3
+    min_detectable_gain: 0.1
     require_approval: true
 constraints:
   external_api: true

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.prefect
 RAG_GATES = [
     ("entry", "need_quality", "pass"),
     ("entry", "data_documents", "pass"),
+    ("entry", "eval_power", "pass"),
     ("promotion", "quality_gain", "pass"),
     ("promotion", "guardrail_max_length", "pass"),
     ("promotion", "guardrail_llm_judge", "pass"),
@@ -26,6 +27,7 @@ FINE_TUNING_GATES = [
     ("entry", "need", "pass"),
     ("entry", "data_examples", "pass"),
     ("entry", "privacy", "pass"),
+    ("entry", "eval_power", "pass"),
     ("promotion", "quality_gain", "pass"),
     ("promotion", "guardrail_max_length", "pass"),
     ("promotion", "guardrail_llm_judge", "pass"),
