@@ -209,7 +209,7 @@ def run_demo(console: Console, app: typer.Typer) -> None:
             _journey(console, app, base_url, url)
         console.print("\n[bold]8. Status[/]  (phasegate status)")
         _run(app, "status")
-        _run(app, "history", "support-qa")
+        _run(app, "history", "support-qa", "--gates")
         console.print("\n[bold]9. Reports[/]  (phasegate report …)")
         for name in DAILY_USAGE:
             _run(app, "report", name, "-o", str(REPORTS / f"{name}.html"))

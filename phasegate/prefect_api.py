@@ -7,7 +7,7 @@ import urllib.request
 from typing import Any
 
 from phasegate.processes import Child
-from state.errors import ServeError
+from state.errors import PrefectUnavailable, ServeError
 
 POOL = "phasegate"
 
@@ -28,6 +28,16 @@ def call_api(api_url: str, method: str, path: str, body: object = None) -> tuple
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, None
+
+
+def require_api(api_url: str) -> None:
+    """Raise PrefectUnavailable, naming the URL, unless the Prefect API answers its health check."""
+    try:
+        status, _ = call_api(api_url, "GET", "/health")
+    except OSError as exc:
+        raise PrefectUnavailable(f"the Prefect API at {api_url} cannot be reached: {exc}") from exc
+    if status != 200:
+        raise PrefectUnavailable(f"the Prefect API at {api_url}: GET /health answered {status}")
 
 
 def wait_until_healthy(api_url: str, timeout: float, server: Child | None = None) -> None:

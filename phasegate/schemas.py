@@ -1,7 +1,8 @@
-"""Generated references of `spec.yaml`: its JSON Schema and a Markdown table of its fields.
+"""Generated references: `spec.yaml` (JSON Schema, Markdown table) and the CLI's `--json`.
 
 `make schemas` (or `python -m phasegate.schemas`) writes `docs/spec.schema.json` and
-`docs/spec.md` from `UseCaseSpec`; `--check` lists the stale ones and exits 1.
+`docs/spec.md` from `UseCaseSpec`, and `docs/cli-json/<command>.schema.json` from the models
+of `phasegate/cli/outputs.py`; `--check` lists the stale ones and exits 1.
 """
 
 import json
@@ -9,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phasegate.cli.outputs import DOCUMENTS
 from state.spec import UseCaseSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "docs" / "spec.schema.json"
 REFERENCE_PATH = ROOT / "docs" / "spec.md"
+CLI_JSON_DIR = ROOT / "docs" / "cli-json"
 SCHEMA_LINE = "# yaml-language-server: $schema=../../docs/spec.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -120,13 +123,29 @@ def spec_reference(schema: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cli_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each command's `--json` document, by command."""
+    return {
+        command: {
+            "$schema": DIALECT,
+            **model.model_json_schema(mode="serialization"),
+            "title": f"phasegate {command.replace('-', ' ')} --json",
+        }
+        for command, model in DOCUMENTS.items()
+    }
+
+
+def _json(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def expected_files() -> dict[Path, str]:
     """Each generated file with the text it should hold."""
     schema = spec_schema()
-    return {
-        SCHEMA_PATH: json.dumps(schema, indent=2, ensure_ascii=False) + "\n",
-        REFERENCE_PATH: spec_reference(schema),
-    }
+    files = {SCHEMA_PATH: _json(schema), REFERENCE_PATH: spec_reference(schema)}
+    for command, document in cli_schemas().items():
+        files[CLI_JSON_DIR / f"{command}.schema.json"] = _json(document)
+    return files
 
 
 def stale_files() -> list[Path]:
@@ -147,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"stale: {path.relative_to(ROOT)} (run `make schemas`)\n")
         return 1 if stale else 0
     for path, text in expected_files().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return 0
 

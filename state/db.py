@@ -8,8 +8,11 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+from state.errors import StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,10 +49,22 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def _connect(url: str) -> Engine:
+    """An engine that has connected once; raises StoreUnavailable naming the store."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(url)
+        with engine.connect():
+            return engine
+    except (OperationalError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreUnavailable(f"the state store at {shown} cannot be reached: {reason}") from exc
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     """A migrated engine per URL, made once per process."""
-    engine = make_engine(url)
+    engine = _connect(url)
     upgrade(engine)
     return engine
 

@@ -20,6 +20,7 @@ PhasegateError                         1   500  base of every error Phasegate ra
 │   └── PrefectUnavailable             3   503  the Prefect API cannot be reached
 │       ├── ServeError                 3   503  a part of the local Prefect stack did not start
 │       └── EmitError                  3   503  Prefect did not take an event
+├── OutcomeRefused                     4   412  a decision or score the caller refused (--fail-on)
 ├── VerdictError                       1   502  a judge's verdict is not a number 0–10
 ├── AnswerFormatError                  1   502  an output lacks the answer format its prompt asked
 └── ApprovalTimedOut                   1   504  a pause for approval ended without an answer
@@ -152,6 +153,13 @@ class ServeError(PrefectUnavailable):
 
 class EmitError(PrefectUnavailable):
     """Raised when Prefect does not take the event of a check request."""
+
+
+class OutcomeRefused(PhasegateError):
+    """Raised when a command's outcome is one its caller refused (`--fail-on`, `--fail-under`)."""
+
+    exit_code = 4
+    http_status = 412
 
 
 class VerdictError(PhasegateError):

@@ -2,10 +2,14 @@
 
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class _Commands(TyperGroup):
@@ -22,7 +26,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Markup off: names, reasons and errors print as written, brackets included.
+console = Console(markup=False, highlight=False)
+AsJson = Annotated[
+    bool, typer.Option("--json", help="print one JSON document (schema in docs/cli-json/)")
+]
+
+
+def print_json(document: "BaseModel") -> None:
+    """Print one JSON document as the whole of stdout: never wrapped, nothing else."""
+    typer.echo(document.model_dump_json(indent=2))
 
 
 def store_session() -> AbstractContextManager:
@@ -40,6 +53,20 @@ def require_use_case(name: str) -> None:
 
     with store_session() as session:
         store.require_use_case(name, session=session)
+
+
+def require_prefect() -> None:
+    """Raise PrefectUnavailable unless the configured Prefect API answers (none configured: ok).
+
+    Without an API URL, Prefect starts a temporary local server of its own.
+    """
+    from prefect.settings import get_current_settings
+
+    from phasegate.prefect_api import require_api
+
+    api_url = get_current_settings().api.url
+    if api_url:
+        require_api(str(api_url).rstrip("/"))
 
 
 def today() -> date:

@@ -1,6 +1,8 @@
 """`phasegate demo`: the whole offline journey, driven through the same commands."""
 
-from phasegate.cli.app import app, console
+from rich.console import Console
+
+from phasegate.cli.app import app
 
 
 @app.command()
@@ -10,4 +12,5 @@ def demo() -> None:
     # the other commands need not pay for.
     from phasegate.demo import run_demo
 
-    run_demo(console, app)
+    # Its own console: the demo's narration uses markup; the commands' output does not.
+    run_demo(Console(), app)

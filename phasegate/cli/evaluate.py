@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from phasegate.cli.app import app, console, store_session
-from state.errors import InputError, SpecError
+from phasegate.cli.app import AsJson, app, console, print_json, store_session
+from state.errors import InputError, OutcomeRefused, SpecError
 
 if TYPE_CHECKING:
     from state.domain import EvalItem, EvalRun
@@ -88,6 +89,14 @@ def eval_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="call the provider even for cached answers")
     ] = False,
+    fail_under: Annotated[
+        float | None, typer.Option("--fail-under", help="exit 4 when the mean is below this")
+    ] = None,
+    lower_bound: Annotated[
+        bool,
+        typer.Option("--lower-bound", help="--fail-under reads the 95% interval's lower bound"),
+    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Score a prompt variant of a use case on its eval set, record the run and show it."""
     # Imported here: evaluation imports Prefect, which takes seconds other commands need not wait.
@@ -133,7 +142,9 @@ def eval_command(
     )
     title = f"{use_case} · {variant.name} · {chosen}"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+    # The bar goes to stderr: stdout holds the result alone (one JSON document with --json).
+    shown = Console(stderr=True)
+    with Progress(*columns, TimeElapsedColumn(), console=shown, transient=True) as progress:
         total = len(requests) * (2 if metric == "llm_judge" else 1)
         bar = progress.add_task(title, total=total)
         run = evaluate(
@@ -152,8 +163,48 @@ def eval_command(
     with store_session() as session:
         run = record_eval_run(run.model_copy(update={"extra": extra}), session=session)
     metrics = summarise_metrics(run, loaded.spec.guardrails, settings.price_for(chosen))
-    console.print(_table(run, f"eval run {run.id}: {title}", metrics[1:]))
-    errors = list(dict.fromkeys(r.error for r in run.results if r.error))
-    for error in errors[:SHOWN_ERRORS]:
-        console.print(f"[yellow]error:[/] {error}", highlight=False)
+    refused = _show(run, title, metrics[1:], fail_under, lower_bound, as_json)
     require_valid(run)  # stored for diagnosis, but no measurement: MeasurementInvalid, exit 3
+    if refused:
+        raise OutcomeRefused(refused)
+
+
+def _show(
+    run: EvalRun,
+    title: str,
+    guardrails: list[MetricSummary],
+    fail_under: float | None,
+    lower_bound: bool,
+    as_json: bool,
+) -> str | None:
+    """Print a recorded run; say why it is refused when it falls under --fail-under."""
+    from phasegate.cli import outputs
+
+    errors = list(dict.fromkeys(r.error for r in run.results if r.error))
+    compared = "ci_low" if lower_bound else "mean"
+    figure = run.ci_low if lower_bound else run.mean
+    failed = fail_under is not None and figure < fail_under
+    if as_json:
+        extra = run.extra or {}
+        own = {"eval_run_id", "prompt", "model", "errors", "guardrails", "fail_under", "compared"}
+        fields = set(outputs.EvalOutput.model_fields) - own
+        print_json(
+            outputs.EvalOutput(
+                **run.model_dump(include=fields),
+                eval_run_id=run.id,
+                prompt=extra.get("prompt", ""),
+                model=extra.get("model", ""),
+                errors=errors,
+                guardrails=[outputs.MetricFigure(**g.model_dump()) for g in guardrails],
+                fail_under=fail_under,
+                compared=compared,
+                failed_under=failed,
+            )
+        )
+    else:
+        console.print(_table(run, f"eval run {run.id}: {title}", guardrails))
+        for error in errors[:SHOWN_ERRORS]:
+            console.print(f"error: {error}", style="yellow", soft_wrap=True)
+    if not failed:
+        return None
+    return f"eval run {run.id}: {compared} {figure:.3f} is below {fail_under}"

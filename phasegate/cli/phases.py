@@ -2,13 +2,58 @@
 
 import os
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from phasegate.cli.app import app, console, require_use_case, store_session
-from state.errors import ApprovalError
-from state.phases import Phase
+from phasegate.cli.app import (
+    AsJson,
+    app,
+    console,
+    print_json,
+    require_prefect,
+    require_use_case,
+    store_session,
+)
+from state.errors import ApprovalError, InputError, OutcomeRefused
+from state.phases import DecisionKind, Phase
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+
+    from state.domain import Decision
+
+FailOn = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        help="exit 4 when the decision is one of these, e.g. held,rejected,expired",
+        metavar="DECISIONS",
+    ),
+]
+
+
+def _refused(fail_on: str | None) -> set[DecisionKind]:
+    """The decisions named by --fail-on; raises InputError on an unknown one."""
+    if fail_on is None:
+        return set()
+    names = [name.strip() for name in fail_on.split(",") if name.strip()]
+    known = [kind.value for kind in DecisionKind]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise InputError(
+            f"--fail-on: unknown decision {', '.join(map(repr, unknown)) or '(none)'} "
+            f"(choose from {', '.join(known)})"
+        )
+    return {DecisionKind(name) for name in names}
+
+
+def _decision_of(state: "State") -> "Decision | None":
+    """The decision a check's flow run recorded, if any."""
+    from state import store
+
+    with store_session() as session:
+        return store.get_decision_by_run(str(state.state_details.flow_run_id), session=session)
 
 
 @app.command("check")
@@ -17,49 +62,93 @@ def check_command(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="approve moves whose gates all pass")
     ] = False,
+    fail_on: FailOn = None,
+    as_json: AsJson = False,
 ) -> None:
     """Run the phase check of a use case now and show its decision."""
     from flows.phase_check import check_phase
-    from phasegate.cli.views import history_table
-    from state import store
+    from phasegate.cli import outputs
+    from phasegate.cli.views import history_view
 
+    refused = _refused(fail_on)
     require_use_case(use_case)
+    require_prefect()
     state = check_phase(use_case, auto_approve=auto_approve, return_state=True)
-    if state.is_failed():
-        with store_session() as session:
-            last = store.list_decisions(use_case, session=session, limit=1)
-        if last and last[-1].kind == "expired":
-            console.print(history_table(use_case, last))
-            raise typer.Exit(1)
-        state.result()
-    outcome = state.result()
-    with store_session() as session:
-        decisions = store.list_decisions(use_case, session=session, limit=1)
-    console.print(history_table(use_case, decisions))
-    console.print(f"[bold]{outcome.decision}[/]: {outcome.reason}")
+    recorded = _decision_of(state)
+    if state.is_failed() and not (recorded and recorded.kind == DecisionKind.EXPIRED):
+        state.result()  # raises what failed the check: its exit code follows the error tree
+    if recorded is not None:
+        kind, reason = recorded.kind, recorded.reason
+    else:
+        outcome = state.result()
+        kind, reason = outcome.decision, outcome.reason
+    failed = kind in refused
+    if as_json:
+        print_json(
+            outputs.CheckOutput(
+                use_case=use_case,
+                decision=kind,
+                reason=reason,
+                recorded=outputs.decision(recorded) if recorded else None,
+                failed_on=failed,
+            )
+        )
+    else:
+        if recorded is not None:
+            console.print(history_view(console, use_case, [recorded], gates=True), crop=False)
+        console.print(f"{kind}: {reason}", soft_wrap=True)
+    if failed:
+        raise OutcomeRefused(f"{use_case}: decision {kind} is one of --fail-on {fail_on}")
 
 
 @app.command("monitor")
 def monitor_command(
     use_case: Annotated[str | None, typer.Argument(help="one use case (default: all)")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Re-score active configurations now and roll back the ones that regressed."""
     from flows.monitoring import monitor
+    from phasegate.cli import outputs
 
     if use_case is not None:
         require_use_case(use_case)
-    for name, outcome in monitor(use_case).items():
-        console.print(f"[bold]{name}[/]: {outcome.status} — {outcome.reason}")
+    require_prefect()
+    results = monitor(use_case)
+    if as_json:
+        found = [
+            outputs.MonitorResult(
+                **outcome.model_dump(exclude={"gates"}),
+                gates=[outputs.gate(g) for g in outcome.gates],
+            )
+            for outcome in results.values()
+        ]
+        print_json(outputs.MonitorOutput(results=found))
+        return
+    for name, outcome in results.items():
+        console.print(f"{name}: {outcome.status} — {outcome.reason}", soft_wrap=True)
 
 
 @app.command("hybrid")
-def hybrid_command(use_case: str) -> None:
+def hybrid_command(use_case: str, as_json: AsJson = False) -> None:
     """Build, score and gate the hybrid (tuned model + RAG fallback) of a tuned use case."""
     from flows.hybrid import check_hybrid
+    from phasegate.cli import outputs
 
     require_use_case(use_case)
+    require_prefect()
     outcome = check_hybrid(use_case)
-    console.print(f"[bold]{outcome.decision}[/]: {outcome.reason}")
+    if as_json:
+        print_json(
+            outputs.HybridOutput(
+                use_case=use_case,
+                decision=outcome.decision,
+                reason=outcome.reason,
+                decision_id=outcome.decision_id,
+                configuration_id=outcome.configuration_id,
+            )
+        )
+        return
+    console.print(f"{outcome.decision}: {outcome.reason}", soft_wrap=True)
 
 
 def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: float) -> None:
@@ -73,6 +162,7 @@ def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: floa
         pending = pending_approvals(session=session, use_case=use_case)
     if not pending:
         raise ApprovalError(f"{use_case}: no approval is pending")
+    require_prefect()
     flow_run_id = pending[-1].flow_run_id
     give_answer(flow_run_id, approve=approve, reason=reason, approver=approver)
     console.print(f"answered flow run {flow_run_id}: {'approve' if approve else 'reject'}")
@@ -81,7 +171,7 @@ def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: floa
         with store_session() as session:
             decision = store.get_decision_by_run(flow_run_id, session=session)
         if decision is not None:
-            console.print(f"[bold]{decision.kind}[/] by {decision.decided_by}: {decision.reason}")
+            console.print(f"{decision.kind} by {decision.decided_by}: {decision.reason}")
             return
         time.sleep(0.5)
     console.print("the check has not recorded its decision yet; see `phasegate history`")
@@ -123,6 +213,7 @@ def build_command(
     from flows.rag import build_rag
 
     require_use_case(use_case)
+    require_prefect()
     builder = {
         Phase.PROMPTING: build_prompting,
         Phase.RAG: build_rag,

@@ -3,43 +3,44 @@
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from phasegate.cli.app import app, console, store_session
+from phasegate.cli.app import AsJson, app, console, print_json, store_session
 
 prompts_app = typer.Typer(help="The prompt library of a use case.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 
 
 @prompts_app.command("list")
-def prompts_list(use_case: str) -> None:
+def prompts_list(use_case: str, as_json: AsJson = False) -> None:
     """List the prompt versions of a use case."""
+    from phasegate.cli import outputs
+    from phasegate.cli.views import prompts_view
     from state.prompt_library import list_prompt_versions
 
     with store_session() as session:
         versions = list_prompt_versions(use_case, session=session)
-    table = Table(title=f"Prompt versions of {use_case}", header_style="bold")
-    for column in ("id", "version", "kind", "content hash", "created"):
-        table.add_column(column)
-    for v in versions:
-        table.add_row(
-            str(v.id),
-            v.label,
-            v.variant.kind,
-            v.content_hash[:12],
-            f"{v.created_at:%Y-%m-%d %H:%M}",
-        )
-    console.print(table)
+    if as_json:
+        listed = [outputs.prompt_version(v) for v in versions]
+        print_json(outputs.PromptListOutput(use_case=use_case, versions=listed))
+        return
+    console.print(prompts_view(console, use_case, versions), crop=False)
 
 
 @prompts_app.command("show")
 def prompts_show(
-    use_case: str, version: Annotated[str, typer.Argument(help="name or name@vN")]
+    use_case: str,
+    version: Annotated[str, typer.Argument(help="name or name@vN")],
+    as_json: AsJson = False,
 ) -> None:
     """Show one prompt version's content."""
+    from phasegate.cli import outputs
     from state.prompt_library import find_prompt_version
 
     with store_session() as session:
         found = find_prompt_version(use_case, version, session=session)
-    console.print(f"[bold]{found.label}[/] ({found.variant.kind}, {found.content_hash[:12]})")
-    console.print(found.variant.model_dump_json(indent=2), highlight=False)
+    if as_json:
+        shown = outputs.prompt_version(found).model_dump()
+        print_json(outputs.PromptShowOutput(**shown, use_case=use_case, variant=found.variant))
+        return
+    console.print(f"{found.label} ({found.variant.kind}, {found.content_hash[:12]})", style="bold")
+    console.print(found.variant.model_dump_json(indent=2), soft_wrap=True)

@@ -36,4 +36,4 @@ def apply(paths: Annotated[list[Path], typer.Argument(help="spec files or direct
     with store_session() as session:
         results = [store.apply_spec(item, session=session) for item in loaded]
     for result in results:
-        console.print(f"{result.outcome:>9}  {result.name}  [dim]{result.spec_hash[:12]}[/]")
+        console.print(f"{result.outcome:>9}  {result.name}  {result.spec_hash[:12]}")

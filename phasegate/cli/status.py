@@ -1,14 +1,20 @@
 """`phasegate status` and `phasegate history`: what every use case is doing, and why."""
 
-from phasegate.cli.app import app, console, store_session, today
+from typing import Annotated
+
+import typer
+
+from phasegate.cli.app import AsJson, app, console, print_json, store_session, today
 
 
 @app.command()
-def status() -> None:
+def status(as_json: AsJson = False) -> None:
     """Show every use case: phase, active configuration, last decision, volume."""
-    from phasegate.cli.views import status_table
+    from phasegate.cli import outputs
+    from phasegate.cli.views import status_view
     from state import store, usage
     from state.approvals import pending_approvals
+    from state.settings import get_settings
 
     rows = []
     with store_session() as session:
@@ -21,23 +27,48 @@ def status() -> None:
                 else None
             )
             last = store.list_decisions(use_case.name, session=session, limit=1)
-            waiting = pending.get(use_case.name)
-            note = f"approval → {waiting.to_phase}" if waiting else ""
             rows.append(
-                (use_case, config, last[-1] if last else None, volumes[use_case.name], note)
+                (
+                    use_case,
+                    config,
+                    last[-1] if last else None,
+                    volumes[use_case.name],
+                    pending.get(use_case.name),
+                )
             )
-    console.print(status_table(rows))
+    if as_json:
+        print_json(outputs.status(rows))
+        return
+    if not rows:
+        settings = get_settings()
+        where = "PHASEGATE_DATABASE_URL" if settings.database_url else settings.data_dir
+        console.print(
+            f"no use cases in the store at {where}: register some with "
+            "`phasegate apply usecases/`; after `make demo`, look at its store with "
+            "`PHASEGATE_DATA_DIR=.phasegate/demo phasegate status`",
+            soft_wrap=True,
+        )
+        return
+    console.print(status_view(console, rows), crop=False)
 
 
 @app.command()
-def history(use_case: str) -> None:
-    """Show the decisions of a use case with their gate results."""
-    from phasegate.cli.views import history_table
+def history(
+    use_case: str,
+    gates: Annotated[bool, typer.Option("--gates", help="also the gate results of each")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Show the decisions of a use case, one line each (`--gates`: with their gate results)."""
+    from phasegate.cli import outputs
+    from phasegate.cli.views import history_view
     from state import store
 
     with store_session() as session:
         decisions = store.list_decisions(use_case, session=session)
+    if as_json:
+        print_json(outputs.HistoryOutput(use_case=use_case, decisions=outputs.decisions(decisions)))
+        return
     if not decisions:
         console.print(f"{use_case}: no decisions yet (run `phasegate check {use_case}`)")
         return
-    console.print(history_table(use_case, decisions))
+    console.print(history_view(console, use_case, decisions, gates=gates), crop=False)

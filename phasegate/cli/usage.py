@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import app, console, store_session, today
+from phasegate.cli.app import AsJson, app, console, print_json, store_session, today
 from state.errors import InputError, NotFound
 
 # The error of a field names the option that set it.
@@ -25,8 +25,10 @@ def usage_record(
         str | None,
         typer.Option(help="who reports the count: a slug (a-z, 0-9, '-'), ≤ 63; default 'default'"),
     ] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Record the queries a use case served on one day (replaces that day's count)."""
+    from phasegate.cli import outputs
     from state import usage
     from state.inputs import DEFAULT_SOURCE, parse_day, usage_report
 
@@ -40,14 +42,23 @@ def usage_record(
             report.use_case, report.day, report.count, source=report.source, session=session
         )
         total = usage.volume(use_case, today=today(), session=session)
+    if as_json:
+        print_json(
+            outputs.UsageRecordOutput(
+                use_case=use_case, day=when, count=count, source=source, volume_30d=total
+            )
+        )
+        return
     console.print(f"{use_case}: {count:,} on {when} ({source}); 30-day volume {total:,}")
 
 
 @usage_app.command("import")
 def usage_import(
     path: Annotated[Path, typer.Argument(help="CSV with use_case,day,count[,source]")],
+    as_json: AsJson = False,
 ) -> None:
     """Import daily counts from a CSV file; all rows or none."""
+    from phasegate.cli import outputs
     from phasegate.usage_csv import read_usage_csv
     from state import lookup, usage
 
@@ -62,4 +73,7 @@ def usage_import(
             except NotFound as exc:
                 raise NotFound(f"{path}: line {line}: use_case: {exc}") from exc
         imported = usage.record_usage_many(list(rows.values()), session=session)
+    if as_json:
+        print_json(outputs.UsageImportOutput(path=str(path), imported=imported))
+        return
     console.print(f"imported {imported:,} usage rows from {path}")

@@ -1,13 +1,27 @@
-"""Rich tables for people: status, history, usage."""
+"""What the commands print for people: status, history and prompt tables.
 
+Identifiers (names, phases, decisions, models, labels, hashes) are never cut: their columns do
+not wrap, descriptions give way first (wrapped, or cut with … in compact views), and where
+even the identifiers do not fit the console's width a table turns into one block per row.
+"""
+
+from collections.abc import Sequence
 from datetime import datetime
 
-from rich.console import Group
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
+from state.approvals import Approval
 from state.domain import Configuration, Decision, UseCase
+from state.prompt_library import PromptVersion
 
+MIN_DESCRIPTION = 8
 STATUS_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+StatusRow = tuple[UseCase, Configuration | None, Decision | None, int, Approval | None]
 
 
 def when(moment: datetime) -> str:
@@ -27,64 +41,126 @@ def describe_configuration(config: Configuration | None) -> str:
     return " · ".join(parts)
 
 
-def status_table(
-    rows: list[tuple[UseCase, Configuration | None, Decision | None, int, str]],
-) -> Table:
+def _width(console: Console, table: Table) -> int:
+    """The narrowest the table can be drawn without cutting a cell that may not be cut."""
+    return Measurement.get(console, console.options.update_width(100_000), table).minimum
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    """A table whose columns never wrap and are never narrower than their widest cell."""
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    for index, name in enumerate(columns):
+        widest = max((cell_len(row[index]) for row in rows), default=0)
+        table.add_column(name, no_wrap=True, min_width=max(widest, cell_len(name)))
+    return table
+
+
+def _records(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Group:
+    """One block per row, a `column: value` line per cell; lines are never cut."""
+    lines = [Text(title, style="bold")]
+    for row in rows:
+        lines.append(Text(""))
+        lines += [
+            Text(f"{column}: {value}", no_wrap=True, overflow="ignore")
+            for column, value in zip(columns, row, strict=True)
+        ]
+    return Group(*lines)
+
+
+def _view(
+    console: Console,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str | Text]],
+    *,
+    description: str | None = None,
+) -> RenderableType:
+    """Identifier columns in full, then an optional description column cut with … to fit.
+
+    Where the identifiers alone do not fit the console's width, one block per row instead.
+    """
+    plain = [[str(cell) for cell in row] for row in rows]
+    table = _table(title, columns, [row[: len(columns)] for row in plain])
+    left = console.width - _width(console, table) - 3
+    if left < MIN_DESCRIPTION:
+        names = [*columns, description] if description else list(columns)
+        return _records(title, names, plain)
+    if description:
+        table.add_column(description, no_wrap=True, overflow="ellipsis", max_width=left)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def status_view(console: Console, rows: list[StatusRow]) -> RenderableType:
     """The status table: one row per use case."""
-    table = Table(title="Use cases", header_style="bold")
-    for column in ("use case", "phase", "active configuration", "last decision", "30-day volume"):
-        table.add_column(column, justify="right" if column == "30-day volume" else "left")
-    table.add_column("pending")
-    for use_case, config, decision, volume, pending in rows:
-        last = f"{decision.kind} · {when(decision.created_at)}" if decision else "—"
-        table.add_row(
+    columns = ["use case", "phase", "active configuration", "last decision", "30-day volume"]
+    cells = [
+        [
             use_case.name,
             use_case.active_phase,
             describe_configuration(config),
-            last,
+            f"{decision.kind} · {when(decision.created_at)}" if decision else "—",
             f"{volume:,}",
-            pending,
-        )
-    return table
+            f"approval → {pending.to_phase}" if pending else "",
+        ]
+        for use_case, config, decision, volume, pending in rows
+    ]
+    return _view(console, "Use cases", columns, cells, description="pending")
 
 
 def _value(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "—" if value is None else str(value)
 
 
-def gates_table(decision: Decision) -> Table:
-    """The gate results of one decision."""
-    table = Table(
-        title=f"decision #{decision.id}: {decision.kind} ({decision.from_phase} → "
-        f"{decision.to_phase}) by {decision.decided_by}",
-        title_justify="left",
-        header_style="bold",
+def gates_view(console: Console, decision: Decision) -> RenderableType:
+    """The gate results of one decision, each with its detail."""
+    title = (
+        f"decision #{decision.id}: {decision.kind} ({decision.from_phase} → "
+        f"{decision.to_phase}) by {decision.decided_by}"
     )
-    for column in ("stage", "check", "status", "observed", "threshold"):
-        table.add_column(column, no_wrap=column != "threshold")
-    for gate in decision.gate_results:
-        table.add_row(
-            gate.stage,
-            gate.check,
-            f"[{STATUS_STYLE[gate.status]}]{gate.status}[/]",
-            _value(gate.observed),
-            _value(gate.threshold),
-        )
-    return table
+    cells = [
+        [
+            g.stage,
+            g.check,
+            Text(g.status, style=STATUS_STYLE.get(g.status, "")),
+            _value(g.observed),
+            _value(g.threshold),
+            g.detail,
+        ]
+        for g in decision.gate_results
+    ]
+    columns = ["stage", "check", "status", "observed", "threshold"]
+    return _view(console, title, columns, cells, description="detail")
 
 
-def history_table(name: str, decisions: list[Decision]) -> Group:
-    """The decisions of a use case, then the gate results of each."""
-    table = Table(title=f"History of {name}", header_style="bold")
-    for column in ("#", "when", "decision", "phase", "by", "reason"):
-        table.add_column(column, no_wrap=column in ("#", "decision"))
-    for decision in decisions:
-        table.add_row(
-            str(decision.id),
-            when(decision.created_at),
-            decision.kind,
-            f"{decision.from_phase} → {decision.to_phase}",
-            decision.decided_by,
-            decision.reason,
-        )
-    return Group(table, *(gates_table(d) for d in decisions if d.gate_results))
+def history_view(
+    console: Console, name: str, decisions: list[Decision], *, gates: bool = False
+) -> RenderableType:
+    """The decisions of a use case, one line each; with `gates`, the gate results of each."""
+    cells = [
+        [
+            str(d.id),
+            when(d.created_at),
+            d.kind,
+            f"{d.from_phase} → {d.to_phase}",
+            d.decided_by,
+            d.reason,
+        ]
+        for d in decisions
+    ]
+    columns = ["#", "when", "decision", "move", "by"]
+    view = _view(console, f"History of {name}", columns, cells, description="reason")
+    if not gates:
+        return view
+    return Group(view, *(gates_view(console, d) for d in decisions if d.gate_results))
+
+
+def prompts_view(console: Console, use_case: str, versions: list[PromptVersion]) -> RenderableType:
+    """The prompt library of a use case."""
+    columns = ["id", "version", "kind", "content hash", "created"]
+    cells = [
+        [str(v.id), v.label, v.variant.kind, v.content_hash[:12], f"{v.created_at:%Y-%m-%d %H:%M}"]
+        for v in versions
+    ]
+    return _view(console, f"Prompt versions of {use_case}", columns, cells)

@@ -1,0 +1,170 @@
+"""The automation contract: every documented exit code, produced for every command.
+
+0 ok · 1 unexpected · 2 bad input (usage errors included) · 3 a dependency unavailable ·
+4 an outcome refused by --fail-on / --fail-under. Exit 0 and 4 of the commands that run flows
+are in tests/flows/test_cli_json.py; these run in-process, with no flow run.
+"""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from phasegate.cli.exits import run
+from state import db
+from state.approvals import request_approval
+from state.phases import Phase
+from state.settings import Settings, get_settings
+from state.spec import load_spec
+from state.store import apply_spec, list_decisions
+from tests.specs import write_spec
+
+DEAD_STORE = "postgresql://nobody:secret@127.0.0.1:1/phasegate"
+DEAD_PREFECT = "http://127.0.0.1:1/api"
+EVERY_COMMAND = [
+    ["apply", "specs"],
+    ["status"],
+    ["history", "demo-qa"],
+    ["check", "demo-qa"],
+    ["approve", "demo-qa", "--reason", "ok"],
+    ["reject", "demo-qa", "--reason", "no"],
+    ["build", "demo-qa", "--phase", "rag"],
+    ["hybrid", "demo-qa"],
+    ["monitor", "demo-qa"],
+    ["eval", "demo-qa"],
+    ["prompts", "list", "demo-qa"],
+    ["prompts", "show", "demo-qa", "zero-shot"],
+    ["report", "demo-qa"],
+    ["usage", "record", "demo-qa", "5"],
+    ["usage", "import", "usage.csv"],
+    ["db", "upgrade"],
+    ["sandbox"],
+    ["webhook"],
+    ["serve"],
+    ["demo"],
+]
+# Commands that never reach the store: they serve until stopped.
+SERVERS = {"sandbox", "webhook", "serve", "demo"}
+STORE_COMMANDS = [args for args in EVERY_COMMAND if args[0] not in SERVERS]
+USE_CASE_COMMANDS = [args for args in STORE_COMMANDS if "demo-qa" in args]
+PREFECT_COMMANDS = [args for args in USE_CASE_COMMANDS if args[0] in {"check", "build", "hybrid"}]
+PREFECT_COMMANDS += [["monitor", "demo-qa"], ["approve", "demo-qa", "--reason", "ok"]]
+
+
+def _ids(args: list[str]) -> str:
+    return " ".join(args)
+
+
+@pytest.fixture(name="workdir")
+def workdir_fixture(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with a spec dir and a usage CSV; `demo-qa` registered."""
+    monkeypatch.chdir(tmp_path)
+    spec = write_spec(tmp_path / "specs")
+    (tmp_path / "usage.csv").write_text("use_case,day,count\ndemo-qa,2026-01-02,5\n")
+    with db.store_session(settings.store_url) as session:
+        apply_spec(load_spec(spec), session=session)
+    return tmp_path
+
+
+def _phasegate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("args", EVERY_COMMAND, ids=_ids)
+def test_unknown_option_exits_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = _phasegate(capsys, *args, "--no-such-option")
+    assert (code, out) == (2, "")
+    assert "No such option: --no-such-option" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["histroy", "demo-qa"], "No such command 'histroy'"),
+        (["status", "--jsn"], "No such option: --jsn"),
+        (["build", "demo-qa", "--phase", "rga"], "'rga' is not one of"),
+        (["usage", "record", "demo-qa", "-5"], "No such option: -5"),
+        (["check", "demo-qa", "--fail-on", "held,late"], "--fail-on: unknown decision 'late'"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else _ids(value),
+)
+def test_usage_error_exits_2_naming_the_mistake(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = _phasegate(capsys, *args)
+    assert code == 2
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    "args", [[a.replace("demo-qa", "ghost") for a in args] for args in USE_CASE_COMMANDS], ids=_ids
+)
+def test_unknown_use_case_exits_2_and_writes_nothing(
+    workdir: Path, settings: Settings, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = _phasegate(capsys, *args)
+    assert (code, out) == (2, "")
+    assert "unknown use case: 'ghost'" in err
+    with db.store_session(settings.store_url) as session:
+        assert list_decisions("demo-qa", session=session) == []
+    assert not (workdir / "reports").exists()
+
+
+@pytest.mark.parametrize("args", STORE_COMMANDS, ids=_ids)
+def test_unreachable_store_exits_3_naming_it_without_its_password(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list
+) -> None:
+    monkeypatch.setenv("PHASEGATE_DATABASE_URL", DEAD_STORE)
+    get_settings.cache_clear()
+    code, out, err = _phasegate(capsys, *args)
+    assert (code, out) == (3, "")
+    assert "the state store at postgresql://nobody:***@127.0.0.1:1/phasegate cannot be" in err
+    assert "secret" not in err
+
+
+@pytest.mark.parametrize("args", PREFECT_COMMANDS, ids=_ids)
+def test_unreachable_prefect_api_exits_3_naming_it(
+    workdir: Path, settings: Settings, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with db.store_session(settings.store_url) as session:
+        request_approval(
+            "demo-qa",
+            "00000000-0000-0000-0000-000000000001",
+            to_phase=Phase.RAG,
+            candidate_configuration_id=None,
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
+            session=session,
+        )
+    with temporary_settings(updates={PREFECT_API_URL: DEAD_PREFECT}):
+        code, out, err = _phasegate(capsys, *args)
+    assert (code, out) == (3, "")
+    assert f"the Prefect API at {DEAD_PREFECT} cannot be reached" in err
+
+
+@pytest.mark.parametrize("args", STORE_COMMANDS, ids=_ids)
+def test_unexpected_error_exits_1_naming_its_type(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the disk caught fire")
+
+    monkeypatch.setattr(db, "store_session", broken)
+    monkeypatch.setattr(db, "engine_for", broken)
+    code, out, err = _phasegate(capsys, *args)
+    assert (code, out) == (1, "")
+    assert err.strip() == "error: unexpected error: RuntimeError: the disk caught fire"
+
+
+@pytest.mark.parametrize("name", ["[/x]", "[bold]x[/bold]", r"^a[0-9]+$"])
+def test_error_message_prints_brackets_as_written(
+    workdir: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    code, _, err = _phasegate(capsys, "history", name)
+    assert code == 2
+    assert f"unknown use case: {name!r}" in err
