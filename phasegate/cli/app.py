@@ -25,6 +25,8 @@ app = typer.Typer(
     help="Move LLM use cases from prompting to RAG to fine-tuning through evidence-backed gates.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, like every other message: no Rich panels to import and draw.
+    rich_markup_mode=None,
 )
 # Markup off: names, reasons and errors print as written, brackets included.
 console = Console(markup=False, highlight=False)

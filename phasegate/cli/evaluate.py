@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from phasegate.cli.app import AsJson, app, console, print_json, store_session
@@ -100,6 +99,14 @@ def eval_command(
 ) -> None:
     """Score a prompt variant of a use case on its eval set, record the run and show it."""
     # Imported here: evaluation imports Prefect, which takes seconds other commands need not wait.
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from state import store
     from state.evals import record_eval_run
     from state.settings import get_settings, provider_options

@@ -212,6 +212,36 @@ class MonitorOutput(_Output):
     results: list[MonitorResult]
 
 
+class Lease(_Output):
+    """A check lease held now."""
+
+    use_case: str
+    flow_run_id: str
+    host: str
+    pid: int
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime = Field(description="stale after this: the next check takes it over")
+
+
+class LeaseBreak(_Output):
+    """A lease broken by a person (`phasegate lease break`)."""
+
+    use_case: str
+    flow_run_id: str
+    host: str
+    broken_by: str
+    reason: str
+    broken_at: datetime
+
+
+class LeaseListOutput(_Output):
+    """`phasegate lease list --json`: leases held now, then the latest breaks, newest first."""
+
+    held: list[Lease]
+    broken: list[LeaseBreak]
+
+
 # The command each document answers, as named in docs/cli-json/<name>.schema.json.
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "status": StatusOutput,
@@ -224,6 +254,8 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "usage-import": UsageImportOutput,
     "hybrid": HybridOutput,
     "monitor": MonitorOutput,
+    "lease-list": LeaseListOutput,
+    "lease-break": LeaseBreak,
 }
 
 

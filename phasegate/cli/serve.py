@@ -4,15 +4,15 @@ import os
 import signal
 import time
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from phasegate.cli.app import app
-from phasegate.prefect_api import POOL
-from phasegate.processes import port_in_use
-from phasegate.serve import LocalPrefect, start_local_prefect
 from state.errors import InputError, ServeError
+
+if TYPE_CHECKING:
+    from phasegate.serve import LocalPrefect
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -21,6 +21,8 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 def _api_url(port: int, no_server: bool) -> str | None:
     """The API to use, or None to start a server on `port`."""
+    from phasegate.processes import port_in_use
+
     existing = os.environ.get("PREFECT_API_URL")
     if existing:
         return existing
@@ -34,7 +36,7 @@ def _api_url(port: int, no_server: bool) -> str | None:
     return None
 
 
-def _run_until_stopped(stack: LocalPrefect) -> None:
+def _run_until_stopped(stack: "LocalPrefect") -> None:
     """Wait until Ctrl-C (or SIGTERM), or until a process of the stack stops by itself."""
     while (reason := stack.first_exit()) is None:
         time.sleep(0.5)
@@ -57,6 +59,9 @@ def serve_command(
     ] = 8787,
 ) -> None:
     """Run the deployments locally: Prefect server, work pool, deployments and a worker."""
+    # Imported here, as in every command: only what this command needs (see the package).
+    from phasegate.prefect_api import POOL
+    from phasegate.serve import start_local_prefect
     from state.settings import get_settings
 
     api_url = _api_url(port, no_server)

@@ -10,7 +10,6 @@ from phasegate.cli.app import AsJson, app, console, print_json, store_session, t
 @app.command()
 def status(as_json: AsJson = False) -> None:
     """Show every use case: phase, active configuration, last decision, volume."""
-    from phasegate.cli import outputs
     from phasegate.cli.views import status_view
     from state import store, usage
     from state.approvals import pending_approvals
@@ -37,6 +36,8 @@ def status(as_json: AsJson = False) -> None:
                 )
             )
     if as_json:
+        from phasegate.cli import outputs
+
         print_json(outputs.status(rows))
         return
     if not rows:

@@ -5,8 +5,11 @@ not wrap, descriptions give way first (wrapped, or cut with … in compact views
 even the identifiers do not fit the console's width a table turns into one block per row.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.cells import cell_len
@@ -15,13 +18,15 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from state.approvals import Approval
-from state.domain import Configuration, Decision, UseCase
-from state.prompt_library import PromptVersion
+if TYPE_CHECKING:  # only types: printing needs none of the store's modules
+    from state.approvals import Approval
+    from state.domain import Configuration, Decision, UseCase
+    from state.leases import LeaseBreak, LeaseInfo
+    from state.prompt_library import PromptVersion
 
 MIN_DESCRIPTION = 8
 STATUS_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
-StatusRow = tuple[UseCase, Configuration | None, Decision | None, int, Approval | None]
+StatusRow = tuple["UseCase", "Configuration | None", "Decision | None", int, "Approval | None"]
 
 
 def when(moment: datetime) -> str:
@@ -29,11 +34,16 @@ def when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def minute(moment: datetime) -> str:
+    """A timestamp in a column headed `(UTC)`."""
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 def describe_configuration(config: Configuration | None) -> str:
-    """One line naming what a configuration calls."""
+    """One line naming what a configuration calls (its phase is the use case's)."""
     if config is None:
         return "—"
-    parts = [f"#{config.id} {config.phase}", config.model]
+    parts = [f"#{config.id}", config.model]
     if config.retrieval:
         parts.append(f"top-{config.retrieval.get('top_k')} {config.retrieval.get('retriever')}")
     if config.routing:
@@ -48,21 +58,41 @@ def _width(console: Console, table: Table) -> int:
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
     """A table whose columns never wrap and are never narrower than their widest cell."""
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+        collapse_padding=True,
+    )
     for index, name in enumerate(columns):
         widest = max((cell_len(row[index]) for row in rows), default=0)
         table.add_column(name, no_wrap=True, min_width=max(widest, cell_len(name)))
     return table
 
 
-def _records(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Group:
-    """One block per row, a `column: value` line per cell; lines are never cut."""
+def _records(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, described: bool
+) -> Group:
+    """One block per row, a `column: value` line per cell.
+
+    Identifier lines are never cut; a description (the last column when `described`) is cut
+    with … at the console's width.
+    """
     lines = [Text(title, style="bold")]
+    last = len(columns) - 1
     for row in rows:
         lines.append(Text(""))
         lines += [
-            Text(f"{column}: {value}", no_wrap=True, overflow="ignore")
-            for column, value in zip(columns, row, strict=True)
+            Text(
+                f"{column}: {value}",
+                no_wrap=True,
+                overflow="ellipsis" if described and index == last else "ignore",
+            )
+            for index, (column, value) in enumerate(zip(columns, row, strict=True))
         ]
     return Group(*lines)
 
@@ -81,10 +111,10 @@ def _view(
     """
     plain = [[str(cell) for cell in row] for row in rows]
     table = _table(title, columns, [row[: len(columns)] for row in plain])
-    left = console.width - _width(console, table) - 3
-    if left < MIN_DESCRIPTION:
+    left = console.width - _width(console, table) - 2
+    if left < (MIN_DESCRIPTION if description else -2):
         names = [*columns, description] if description else list(columns)
-        return _records(title, names, plain)
+        return _records(title, names, plain, described=description is not None)
     if description:
         table.add_column(description, no_wrap=True, overflow="ellipsis", max_width=left)
     for row in rows:
@@ -94,13 +124,13 @@ def _view(
 
 def status_view(console: Console, rows: list[StatusRow]) -> RenderableType:
     """The status table: one row per use case."""
-    columns = ["use case", "phase", "active configuration", "last decision", "30-day volume"]
+    columns = ["use case", "phase", "configuration", "last decision (UTC)", "30-day volume"]
     cells = [
         [
             use_case.name,
             use_case.active_phase,
             describe_configuration(config),
-            f"{decision.kind} · {when(decision.created_at)}" if decision else "—",
+            f"{decision.kind} {minute(decision.created_at)}" if decision else "—",
             f"{volume:,}",
             f"approval → {pending.to_phase}" if pending else "",
         ]
@@ -141,15 +171,15 @@ def history_view(
     cells = [
         [
             str(d.id),
-            when(d.created_at),
+            minute(d.created_at),
             d.kind,
-            f"{d.from_phase} → {d.to_phase}",
+            f"{d.from_phase}→{d.to_phase}",
             d.decided_by,
             d.reason,
         ]
         for d in decisions
     ]
-    columns = ["#", "when", "decision", "move", "by"]
+    columns = ["#", "when (UTC)", "decision", "move", "by"]
     view = _view(console, f"History of {name}", columns, cells, description="reason")
     if not gates:
         return view
@@ -158,9 +188,41 @@ def history_view(
 
 def prompts_view(console: Console, use_case: str, versions: list[PromptVersion]) -> RenderableType:
     """The prompt library of a use case."""
-    columns = ["id", "version", "kind", "content hash", "created"]
+    columns = ["id", "version", "kind", "content hash", "created (UTC)"]
     cells = [
         [str(v.id), v.label, v.variant.kind, v.content_hash[:12], f"{v.created_at:%Y-%m-%d %H:%M}"]
         for v in versions
     ]
     return _view(console, f"Prompt versions of {use_case}", columns, cells)
+
+
+def leases_view(
+    console: Console, held: list[LeaseInfo], broken: list[LeaseBreak], now: datetime
+) -> RenderableType:
+    """The check leases held now, then the latest breaks (newest first)."""
+    if held:
+        columns = ["use case", "flow run", "host", "pid", "since (UTC)", "heartbeat (UTC)"]
+        cells = [
+            [
+                lease.use_case,
+                lease.flow_run_id,
+                lease.host,
+                str(lease.pid),
+                minute(lease.acquired_at),
+                minute(lease.renewed_at),
+                "live" if lease.expires_at > now else "stale: the next check takes it over",
+            ]
+            for lease in held
+        ]
+        shown = _view(console, "Check leases", columns, cells, description="state")
+    else:
+        shown = Text("no lease is held")
+    if not broken:
+        return shown
+    columns = ["use case", "flow run", "host", "broken by", "when (UTC)"]
+    cells = [
+        [b.use_case, b.flow_run_id, b.host, b.broken_by, minute(b.broken_at), b.reason]
+        for b in broken
+    ]
+    title = "Broken leases (newest first)"
+    return Group(shown, _view(console, title, columns, cells, description="reason"))

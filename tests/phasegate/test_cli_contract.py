@@ -5,14 +5,18 @@
 are in tests/flows/test_cli_json.py; these run in-process, with no flow run.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from phasegate import schemas
 from phasegate.cli.exits import run
 from state import db
 from state.approvals import request_approval
+from state.leases import acquire_lease
 from state.phases import Phase
 from state.settings import Settings, get_settings
 from state.spec import load_spec
@@ -38,6 +42,8 @@ EVERY_COMMAND = [
     ["usage", "record", "demo-qa", "5"],
     ["usage", "import", "usage.csv"],
     ["db", "upgrade"],
+    ["lease", "list"],
+    ["lease", "break", "demo-qa", "--reason", "stuck"],
     ["sandbox"],
     ["webhook"],
     ["serve"],
@@ -168,3 +174,29 @@ def test_error_message_prints_brackets_as_written(
     code, _, err = _phasegate(capsys, "history", name)
     assert code == 2
     assert f"unknown use case: {name!r}" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "document"),
+    [
+        (["lease", "list"], "lease-list"),
+        (["lease", "break", "demo-qa", "--reason", "stuck"], "lease-break"),
+    ],
+    ids=["lease list", "lease break"],
+)
+def test_lease_json_is_one_document_valid_against_its_schema(
+    workdir: Path,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    document: str,
+) -> None:
+    with db.store_session(settings.store_url) as session:
+        acquire_lease("demo-qa", "run-on-lost-pod", ttl_seconds=60, session=session)
+    code, out, _ = _phasegate(capsys, *args, "--json")
+    parsed = json.loads(out)
+    jsonschema.validate(
+        parsed, json.loads((schemas.CLI_JSON_DIR / f"{document}.schema.json").read_text())
+    )
+    assert code == 0
+    assert "run-on-lost-pod" in out

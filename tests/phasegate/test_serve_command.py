@@ -61,7 +61,7 @@ SERVE_ON_SLEEPERS = textwrap.dedent(
         print("pids:", *stack.pids(), flush=True)
         return stack
 
-    cli_serve.start_local_prefect = start
+    serve.start_local_prefect = start
     cli_serve.serve_command(port=processes.free_port())
     """
 )
