@@ -161,6 +161,19 @@ def test_eval_command_shows_every_guardrail_metric_with_its_interval(
     assert "guardrail_latency_ms (lower is better)" in result.output
 
 
+def test_eval_command_json_includes_every_guardrail_metric_with_its_interval(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    guardrails = [{"metric": "max_length", "max_chars": 500}, {"metric": "refusal"}]
+    _apply(write_spec(tmp_path, metrics={"primary": "token_f1", "guardrails": guardrails}))
+    result = _eval("demo-qa", "--json")
+    assert result.exit_code == 0, result.output
+    figures = {g["name"]: g for g in json.loads(result.stdout)["guardrails"]}
+    length = figures["guardrail_max_length"]
+    assert (length["mean"], length["ci_low"], length["ci_high"], length["n"]) == (1.0, 1.0, 1.0, 3)
+    assert figures["guardrail_refusal"]["direction"] == "lower"
+
+
 def test_eval_command_against_an_unreachable_provider_stores_the_run_invalid_and_raises(
     cli_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
