@@ -1,8 +1,9 @@
-"""Property-based: no signed body, however odd, makes the webhook API answer 500 on any store.
+"""Property-based: no signed body and no signature header, however odd, gets a 500.
 
 Bodies are drawn near the schema (right field names, odd values: NUL and other control
 characters, huge integers, dates as anything, nested JSON) and far from it (any JSON value),
-signed correctly, and sent to each POST endpoint on SQLite and on PostgreSQL.
+signed correctly, and sent to each POST endpoint on SQLite and on PostgreSQL. Signature headers
+are drawn as any printable text, and must be refused with 401, changing nothing.
 """
 
 import json
@@ -12,7 +13,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phasegate.signing import signed_headers, target
+from phasegate.signing import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signed_headers,
+    target,
+)
 from state.settings import Settings
 from tests.phasegate import webhook_client
 from tests.phasegate.webhook_client import CHECKS, INTERACTIONS, JSON, SECRET, USAGE
@@ -101,3 +108,39 @@ def test_nul_in_a_body_is_422_naming_the_field_on_every_store(
     assert webhook_client.error(response) == (422, "invalid_body")
     assert response.json()["error"]["message"] == message
     assert webhook_client.snapshot(any_store_settings) == before
+
+
+PAYLOAD_FOR_HEADERS = {"counts": [{"day": "2026-11-24", "count": 1}]}
+HEADER_VALUE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
+def test_no_signature_headers_make_the_api_answer_other_than_401(
+    client: TestClient, webhook_settings: Settings
+) -> None:
+    body = webhook_client.body(PAYLOAD_FOR_HEADERS, USAGE)
+    before = webhook_client.snapshot(webhook_settings)
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        headers=st.fixed_dictionaries(
+            {},
+            optional={
+                ID_HEADER: HEADER_VALUE,
+                TIMESTAMP_HEADER: HEADER_VALUE | st.integers(0, 2**64).map(str),
+                SIGNATURE_HEADER: HEADER_VALUE
+                | st.lists(HEADER_VALUE.map(lambda v: f"v1,{v}"), max_size=12).map(" ".join),
+            },
+        )
+    )
+    def send(headers: dict[str, str]) -> None:
+        response = client.post(USAGE, content=body, headers=JSON | headers)
+        assert response.status_code == 401, response.text
+
+    send()
+    assert webhook_client.snapshot(webhook_settings) == before
