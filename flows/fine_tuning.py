@@ -3,6 +3,7 @@
 from prefect import flow, get_run_logger
 
 from flows.context import UseCaseContext
+from flows.labels import build_fine_tuning_run_name
 from flows.results import Candidate
 from flows.scoring import score_configuration
 from state.db import store_session
@@ -35,7 +36,7 @@ def prepare(ctx: UseCaseContext) -> PreparedTrainingSet:
     return prepare_training_set(ctx.spec, str(training) if training else None, items, interactions)
 
 
-@flow(name="build-fine-tuning")
+@flow(name="build-fine-tuning", flow_run_name=build_fine_tuning_run_name)
 def build_fine_tuning(
     use_case: str, use_cache: bool = True, poll_interval: float = 2.0
 ) -> Candidate:

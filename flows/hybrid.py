@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger
 
 from flows.context import UseCaseContext, current_run_id
 from flows.fine_tuning import prepare
+from flows.labels import hybrid_run_name
 from flows.recording import record
 from flows.results import CheckOutcome
 from flows.scoring import score_canary, score_configuration, score_set
@@ -206,7 +207,7 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
     )
 
 
-@flow(name="check-hybrid")
+@flow(name="check-hybrid", flow_run_name=hybrid_run_name)
 def check_hybrid(use_case: str) -> CheckOutcome:
     """Build and gate the hybrid of the active tuned model and the RAG configuration before it."""
     ctx = UseCaseContext.load(use_case)

@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
 from flows.context import UseCaseContext, current_run_id
+from flows.labels import monitor_run_name, monitor_use_case_run_name
 from flows.recording import record
 from flows.scoring import score_on
 from state.db import store_session
@@ -240,7 +241,7 @@ def _check(ctx: UseCaseContext, sample_size: int, tolerated_drop: float) -> Moni
     )
 
 
-@flow(name="monitor-use-case")
+@flow(name="monitor-use-case", flow_run_name=monitor_use_case_run_name)
 def monitor_use_case(
     use_case: str, interactions: int = 200, tolerated_drop: float = 0.0
 ) -> MonitorOutcome:
@@ -259,7 +260,7 @@ def monitor_use_case(
         return _check(UseCaseContext.load(use_case), interactions, tolerated_drop)
 
 
-@flow(name="monitor")
+@flow(name="monitor", flow_run_name=monitor_run_name)
 def monitor(use_case: str | None = None) -> dict[str, MonitorOutcome]:
     """Re-score one use case, or every use case in rag or fine_tuning, and roll back regressions."""
     if use_case is not None:

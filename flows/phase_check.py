@@ -8,6 +8,7 @@ from prefect.states import Completed, State
 from flows.context import UseCaseContext, current_run_id
 from flows.entry import ENTRY_DATA, volume_30d
 from flows.fine_tuning import build_fine_tuning
+from flows.labels import check_run_name
 from flows.prompting import build_prompting
 from flows.rag import build_rag
 from flows.recording import record
@@ -88,7 +89,7 @@ def _ask(ctx: UseCaseContext, candidate: Candidate, report: str, poll_seconds: i
         f"{report}\n\nThe full report is the artifact `gate-report-{ctx.name}` of this run. "
         "Approve to make the candidate active; reject to keep the current phase."
     )
-    return wait_for_approval(description, timeout, poll_seconds)
+    return wait_for_approval(description, timeout, poll_seconds, ctx.spec.approval.approvers)
 
 
 def _gate(
@@ -258,7 +259,7 @@ def _canary_runs(ctx: UseCaseContext, config: Configuration, candidate: Candidat
     }
 
 
-@flow(name="check-phase")
+@flow(name="check-phase", flow_run_name=check_run_name)
 def check_phase(
     use_case: str,
     auto_approve: bool = False,

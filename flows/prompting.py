@@ -3,6 +3,7 @@
 from prefect import flow, get_run_logger
 
 from flows.context import UseCaseContext
+from flows.labels import build_prompting_run_name
 from flows.results import Candidate, VariantScore
 from flows.scoring import score_configuration
 from state.db import store_session
@@ -12,7 +13,7 @@ from state.prompt_library import save_prompt_version
 from state.store import save_configuration
 
 
-@flow(name="build-prompting", log_prints=False)
+@flow(name="build-prompting", flow_run_name=build_prompting_run_name, log_prints=False)
 def build_prompting(use_case: str, use_cache: bool = True) -> Candidate:
     """A/B the use case's prompt variants on its eval set; the best becomes the candidate."""
     logger = get_run_logger()

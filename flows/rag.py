@@ -3,6 +3,7 @@
 from prefect import flow, get_run_logger
 
 from flows.context import UseCaseContext
+from flows.labels import build_rag_run_name
 from flows.results import Candidate
 from flows.scoring import score_configuration
 from state.db import store_session
@@ -25,7 +26,7 @@ def base_prompt_version(ctx: UseCaseContext) -> int:
         return save_prompt_version(ctx.name, ctx.spec.prompts[0], session=session).id
 
 
-@flow(name="build-rag")
+@flow(name="build-rag", flow_run_name=build_rag_run_name)
 def build_rag(use_case: str, use_cache: bool = True) -> Candidate:
     """Index the use case's documents and score retrieval-augmented prompts on its eval set."""
     logger = get_run_logger()

@@ -3,6 +3,7 @@
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from flows.labels import sweep_run_name
 from flows.phase_check import check_phase
 from state.approvals import expired_approvals, resolve_approval
 from state.db import store_session
@@ -52,7 +53,7 @@ def expire_stale_approvals(store_url: str) -> int:
     return closed
 
 
-@flow(name="sweep")
+@flow(name="sweep", flow_run_name=sweep_run_name)
 def sweep(auto_approve: bool = False) -> dict[str, str]:
     """Expire stale approvals, then check every use case; returns each one's decision.
 

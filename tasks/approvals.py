@@ -4,6 +4,8 @@ The CLI (`phasegate approve|reject`) and the Prefect UI take the same path: both
 paused flow run with an `ApprovalInput`, which the server validates against the form's schema.
 """
 
+from collections.abc import Sequence
+from typing import Literal
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -11,27 +13,63 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, create_model
 
 from state.errors import ApprovalError, ApprovalTimedOut
 
 # The deployment of prefect.yaml that runs one check; a check handed over runs there.
 CHECK_DEPLOYMENT = "check-phase/phase-check"
+# At least one character that is not white space (JSON Schema patterns search, unanchored).
+NOT_BLANK = r"\S"
 
 
 class ApprovalInput(RunInput):
-    """The approver's answer: approve or reject, why, and who."""
+    """The approver's answer: approve or reject, why, and who (reason and name required)."""
 
-    approve: bool = Field(description="approve the move to the next phase")
-    reason: str = Field(min_length=1, max_length=2000, description="why (kept with the decision)")
-    approver: str = Field(min_length=1, max_length=200, description="who decides")
-
-
-def wait_for_approval(description: str, timeout_seconds: int, poll_seconds: int) -> ApprovalInput:
-    """Pause the current flow run until a person answers the form; raises ApprovalTimedOut."""
-    form = ApprovalInput.with_initial_data(
-        description=description, approve=False, reason="", approver=""
+    approve: bool = Field(
+        False, description="Tick to approve the move to the next phase; leave it to reject."
     )
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=NOT_BLANK,
+        description="Why you approve or reject; kept with the decision (`phasegate history`).",
+    )
+    approver: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NOT_BLANK,
+        description="Your name, recorded as who decided.",
+    )
+
+
+def approval_form(description: str, approvers: Sequence[str] = ()) -> type[ApprovalInput]:
+    """The form a paused check shows: the gate report above the fields, no field pre-filled.
+
+    With an allow-list the approver field takes only its names: the server refuses any other
+    name (the form says why) and the run stays paused.
+    """
+    form = ApprovalInput
+    if approvers:
+        names = ", ".join(approvers)
+        form = create_model(
+            ApprovalInput.__name__,
+            __base__=ApprovalInput,
+            __doc__=ApprovalInput.__doc__,
+            approver=(
+                Literal[tuple(approvers)],
+                Field(description=f"Your name: one of the approvers of this use case ({names})."),
+            ),
+        )
+    # Initial data would replace each field's constraints and description: only the text.
+    return form.with_initial_data(description=description)
+
+
+def wait_for_approval(
+    description: str, timeout_seconds: int, poll_seconds: int, approvers: Sequence[str] = ()
+) -> ApprovalInput:
+    """Pause the current flow run until a person answers the form; raises ApprovalTimedOut."""
+    form = approval_form(description, approvers)
     try:
         return pause_flow_run(
             wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds
@@ -54,6 +92,8 @@ def give_answer(flow_run_id: str, *, approve: bool, reason: str, approver: str) 
         raise ApprovalError(f"flow run {flow_run_id} is not waiting for approval") from exc
     except FlowPauseTimeout as exc:
         raise ApprovalError(f"flow run {flow_run_id}: the approval window has closed") from exc
+    except RuntimeError as exc:  # the server refused the input (e.g. a name off the allow-list)
+        raise ApprovalError(f"flow run {flow_run_id} refused the answer: {exc}") from exc
 
 
 def check_deployment() -> UUID | None:

@@ -49,7 +49,8 @@ class Approver:
 
     def _run(self) -> None:
         try:
-            self.seen = wait_until(self._pending, 90, "an approval request")
+            # The check trains and scores first: minutes on a loaded 2-core machine.
+            self.seen = wait_until(self._pending, 300, "an approval request")
             wait_until(lambda: flow_run_state(self.seen.flow_run_id).is_paused(), 30, "the pause")
             self.respond(self.seen)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread by join()
@@ -62,7 +63,7 @@ class Approver:
 
     def join(self) -> Approval:
         """Wait for the thread; re-raise what failed in it; return the approval it answered."""
-        self._thread.join(timeout=120)
+        self._thread.join(timeout=360)
         if self.error is not None:
             raise self.error
         assert self.seen is not None

@@ -32,6 +32,23 @@ from tests.flows.journey import (
 from tests.flows.stores import Stores
 
 REJECTER = {"reason": "the tuned model cites no sources", "approver": "bob"}
+APPROVERS = ["ana", "bob"]
+#: Answers the form refuses, as the UI would submit them (`run_input` of the resume call).
+REFUSED = {
+    "nothing filled in": {"approve": True},
+    "empty fields": {"approve": True, "reason": "", "approver": ""},
+    "blank reason": {"approve": True, "reason": "   ", "approver": "bob"},
+    "no approver": {"approve": True, "reason": "looks fine"},
+    "unknown approver": {"approve": True, "reason": "looks fine", "approver": "eve"},
+}
+#: What the server's refusal of each says (the UI shows it under the form).
+WHY_REFUSED = {
+    "nothing filled in": "'reason' is a required property",
+    "empty fields": "field 'reason'. Failure reason: '' should be non-empty",
+    "blank reason": "field 'reason'. Failure reason: '   ' does not match",
+    "no approver": "'approver' is a required property",
+    "unknown approver": "field 'approver'. Failure reason: 'eve' is not one of ['ana', 'bob']",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,10 @@ class Rejection:
     paused_after_bad_answers: bool
     decision_while_paused: Any
     approval_while_paused: dict[str, Any]
+    form_schema: dict[str, Any]
+    refused: dict[str, dict[str, Any]]
+    unknown_from_cli: ApprovalError | None
+    version_before: int
 
 
 @dataclass(frozen=True)
@@ -60,20 +81,34 @@ class Expiry:
 def rejection_fixture(
     journey_record: JourneyRecord, stores: Stores, tmp_path_factory: pytest.TempPathFactory
 ) -> Rejection:
-    """Run the rag → fine_tuning check; answer it badly twice, then reject it."""
-    seen: dict[str, Any] = {"empty": None}
+    """Run the rag → fine_tuning check (approvers: ana, bob); answer it badly, then reject it."""
+    seen: dict[str, Any] = {"empty": None, "unknown": None}
+
+    def resume(run: str, answer: dict[str, Any]) -> dict[str, Any]:
+        return httpx.post(
+            f"{PREFECT_API_URL.value()}/flow_runs/{run}/resume",
+            json={"run_input": answer},
+            timeout=30,
+        ).json()
 
     def respond(approval: Approval) -> None:
         run = approval.flow_run_id
+        api = PREFECT_API_URL.value()
+        keyset = httpx.get(f"{api}/flow_runs/{run}", timeout=30).json()["state"]["state_details"]
+        schema_key = keyset["run_input_keyset"]["schema"]
+        seen["schema"] = httpx.get(f"{api}/flow_runs/{run}/input/{schema_key}", timeout=30).json()
         try:
             give_answer(run, approve=True, reason="", approver="bob")
         except ApprovalError as exc:
             seen["empty"] = exc
-        seen["wrong_type"] = httpx.post(
-            f"{PREFECT_API_URL.value()}/flow_runs/{run}/resume",
-            json={"run_input": {"approve": "perhaps", "reason": "why not", "approver": "eve"}},
-            timeout=30,
-        ).json()
+        try:
+            give_answer(run, approve=True, reason="looks fine", approver="eve")
+        except ApprovalError as exc:
+            seen["unknown"] = exc
+        seen["refused"] = {label: resume(run, answer) for label, answer in REFUSED.items()}
+        seen["wrong_type"] = resume(
+            run, {"approve": "perhaps", "reason": "why not", "approver": "bob"}
+        )
         seen["paused"] = flow_run_state(run).is_paused()
         with store_session(journey.store_url) as session:
             seen["decision"] = get_decision_by_run(run, session=session)
@@ -82,8 +117,15 @@ def rejection_fixture(
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         journey = start_from(
-            journey_record, stores, "rag", monkeypatch, tmp_path_factory.mktemp("rejection")
+            journey_record,
+            stores,
+            "rag",
+            monkeypatch,
+            tmp_path_factory.mktemp("rejection"),
+            approval={"approvers": APPROVERS},
         )
+        with store_session(journey.store_url) as session:
+            version_before = require_use_case(USE_CASE, session=session).version
         approver = Approver(journey.store_url, respond).start()
         step = run_check(journey)
         approver.join()
@@ -96,6 +138,10 @@ def rejection_fixture(
         seen["paused"],
         seen["decision"],
         seen["approval"],
+        seen["schema"],
+        seen["refused"],
+        seen["unknown"],
+        version_before,
     )
 
 
@@ -133,7 +179,8 @@ def test_reject_records_rejected_and_keeps_the_phase(
     assert (last.check, last.status, last.observed) == ("approval", "fail", "bob")
     assert step.use_case.active_phase == "rag"
     assert step.active == before.active
-    assert step.use_case.version == before.use_case.version
+    # The allow-list re-applied the spec (one version up); rejecting changes nothing more.
+    assert step.use_case.version == rejection.version_before == before.use_case.version + 1
 
 
 @pytest.mark.prefect
@@ -161,6 +208,40 @@ def test_resume_with_wrong_type_is_refused_and_the_run_stays_paused(
     assert rejection.wrong_type["status"] == "REJECT"
     assert "perhaps" in rejection.wrong_type["details"]["reason"]
     assert rejection.paused_after_bad_answers
+
+
+@pytest.mark.prefect
+def test_the_form_requires_a_reason_and_an_approver_and_describes_each_field(
+    rejection: Rejection,
+) -> None:
+    schema = rejection.form_schema
+    assert sorted(schema["required"]) == ["approver", "reason"]
+    fields = schema["properties"]
+    assert set(fields) == {"approve", "reason", "approver"}
+    assert all(field.get("description") for field in fields.values()), fields
+    assert "default" not in fields["reason"] and "default" not in fields["approver"]
+    assert fields["approver"]["enum"] == APPROVERS
+    assert "ana, bob" in fields["approver"]["description"]
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("label", REFUSED)
+def test_the_server_refuses_an_incomplete_or_unlisted_answer(
+    rejection: Rejection, label: str
+) -> None:
+    answer = rejection.refused[label]
+    assert answer["status"] == "REJECT", answer
+    assert answer["state"]["type"] == "PAUSED"
+    assert WHY_REFUSED[label] in answer["details"]["reason"], answer
+
+
+@pytest.mark.prefect
+def test_give_answer_with_an_unknown_approver_raises_approval_error(
+    rejection: Rejection,
+) -> None:
+    error = rejection.unknown_from_cli
+    assert error is not None
+    assert "refused the answer" in str(error) and "'eve' is not one of" in str(error)
 
 
 @pytest.mark.prefect
