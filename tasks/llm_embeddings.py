@@ -12,7 +12,7 @@ import openai
 
 from state.errors import ProviderError
 from state.settings import ProviderOptions
-from tasks.llm import build_client, run_sync
+from tasks.llm import PROBE_FATAL_RETRIES, build_client, run_sync
 from tasks.llm_retries import Attempts, with_retries
 
 # Inputs per embeddings request, and a character budget that keeps a request of long chunks
@@ -74,16 +74,17 @@ async def embed_all(
     concurrency: int = 16,
     max_retries: int = 4,
 ) -> EmbeddingResult:
-    """Embed texts in concurrent batches; raises ProviderError naming the model on a failure.
+    """Embed texts in concurrent batches; raises ProviderError naming model and endpoint.
 
-    Once a batch has failed for good, batches still waiting for a slot are not sent.
+    The first batch goes alone (a probe that gives up on an unreachable endpoint after one
+    retry); once a batch has failed for good, batches still waiting for a slot are not sent.
     """
     bounds = embedding_batches(texts)
     outcomes: list[Attempts[np.ndarray] | None] = [None] * len(bounds)
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
 
-    async def run(index: int) -> None:
+    async def run(index: int, probe: bool = False) -> None:
         """Embed batch `index` unless another batch has failed already."""
         batch = list(texts[slice(*bounds[index])])
 
@@ -96,14 +97,20 @@ async def embed_all(
 
         async with limit:
             if not any(o is not None and o.error for o in outcomes):
-                outcomes[index] = await with_retries(call, max_retries, rng)
+                fatal_retries = PROBE_FATAL_RETRIES if probe else None
+                outcomes[index] = await with_retries(
+                    call, max_retries, rng, fatal_retries=fatal_retries
+                )
 
-    await asyncio.gather(*(run(i) for i in range(len(bounds))))
+    if bounds:
+        await run(0, probe=True)
+        await asyncio.gather(*(run(i) for i in range(1, len(bounds))))
     sent = [o for o in outcomes if o is not None]
     retries = sum(o.retries for o in sent)
     failed = next((o.error for o in sent if o.error), None)
     if failed:
-        raise ProviderError(f"embeddings with model {model!r} failed: {failed}")
+        where = str(client.base_url).rstrip("/")
+        raise ProviderError(f"embeddings with model {model!r} failed: {failed} at {where}")
     vectors = [cast(np.ndarray, o.value) for o in sent]
     if len({v.shape[1] for v in vectors}) > 1:
         raise ProviderError(f"embeddings with model {model!r}: batches of different lengths")

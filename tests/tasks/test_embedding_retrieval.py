@@ -22,7 +22,7 @@ from state.store import apply_spec
 from tasks.embedding_index import index_embeddings, nearest
 from tasks.llm_embeddings import embed_all, embedding_batches
 from tasks.retrieval import index_documents, retrieve_passages
-from tests.plugins.sandbox_server import SandboxServer
+from tests.plugins.sandbox_server import SandboxServer, dead_url
 from tests.specs import write_spec
 
 MODEL = "sandbox-base"
@@ -180,7 +180,16 @@ def test_index_embeddings_provider_failure_raises_and_stores_nothing(
     assert str(info.value).startswith(
         "embeddings with model 'sandbox-base' failed: HTTP 500: Error code: 500 - The server had"
     )
-    assert str(info.value).endswith("(2 attempts)")
+    assert str(info.value).endswith(f"(2 attempts) at {sandbox_url}")
+    assert _vectors(use_case, store_url) == []
+
+
+def test_index_embeddings_gives_up_at_once_on_an_unreachable_endpoint(
+    use_case: str, store_url: str
+) -> None:
+    url = dead_url()
+    with pytest.raises(ProviderError, match=f"connection error.*\\(2 attempts\\) at {url}$"):
+        index_embeddings.fn(use_case, MODEL, store_url, _options(url))
     assert _vectors(use_case, store_url) == []
 
 
@@ -242,7 +251,7 @@ def test_embed_all_stops_sending_after_a_batch_fails() -> None:
     async def main() -> None:
         await embed_all(_double(handler), MODEL, ["x"] * 300, concurrency=1, max_retries=0)
 
-    with pytest.raises(ProviderError, match=r"HTTP 500: .*overloaded \(1 attempt\)$"):
+    with pytest.raises(ProviderError, match=r"HTTP 500: .*overloaded \(1 attempt\) at http"):
         asyncio.run(main())
     assert len(sent) == 1
 
