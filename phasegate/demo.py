@@ -6,6 +6,7 @@ what it shows is what a user typing them would see.
 
 import os
 import shutil
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,9 @@ from phasegate.demo_services import sandbox, webhook_api
 from phasegate.signing import new_secret, signed_request
 from state.approvals import pending_approvals
 from state.db import store_session
-from state.errors import PhasegateError
+from state.errors import PhasegateError, ProviderError
 from state.settings import get_settings
-from state.store import get_configuration, require_use_case
+from state.store import get_configuration, list_decisions, require_use_case
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".phasegate" / "demo"
@@ -154,6 +155,44 @@ def _guardrail_hold(console: Console, app: typer.Typer) -> None:
         _check(console, app, BRIEF)
 
 
+def _provider_outage(console: Console, app: typer.Typer, base_url: str) -> None:
+    """support-qa checked while its provider is unreachable: the check fails and records nothing.
+
+    The endpoint is a loopback port nothing listens on; the check fails within seconds, names
+    it, and leaves no decision. The provider is back for the next check, which decides normally.
+    """
+    with socket.socket() as sock:  # a port that was free a moment ago: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    console.print(
+        f"\n[bold]3b. A provider outage[/]: support-qa is checked while its provider is "
+        f"unreachable (PHASEGATE_BASE_URL={dead})",
+        highlight=False,
+    )
+    with store_session(get_settings().store_url) as session:
+        before = len(list_decisions("support-qa", session=session))
+    os.environ["PHASEGATE_BASE_URL"] = dead
+    get_settings.cache_clear()
+    started = time.monotonic()
+    try:
+        with console.status("checking support-qa with the provider down …"):
+            _run(app, "check", "support-qa")
+    except ProviderError as exc:
+        console.print(f"  error: {exc}", style="red", markup=False, highlight=False)
+        console.print(f"  [dim]exit {exc.exit_code} after {time.monotonic() - started:.1f} s[/]")
+    else:
+        raise PhasegateError("the check of support-qa succeeded with its provider down")
+    finally:
+        os.environ["PHASEGATE_BASE_URL"] = base_url
+        get_settings.cache_clear()
+    with store_session(get_settings().store_url) as session:
+        recorded = len(list_decisions("support-qa", session=session)) - before
+    console.print(
+        f"  decisions recorded: {recorded}. The provider is back: the next check measures "
+        "and decides"
+    )
+
+
 def _degrade_active_model(base_url: str) -> None:
     """Ask the sandbox to corrupt half of the active tuned model's answers (its admin API)."""
     with store_session(get_settings().store_url) as session:
@@ -168,6 +207,7 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
     console.print("\n[bold]3. First checks: the prompting baseline[/] (A/B of prompt variants)")
     for name in DAILY_USAGE:
         _check(console, app, name)
+    _provider_outage(console, app, base_url)
     console.print("\n[bold]4. Second checks: prompting → RAG[/]")
     for name in DAILY_USAGE:
         _check(console, app, name)

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from flows.monitoring import monitor
 from flows.phase_check import check_phase
+from phasegate.cli.exits import run
 from state.db import store_session
 from state.domain import Decision
 from state.errors import MeasurementInvalid
@@ -144,3 +145,23 @@ def test_monitor_against_an_unreachable_provider_could_not_measure_and_changes_n
     assert _decisions(journey) == before
     assert journey.use_case().active_configuration_id == active
     assert _regression_events(since) == []
+
+
+def test_phasegate_check_and_monitor_exit_3_naming_the_endpoint_when_the_provider_is_down(
+    journey_from: Callable[..., Journey],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    journey = journey_from("baselined")
+    before = _decisions(journey)
+    url = _provider_down(monkeypatch)
+
+    assert run(["check", USE_CASE]) == 3
+    assert f"at {url} with model" in capsys.readouterr().err
+    assert _decisions(journey) == before
+    rag = journey_from("rag")
+    before = _decisions(rag)
+    _provider_down(monkeypatch)
+    assert run(["monitor", USE_CASE]) == 3
+    assert "could not measure" in capsys.readouterr().err
+    assert _decisions(rag) == before
