@@ -39,16 +39,16 @@ def minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def describe_configuration(config: Configuration | None) -> str:
-    """One line naming what a configuration calls (its phase is the use case's)."""
-    if config is None:
-        return "—"
-    parts = [f"#{config.id}", config.model]
-    if config.retrieval:
+def describe_configuration(config: Configuration | None, pending: Approval | None) -> str:
+    """What the model column leaves out: configuration id, retrieval, routing, approval."""
+    parts = [] if config is None else [f"#{config.id}"]
+    if config is not None and config.retrieval:
         parts.append(f"top-{config.retrieval.get('top_k')} {config.retrieval.get('retriever')}")
-    if config.routing:
+    if config is not None and config.routing:
         parts.append("hybrid")
-    return " · ".join(parts)
+    if pending is not None:
+        parts.append(f"approval pending → {pending.to_phase}")
+    return " · ".join(parts) or "—"
 
 
 def _width(console: Console, table: Table) -> int:
@@ -124,19 +124,19 @@ def _view(
 
 def status_view(console: Console, rows: list[StatusRow]) -> RenderableType:
     """The status table: one row per use case."""
-    columns = ["use case", "phase", "configuration", "last decision (UTC)", "30-day volume"]
+    columns = ["use case", "phase", "model", "decision", "queries/30d"]
     cells = [
         [
             use_case.name,
             use_case.active_phase,
-            describe_configuration(config),
-            f"{decision.kind} {minute(decision.created_at)}" if decision else "—",
+            config.model if config else "—",
+            decision.kind if decision else "—",
             f"{volume:,}",
-            f"approval → {pending.to_phase}" if pending else "",
+            describe_configuration(config, pending),
         ]
         for use_case, config, decision, volume, pending in rows
     ]
-    return _view(console, "Use cases", columns, cells, description="pending")
+    return _view(console, "Use cases", columns, cells, description="configuration")
 
 
 def _value(value: object) -> str:

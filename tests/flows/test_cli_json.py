@@ -1,10 +1,12 @@
 """`--json`: each command prints one JSON document, valid against its schema in docs/cli-json/.
 
 Runs real flow runs (check, hybrid, monitor) on a copy of the tiny journey's store, and eval
-against the test sandbox; `--fail-on` and `--fail-under` turn refused outcomes into exit 4.
+against the test sandbox; `--fail-on` and `--fail-under` turn refused outcomes into exit 4 —
+an approval that expires included (support-qa from the journey's RAG step).
 """
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from phasegate import schemas
 from phasegate.cli.exits import run
 from state.settings import Settings
+from tests.flows.journey import USE_CASE, Journey
 from tests.flows.tiny_usecase import GUARDED, TUNED
 
 
@@ -114,3 +117,15 @@ def test_eval_fail_under_exits_4_when_the_figure_is_below_it(
     got, evaluated = _json(capsys, "eval", "eval", TUNED, *options)
     assert (got, evaluated["failed_under"]) == (code, code == 4)
     assert evaluated["compared"] == ("ci_low" if "--lower-bound" in options else "mean")
+
+
+@pytest.mark.prefect
+def test_check_fail_on_expired_exits_4_when_no_one_answers(
+    journey_from: Callable[..., Journey], capsys
+) -> None:
+    journey_from("rag", approval={"timeout_seconds": 2})
+    code = run(["check", USE_CASE, "--fail-on", "expired", "--json"])
+    captured = capsys.readouterr()
+    assert code == 4
+    assert json.loads(captured.out)["decision"] == "expired"
+    assert f"{USE_CASE}: decision expired is one of --fail-on expired" in captured.err

@@ -142,3 +142,11 @@ def test_db_upgrade_creates_the_store(settings: Settings) -> None:
     result = _run("db", "upgrade")
     assert result.returncode == 0
     assert (settings.data_dir / "phasegate.db").exists()
+
+
+def test_status_of_an_empty_store_says_where_the_demo_store_is(settings: Settings) -> None:
+    result = _run("status")
+    assert result.returncode == 0
+    hint = result.stdout.replace("\n", "")
+    assert f"no use cases in the store at {settings.data_dir}" in hint
+    assert "PHASEGATE_DATA_DIR=.phasegate/demo phasegate status" in hint

@@ -200,3 +200,14 @@ def test_lease_json_is_one_document_valid_against_its_schema(
     )
     assert code == 0
     assert "run-on-lost-pod" in out
+
+
+def test_unreachable_provider_exits_3_naming_the_endpoint(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PHASEGATE_BASE_URL", "http://127.0.0.1:1/v1")
+    monkeypatch.setenv("PHASEGATE_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    code, _, err = _phasegate(capsys, "eval", "demo-qa")
+    assert code == 3
+    assert "http://127.0.0.1:1/v1" in err

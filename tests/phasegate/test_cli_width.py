@@ -91,7 +91,7 @@ def _whole(lines: list[str], *identifiers: str) -> None:
 
 
 def test_status_at_80_columns_keeps_every_identifier_whole(long_names: Settings, capsys) -> None:
-    _whole(_lines(capsys, "status"), NAME, MODEL, "advanced", "rag", "approval → fine_tuning")
+    _whole(_lines(capsys, "status"), NAME, MODEL, "advanced", "rag", "pending → fine_tuning")
 
 
 def test_history_keeps_ids_whole_and_cuts_the_reason(long_names: Settings, capsys) -> None:
