@@ -4,6 +4,7 @@ The check and the monitor run on copies of the journey's store (SQLite and Postg
 a port nothing listens on, or against the sandbox asked for a model it does not have.
 """
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,3 +166,18 @@ def test_phasegate_check_and_monitor_exit_3_naming_the_endpoint_when_the_provide
     assert run(["monitor", USE_CASE]) == 3
     assert "could not measure" in capsys.readouterr().err
     assert _decisions(rag) == before
+
+
+@pytest.mark.parametrize(
+    ("error", "traceback_kept"),
+    [(MeasurementInvalid("could not measure"), False), (ValueError("a bug"), True)],
+)
+def test_run_loggers_drop_the_traceback_of_expected_errors_only(
+    error: Exception, traceback_kept: bool
+) -> None:
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        record = logging.LogRecord(name, logging.ERROR, __file__, 1, "failed: %r", (error,), None)
+        record.exc_info = (type(error), error, None)
+        assert logging.getLogger(name).filter(record)
+        assert (record.exc_info is not None) is traceback_kept
+        assert record.getMessage() == f"failed: {error!r}"
