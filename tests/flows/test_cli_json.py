@@ -15,7 +15,7 @@ import pytest
 
 from phasegate import schemas
 from phasegate.cli.exits import run
-from state.settings import Settings
+from state.settings import Settings, get_settings
 from tests.flows.journey import USE_CASE, Journey
 from tests.flows.tiny_usecase import GUARDED, TUNED
 
@@ -129,3 +129,16 @@ def test_check_fail_on_expired_exits_4_when_no_one_answers(
     assert code == 4
     assert json.loads(captured.out)["decision"] == "expired"
     assert f"{USE_CASE}: decision expired is one of --fail-on expired" in captured.err
+
+
+def test_monitor_against_a_dead_provider_exits_3_and_records_nothing(
+    tiny: Settings, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    before = _json(capsys, "history", "history", TUNED)[1]["decisions"]
+    monkeypatch.setenv("PHASEGATE_BASE_URL", "http://127.0.0.1:1/v1")
+    get_settings.cache_clear()
+    code = run(["monitor", TUNED, "--json"])
+    captured = capsys.readouterr()
+    assert code == 3, captured.err
+    assert "http://127.0.0.1:1/v1" in captured.err
+    assert _json(capsys, "history", "history", TUNED)[1]["decisions"] == before
