@@ -142,3 +142,10 @@ def test_monitor_against_a_dead_provider_exits_3_and_records_nothing(
     assert code == 3, captured.err
     assert "http://127.0.0.1:1/v1" in captured.err
     assert _json(capsys, "history", "history", TUNED)[1]["decisions"] == before
+
+
+def test_build_scores_a_candidate_and_exits_0_without_deciding(tiny: Settings, capsys) -> None:
+    before = _json(capsys, "history", "history", GUARDED)[1]["decisions"]
+    assert run(["build", GUARDED, "--phase", "rag"]) == 0
+    assert f"{GUARDED} rag: configuration #" in capsys.readouterr().out
+    assert _json(capsys, "history", "history", GUARDED)[1]["decisions"] == before

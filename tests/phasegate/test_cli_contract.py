@@ -211,3 +211,26 @@ def test_unreachable_provider_exits_3_naming_the_endpoint(
     code, _, err = _phasegate(capsys, "eval", "demo-qa")
     assert code == 3
     assert "http://127.0.0.1:1/v1" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["apply", "specs"],
+        ["status"],
+        ["history", "demo-qa"],
+        ["prompts", "list", "demo-qa"],
+        ["report", "demo-qa"],
+        ["usage", "record", "demo-qa", "5"],
+        ["usage", "import", "usage.csv"],
+        ["db", "upgrade"],
+        ["lease", "list"],
+    ],
+    ids=_ids,
+)
+def test_store_command_exits_0_on_good_input(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = _phasegate(capsys, *args)
+    assert (code, err) == (0, "")
+    assert out
