@@ -185,7 +185,7 @@ def _show(
     as_json: bool,
 ) -> str | None:
     """Print a recorded run; say why it is refused when it falls under --fail-under."""
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
 
     errors = list(dict.fromkeys(r.error for r in run.results if r.error))
     compared = "ci_low" if lower_bound else "mean"
@@ -202,7 +202,7 @@ def _show(
                 prompt=extra.get("prompt", ""),
                 model=extra.get("model", ""),
                 errors=errors,
-                guardrails=[outputs.MetricFigure(**g.model_dump()) for g in guardrails],
+                guardrails=[records.MetricFigure(**g.model_dump()) for g in guardrails],
                 fail_under=fail_under,
                 compared=compared,
                 failed_under=failed,

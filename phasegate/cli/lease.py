@@ -15,7 +15,7 @@ app.add_typer(lease_app, name="lease")
 @lease_app.command("list")
 def lease_list(as_json: AsJson = False) -> None:
     """Show the leases held now (holder, host, last heartbeat) and the latest breaks."""
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
     from phasegate.cli.views import leases_view
     from state.leases import list_lease_breaks, list_leases
 
@@ -24,8 +24,8 @@ def lease_list(as_json: AsJson = False) -> None:
     if as_json:
         print_json(
             outputs.LeaseListOutput(
-                held=[outputs.Lease(**lease.model_dump()) for lease in held],
-                broken=[outputs.LeaseBreak(**item.model_dump()) for item in broken],
+                held=[records.Lease(**lease.model_dump()) for lease in held],
+                broken=[records.LeaseBreak(**item.model_dump()) for item in broken],
             )
         )
         return
@@ -40,7 +40,7 @@ def lease_break(
     as_json: AsJson = False,
 ) -> None:
     """Break a use case's lease so that the next check runs; records who, when and why."""
-    from phasegate.cli import outputs
+    from phasegate.cli import records
     from state.errors import InputError
     from state.leases import break_lease
 
@@ -50,7 +50,7 @@ def lease_break(
     with store_session() as session:
         broken = break_lease(use_case, broken_by=who, reason=reason, session=session)
     if as_json:
-        print_json(outputs.LeaseBreak(**broken.model_dump()))
+        print_json(records.LeaseBreak(**broken.model_dump()))
         return
     console.print(
         f"{use_case}: broke the lease of flow run {broken.flow_run_id} on {broken.host} "

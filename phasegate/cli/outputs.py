@@ -5,68 +5,31 @@ to stderr. Their JSON Schemas are generated into `docs/cli-json/` by `make schem
 """
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from phasegate.cli.records import (
+    Configuration,
+    Decision,
+    Gate,
+    Lease,
+    LeaseBreak,
+    MetricFigure,
+    PromptVersion,
+    Record,
+    configuration,
+)
 from state import domain
 from state.approvals import Approval
-from state.phases import DecisionKind, GateStatus, Phase
-from state.prompt_library import PromptVersion as PromptVersionRecord
+from state.phases import DecisionKind, Phase
 from state.spec import PromptVariant
 
-Scalar = float | int | str | bool | None
 Configured = domain.Configuration | None
 Decided = domain.Decision | None
 
 
-class _Output(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Gate(_Output):
-    """One check of a gate: its verdict, what was observed, against what."""
-
-    stage: str
-    check: str
-    status: GateStatus
-    observed: Scalar = None
-    threshold: Scalar = None
-    detail: str = ""
-    evidence: dict[str, Any] = Field(default_factory=dict)
-
-
-class Decision(_Output):
-    """A recorded decision, with its gate results."""
-
-    id: int
-    use_case: str
-    kind: DecisionKind
-    from_phase: Phase
-    to_phase: Phase
-    decided_by: str
-    reason: str
-    created_at: datetime
-    configuration_id: int | None = Field(description="the active configuration afterwards")
-    candidate_configuration_id: int | None
-    flow_run_id: str | None
-    eval_run_ids: list[int]
-    gates: list[Gate]
-
-
-class Configuration(_Output):
-    """What an application calls in a phase."""
-
-    id: int
-    phase: Phase
-    model: str
-    prompt_version_id: int | None
-    model_version_id: int | None
-    retrieval: dict[str, Any] | None
-    routing: dict[str, Any] | None
-
-
-class UseCaseStatus(_Output):
+class UseCaseStatus(Record):
     """One row of `phasegate status`."""
 
     name: str
@@ -78,20 +41,20 @@ class UseCaseStatus(_Output):
     pending_approval: Phase | None = Field(description="the phase a pending approval moves to")
 
 
-class StatusOutput(_Output):
+class StatusOutput(Record):
     """`phasegate status --json`."""
 
     use_cases: list[UseCaseStatus]
 
 
-class HistoryOutput(_Output):
+class HistoryOutput(Record):
     """`phasegate history USE_CASE --json`: oldest decision first."""
 
     use_case: str
     decisions: list[Decision]
 
 
-class CheckOutput(_Output):
+class CheckOutput(Record):
     """`phasegate check USE_CASE --json`: the decision the check recorded."""
 
     use_case: str
@@ -101,20 +64,7 @@ class CheckOutput(_Output):
     failed_on: bool = Field(description="the decision is one of --fail-on (exit 4)")
 
 
-class MetricFigure(_Output):
-    """One guardrail metric of an eval run: its mean and 95 % interval (None: no values)."""
-
-    name: str
-    metric: str
-    role: str
-    direction: str
-    n: int
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
-
-
-class EvalOutput(_Output):
+class EvalOutput(Record):
     """`phasegate eval USE_CASE --json`: the recorded eval run's figures."""
 
     eval_run_id: int
@@ -141,19 +91,7 @@ class EvalOutput(_Output):
     failed_under: bool = Field(description="the compared figure is below --fail-under (exit 4)")
 
 
-class PromptVersion(_Output):
-    """One version of the prompt library."""
-
-    id: int
-    label: str = Field(description="`name@vN`, as the commands take it")
-    name: str
-    version: int
-    kind: str
-    content_hash: str
-    created_at: datetime
-
-
-class PromptListOutput(_Output):
+class PromptListOutput(Record):
     """`phasegate prompts list USE_CASE --json`."""
 
     use_case: str
@@ -167,7 +105,7 @@ class PromptShowOutput(PromptVersion):
     variant: PromptVariant
 
 
-class UsageRecordOutput(_Output):
+class UsageRecordOutput(Record):
     """`phasegate usage record ... --json`."""
 
     use_case: str
@@ -177,14 +115,14 @@ class UsageRecordOutput(_Output):
     volume_30d: int
 
 
-class UsageImportOutput(_Output):
+class UsageImportOutput(Record):
     """`phasegate usage import FILE --json`."""
 
     path: str
     imported: int
 
 
-class HybridOutput(_Output):
+class HybridOutput(Record):
     """`phasegate hybrid USE_CASE --json`: the decision on the hybrid."""
 
     use_case: str
@@ -194,7 +132,7 @@ class HybridOutput(_Output):
     configuration_id: int | None
 
 
-class MonitorResult(_Output):
+class MonitorResult(Record):
     """What monitoring found for one use case and what it did."""
 
     use_case: str
@@ -206,36 +144,13 @@ class MonitorResult(_Output):
     gates: list[Gate]
 
 
-class MonitorOutput(_Output):
+class MonitorOutput(Record):
     """`phasegate monitor [USE_CASE] --json`."""
 
     results: list[MonitorResult]
 
 
-class Lease(_Output):
-    """A check lease held now."""
-
-    use_case: str
-    flow_run_id: str
-    host: str
-    pid: int
-    acquired_at: datetime
-    renewed_at: datetime
-    expires_at: datetime = Field(description="stale after this: the next check takes it over")
-
-
-class LeaseBreak(_Output):
-    """A lease broken by a person (`phasegate lease break`)."""
-
-    use_case: str
-    flow_run_id: str
-    host: str
-    broken_by: str
-    reason: str
-    broken_at: datetime
-
-
-class LeaseListOutput(_Output):
+class LeaseListOutput(Record):
     """`phasegate lease list --json`: leases held now, then the latest breaks, newest first."""
 
     held: list[Lease]
@@ -257,32 +172,6 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "lease-list": LeaseListOutput,
     "lease-break": LeaseBreak,
 }
-
-
-def gate(result: domain.GateResult) -> Gate:
-    """A gate result of the store as printed."""
-    return Gate.model_validate(result.model_dump(include=set(Gate.model_fields)))
-
-
-def decision(recorded: domain.Decision) -> Decision:
-    """A decision of the store as printed."""
-    fields = set(Decision.model_fields) - {"gates"}
-    return Decision(
-        **recorded.model_dump(include=fields),
-        gates=[gate(result) for result in recorded.gate_results],
-    )
-
-
-def decisions(recorded: list[domain.Decision]) -> list[Decision]:
-    """Decisions of the store as printed."""
-    return [decision(d) for d in recorded]
-
-
-def configuration(config: domain.Configuration | None) -> Configuration | None:
-    """A configuration of the store as printed."""
-    if config is None:
-        return None
-    return Configuration.model_validate(config.model_dump(include=set(Configuration.model_fields)))
 
 
 def status(
@@ -310,13 +199,4 @@ def status(
             )
             for use_case, config, last, volume, pending in rows
         ]
-    )
-
-
-def prompt_version(version: PromptVersionRecord) -> PromptVersion:
-    """A prompt version of the library as printed."""
-    return PromptVersion(
-        **version.model_dump(include={"id", "name", "version", "content_hash", "created_at"}),
-        label=version.label,
-        kind=version.variant.kind,
     )

@@ -67,7 +67,7 @@ def check_command(
 ) -> None:
     """Run the phase check of a use case now and show its decision."""
     from flows.phase_check import check_phase
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
     from phasegate.cli.views import history_view
 
     refused = _refused(fail_on)
@@ -89,7 +89,7 @@ def check_command(
                 use_case=use_case,
                 decision=kind,
                 reason=reason,
-                recorded=outputs.decision(recorded) if recorded else None,
+                recorded=records.decision(recorded) if recorded else None,
                 failed_on=failed,
             )
         )
@@ -108,7 +108,7 @@ def monitor_command(
 ) -> None:
     """Re-score active configurations now and roll back the ones that regressed."""
     from flows.monitoring import monitor
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
 
     if use_case is not None:
         require_use_case(use_case)
@@ -118,7 +118,7 @@ def monitor_command(
         found = [
             outputs.MonitorResult(
                 **outcome.model_dump(exclude={"gates"}),
-                gates=[outputs.gate(g) for g in outcome.gates],
+                gates=[records.gate(g) for g in outcome.gates],
             )
             for outcome in results.values()
         ]

@@ -13,14 +13,14 @@ app.add_typer(prompts_app, name="prompts")
 @prompts_app.command("list")
 def prompts_list(use_case: str, as_json: AsJson = False) -> None:
     """List the prompt versions of a use case."""
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
     from phasegate.cli.views import prompts_view
     from state.prompt_library import list_prompt_versions
 
     with store_session() as session:
         versions = list_prompt_versions(use_case, session=session)
     if as_json:
-        listed = [outputs.prompt_version(v) for v in versions]
+        listed = [records.prompt_version(v) for v in versions]
         print_json(outputs.PromptListOutput(use_case=use_case, versions=listed))
         return
     console.print(prompts_view(console, use_case, versions), crop=False)
@@ -33,13 +33,13 @@ def prompts_show(
     as_json: AsJson = False,
 ) -> None:
     """Show one prompt version's content."""
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
     from state.prompt_library import find_prompt_version
 
     with store_session() as session:
         found = find_prompt_version(use_case, version, session=session)
     if as_json:
-        shown = outputs.prompt_version(found).model_dump()
+        shown = records.prompt_version(found).model_dump()
         print_json(outputs.PromptShowOutput(**shown, use_case=use_case, variant=found.variant))
         return
     console.print(f"{found.label} ({found.variant.kind}, {found.content_hash[:12]})", style="bold")

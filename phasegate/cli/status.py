@@ -60,14 +60,14 @@ def history(
     as_json: AsJson = False,
 ) -> None:
     """Show the decisions of a use case, one line each (`--gates`: with their gate results)."""
-    from phasegate.cli import outputs
+    from phasegate.cli import outputs, records
     from phasegate.cli.views import history_view
     from state import store
 
     with store_session() as session:
         decisions = store.list_decisions(use_case, session=session)
     if as_json:
-        print_json(outputs.HistoryOutput(use_case=use_case, decisions=outputs.decisions(decisions)))
+        print_json(outputs.HistoryOutput(use_case=use_case, decisions=records.decisions(decisions)))
         return
     if not decisions:
         console.print(f"{use_case}: no decisions yet (run `phasegate check {use_case}`)")
