@@ -1,6 +1,8 @@
 """What every flow needs: settings, the loaded use case, its eval set, the current run id."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,10 +12,12 @@ from prefect.runtime import flow_run
 from state.db import store_session
 from state.domain import Configuration, EvalItem, UseCase
 from state.errors import SpecError
+from state.leases import Lease, lease
 from state.settings import Settings, get_settings, provider_options
 from state.spec import LoadedSpec, UseCaseSpec
 from state.store import get_configuration, require_use_case
 from tasks.eval_sets import load_eval_set
+from tasks.flow_runs import mark_crashed
 
 
 def current_run_id() -> str:
@@ -101,3 +105,17 @@ class UseCaseContext:
     def loaded_spec(self) -> LoadedSpec:
         """The spec with its file path, for data paths."""
         return LoadedSpec(spec=self.spec, path=Path(self.use_case.spec_path))
+
+
+@contextmanager
+def use_case_lease(ctx: UseCaseContext) -> Iterator[Lease]:
+    """Hold the use case's lease for this flow run (falsy when a live check has it).
+
+    The run of a dead holder whose lease this takes over is marked Crashed on the Prefect API.
+    """
+    run_id = current_run_id()
+    ttl = ctx.settings.lease_ttl_seconds
+    with lease(ctx.name, run_id, store_url=ctx.store_url, ttl_seconds=ttl) as held:
+        if held.replaced is not None:
+            mark_crashed(held.replaced, f"its check died; flow run {run_id} took over its lease")
+        yield held

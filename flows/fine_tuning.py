@@ -36,6 +36,20 @@ def prepare(ctx: UseCaseContext) -> PreparedTrainingSet:
     return prepare_training_set(ctx.spec, str(training) if training else None, items, interactions)
 
 
+def _log_prepared(use_case: str, prepared: PreparedTrainingSet) -> None:
+    """Log what the training set holds after validation and the split."""
+    report = prepared.report
+    get_run_logger().info(
+        "%s: %d clean examples (%d errors, %d duplicates), %d train / %d validation",
+        use_case,
+        len(report.examples),
+        len(report.errors),
+        len(report.duplicates),
+        prepared.train_examples,
+        prepared.validation_examples,
+    )
+
+
 @flow(name="build-fine-tuning", flow_run_name=build_fine_tuning_run_name)
 def build_fine_tuning(
     use_case: str, use_cache: bool = True, poll_interval: float = 2.0
@@ -45,15 +59,7 @@ def build_fine_tuning(
     ctx = UseCaseContext.load(use_case)
     prepared = prepare(ctx)
     report = prepared.report
-    logger.info(
-        "%s: %d clean examples (%d errors, %d duplicates), %d train / %d validation",
-        use_case,
-        len(report.examples),
-        len(report.errors),
-        len(report.duplicates),
-        prepared.train_examples,
-        prepared.validation_examples,
-    )
+    _log_prepared(use_case, prepared)
     settings = ctx.spec.fine_tuning
     base_model = settings.base_model or ctx.model
     outcome = run_fine_tune_job(prepared, settings, base_model, ctx.provider, poll_interval)

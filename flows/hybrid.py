@@ -17,17 +17,16 @@ is refused with `InputError`, and nothing is recorded.
 
 from prefect import flow, get_run_logger
 
-from flows.context import UseCaseContext, current_run_id
+from flows.context import UseCaseContext, use_case_lease
 from flows.fine_tuning import prepare
 from flows.labels import hybrid_run_name
-from flows.recording import record
+from flows.recording import Draft, record
 from flows.results import CheckOutcome
 from flows.scoring import score_canary, score_configuration, score_set
 from state.db import store_session
-from state.domain import Configuration, ConfigurationDraft, EvalItem, GateResult
+from state.domain import Configuration, ConfigurationDraft, EvalItem
 from state.errors import InputError
 from state.history import activation_stack
-from state.leases import lease
 from state.model_versions import get_model_version
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.store import get_configuration, save_configuration
@@ -137,16 +136,9 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
     tuned, fallback = _routes(ctx)
     tuned_run = score_configuration(ctx, tuned)
     rule, routing = _routing_gate(ctx, tuned, fallback)
+    draft = Draft(ctx, Phase.FINE_TUNING, tuned.id, active=tuned_run, gates=[routing])
     if rule is None:
-        return record(
-            ctx,
-            DecisionKind.HELD,
-            Phase.FINE_TUNING,
-            f"no hybrid: {routing.detail}",
-            gates=[routing],
-            active=tuned_run,
-            configuration_id=tuned.id,
-        )
+        return draft.hold(f"no hybrid: {routing.detail}")
     with store_session(ctx.store_url) as session:
         hybrid = save_configuration(
             ctx.name,
@@ -159,7 +151,7 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
             ),
             session=session,
         )
-    hybrid_run = score_configuration(ctx, hybrid)
+    draft.candidate = score_configuration(ctx, hybrid)
     inputs = GateInputs(
         use_case=ctx.name,
         transition="rag_to_fine_tuning",
@@ -170,53 +162,30 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         prices_active=ctx.settings.price_for(tuned.model),
         prices_candidate=ctx.settings.price_for(hybrid.model),
         baseline=tuned_run,
-        subject=hybrid_run,
+        subject=draft.candidate,
         canary_baseline=score_canary(ctx, tuned),
         canary_subject=score_canary(ctx, hybrid),
     )
     checks = apply_checks(HYBRID_CHECKS, inputs)
-    gates: list[GateResult] = [routing, *checks]
-    runs = {"active": tuned_run, "candidate": hybrid_run}
+    draft.gates += checks
     get_run_logger().info(
         "%s: hybrid #%d scored %.3f, tuned alone %.3f",
         ctx.name,
         hybrid.id,
-        hybrid_run.mean,
+        draft.candidate.mean,
         tuned_run.mean,
     )
-    if verdict(gates) == Verdict.ADVANCE:
+    if verdict(draft.gates) == Verdict.ADVANCE:
         gain = next(g for g in checks if g.check == "hybrid_gain")
-        reason = f"the hybrid beats the tuned model alone: {gain.detail}"
-        return record(
-            ctx,
-            DecisionKind.ADVANCED,
-            Phase.FINE_TUNING,
-            reason,
-            gates=gates,
-            configuration_id=hybrid.id,
-            **runs,
-        )
-    return record(
-        ctx,
-        DecisionKind.HELD,
-        Phase.FINE_TUNING,
-        f"the tuned model stays: {unmet(gates)}",
-        gates=gates,
-        configuration_id=tuned.id,
-        **runs,
-    )
+        return draft.advance(f"the hybrid beats the tuned model alone: {gain.detail}")
+    return draft.hold(f"the tuned model stays: {unmet(draft.gates)}")
 
 
 @flow(name="check-hybrid", flow_run_name=hybrid_run_name)
 def check_hybrid(use_case: str) -> CheckOutcome:
     """Build and gate the hybrid of the active tuned model and the RAG configuration before it."""
     ctx = UseCaseContext.load(use_case)
-    with lease(
-        use_case,
-        current_run_id(),
-        store_url=ctx.store_url,
-        ttl_seconds=ctx.settings.lease_ttl_seconds,
-    ) as held:
+    with use_case_lease(ctx) as held:
         if not held:
             return record(
                 ctx,

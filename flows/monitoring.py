@@ -19,16 +19,16 @@ from typing import Literal
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
-from flows.context import UseCaseContext, current_run_id
+from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.labels import monitor_run_name, monitor_use_case_run_name
 from flows.recording import record
+from flows.results import CheckOutcome
 from flows.scoring import score_on
 from state.db import store_session
 from state.domain import Configuration, EvalItem, EvalRun, GateResult
 from state.evals import find_eval_run, get_eval_run
 from state.history import Activation, activation_stack
 from state.interactions import list_labelled_interactions
-from state.leases import lease
 from state.phases import DecisionKind, GateStatus, Phase
 from state.settings import get_settings
 from state.store import get_configuration, list_use_cases
@@ -197,20 +197,7 @@ def _act(
             decided_by="monitor",
         )
         status = "rolled_back"
-    event_id = emit_regression(
-        ctx.name,
-        {
-            "decision": outcome.decision.value,
-            "decision_id": outcome.decision_id,
-            "reason": reason,
-            "from_configuration_id": config.id,
-            "from_phase": config.phase.value,
-            "to_configuration_id": outcome.configuration_id,
-            "to_phase": outcome.to_phase.value,
-            "flow_run_id": current_run_id(),
-            "gates": [gate.model_dump(mode="json") for gate in gates],
-        },
-    )
+    event_id = _emit(ctx, config, outcome, gates)
     return MonitorOutcome(
         use_case=ctx.name,
         status=status,
@@ -219,6 +206,26 @@ def _act(
         decision_id=outcome.decision_id,
         event_id=event_id,
         gates=gates,
+    )
+
+
+def _emit(
+    ctx: UseCaseContext, config: Configuration, outcome: CheckOutcome, gates: list[GateResult]
+) -> str | None:
+    """Tell automations: the event `phasegate.regression.detected`; returns its id."""
+    return emit_regression(
+        ctx.name,
+        {
+            "decision": outcome.decision.value,
+            "decision_id": outcome.decision_id,
+            "reason": outcome.reason,
+            "from_configuration_id": config.id,
+            "from_phase": config.phase.value,
+            "to_configuration_id": outcome.configuration_id,
+            "to_phase": outcome.to_phase.value,
+            "flow_run_id": current_run_id(),
+            "gates": [gate.model_dump(mode="json") for gate in gates],
+        },
     )
 
 
@@ -247,12 +254,7 @@ def monitor_use_case(
 ) -> MonitorOutcome:
     """Re-score one use case's active configuration; roll back if it regressed."""
     ctx = UseCaseContext.load(use_case)
-    with lease(
-        use_case,
-        current_run_id(),
-        store_url=ctx.store_url,
-        ttl_seconds=ctx.settings.lease_ttl_seconds,
-    ) as held:
+    with use_case_lease(ctx) as held:
         if not held:
             reason = f"check {held.holder} is running"
             get_run_logger().info("%s: not monitored now: %s", use_case, reason)

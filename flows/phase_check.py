@@ -1,27 +1,32 @@
-"""The phase check: measure, check entry, build and score the candidate, gate, approve, record."""
+"""The phase check, read top to bottom: measure, check entry, build, gate, ask, record.
 
+`check_phase` holds the use case's lease and tells the story; each step below is one function
+that adds to a `Draft` (the pending decision) or ends it with one verb: `hold`, `advance`,
+`answer` or `expire`.
+"""
+
+from dataclasses import dataclass
 from datetime import timedelta
 
 from prefect import flow, get_run_logger
 from prefect.states import Completed, State
 
-from flows.context import UseCaseContext, current_run_id
+from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.entry import ENTRY_DATA, volume_30d
 from flows.fine_tuning import build_fine_tuning
 from flows.labels import check_run_name
 from flows.prompting import build_prompting
 from flows.rag import build_rag
-from flows.recording import record
+from flows.recording import Draft
 from flows.results import Candidate, CheckOutcome, HandOff
 from flows.scoring import score_canary, score_configuration
 from state.approvals import request_approval
 from state.db import store_session
 from state.domain import Configuration
 from state.errors import MeasurementInvalid, ProviderError
-from state.leases import lease
 from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from tasks.approvals import ApprovalTimedOut, check_deployment, hand_off_check, wait_for_approval
+from tasks import approvals
 from tasks.gates import (
     GateInputs,
     Verdict,
@@ -37,226 +42,13 @@ from tasks.reports import gate_report, publish_gate_report
 BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
 
 
-def _named(outcome: CheckOutcome) -> State:
-    """A Completed state named after the decision, so the UI shows "Held", "Advanced"..."""
-    return Completed(
-        name=outcome.decision.value.replace("_", " ").title(), data=outcome, message=outcome.reason
-    )
+@dataclass(frozen=True)
+class Asking:
+    """How this run gets a person's answer: auto-approve, wait in a pause, or hand off."""
 
-
-def _baseline(ctx: UseCaseContext) -> CheckOutcome:
-    candidate = build_prompting(ctx.name)
-    ab = gate_result(
-        "prompt_ab",
-        Stage.PROMOTION,
-        GateStatus.PASS,
-        f"best of {len(candidate.variants)} prompt variants: {candidate.evidence['winner']}",
-        observed=candidate.eval_run.mean,
-        **candidate.evidence,
-    )
-    return record(
-        ctx,
-        DecisionKind.BASELINED,
-        Phase.PROMPTING,
-        f"baseline {candidate.evidence['winner']} scored {candidate.eval_run.mean:.3f}",
-        gates=[ab],
-        candidate=candidate.eval_run,
-        configuration_id=candidate.configuration_id,
-    )
-
-
-def _ask(ctx: UseCaseContext, candidate: Candidate, report: str, poll_seconds: int):
-    """Pause for a person; the form's description carries the gate report."""
-    timeout = ctx.spec.approval.timeout_seconds
-    with store_session(ctx.store_url) as session:
-        request_approval(
-            ctx.name,
-            current_run_id(),
-            to_phase=candidate.phase,
-            candidate_configuration_id=candidate.configuration_id,
-            expires_at=utcnow() + timedelta(seconds=timeout),
-            session=session,
-        )
-    get_run_logger().warning(
-        "%s: waiting up to %d s for approval of the move to %s — approve in the Prefect UI or "
-        "with `phasegate approve %s --reason ...`",
-        ctx.name,
-        timeout,
-        candidate.phase,
-        ctx.name,
-    )
-    description = (
-        f"{report}\n\nThe full report is the artifact `gate-report-{ctx.name}` of this run. "
-        "Approve to make the candidate active; reject to keep the current phase."
-    )
-    return wait_for_approval(description, timeout, poll_seconds, ctx.spec.approval.approvers)
-
-
-def _gate(
-    ctx: UseCaseContext, auto_approve: bool, poll_seconds: int, wait: bool
-) -> CheckOutcome | HandOff:
-    config = ctx.active_configuration()
-    active = score_configuration(ctx, config)
-    current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
-    keep = {"configuration_id": config.id, "active": active}
-    if nxt is None:
-        return record(
-            ctx,
-            DecisionKind.HELD,
-            current,
-            "fine_tuning is the last phase; monitoring guards it",
-            gates=[],
-            **keep,
-        )
-    thresholds = getattr(ctx.spec.gates, current.transition)
-    fields, refused = ENTRY_DATA[nxt](ctx)
-    inputs = GateInputs(
-        use_case=ctx.name,
-        transition=current.transition,
-        thresholds=thresholds,
-        constraints=ctx.spec.constraints,
-        baseline=active,
-        guardrails=ctx.spec.guardrails,
-        volume_30d=volume_30d(ctx),
-        **fields,
-    )
-    entry = run_checks(inputs, Stage.ENTRY) + refused
-    if not entry_met(entry) or refused:
-        return record(ctx, DecisionKind.HELD, nxt, entry_reason(entry), gates=entry, **keep)
-    try:
-        candidate = BUILDERS[nxt](ctx.name)
-    except MeasurementInvalid:
-        raise  # no measurement: the check fails and records nothing
-    except ProviderError as exc:
-        failed = gate_result(
-            "candidate_build",
-            Stage.PROMOTION,
-            GateStatus.FAIL,
-            str(exc),
-            observed="failed",
-            threshold="succeeded",
-        )
-        return record(ctx, DecisionKind.HELD, nxt, str(exc), gates=entry + [failed], **keep)
-    inputs = inputs.model_copy(
-        update={
-            "subject": candidate.eval_run,
-            "prices_active": ctx.settings.price_for(config.model),
-            "prices_candidate": ctx.settings.price_for(
-                ctx.configuration(candidate.configuration_id).model
-            ),
-            "training_tokens": candidate.evidence.get("trained_tokens"),
-            **_canary_runs(ctx, config, candidate),
-        }
-    )
-    gates = entry + run_checks(inputs, Stage.PROMOTION)
-    said = verdict(gates)
-    runs = {"active": active, "candidate": candidate.eval_run}
-    if said == Verdict.HOLD:
-        failed = unmet(gates, failed_only=True)
-        return record(
-            ctx, DecisionKind.HELD, nxt, failed, gates=gates, configuration_id=config.id, **runs
-        )
-    if not (thresholds.require_approval or said == Verdict.ASK):
-        return record(
-            ctx,
-            DecisionKind.ADVANCED,
-            nxt,
-            "every gate passed",
-            gates=gates,
-            configuration_id=candidate.configuration_id,
-            **runs,
-        )
-    if auto_approve:
-        if said == Verdict.ASK:
-            return record(
-                ctx,
-                DecisionKind.HELD,
-                nxt,
-                "inconclusive gates need a person; auto-approval never advances them",
-                gates=gates,
-                configuration_id=config.id,
-                **runs,
-            )
-        return record(
-            ctx,
-            DecisionKind.ADVANCED,
-            nxt,
-            "every gate passed (auto-approved)",
-            gates=gates,
-            configuration_id=candidate.configuration_id,
-            decided_by="auto-approve",
-            approval_status=None,
-            **runs,
-        )
-    if not wait:
-        if (deployment_id := check_deployment()) is not None:
-            return HandOff(deployment_id=deployment_id)
-        return record(
-            ctx,
-            DecisionKind.HELD,
-            nxt,
-            f"the gates ask for a person's approval and this run does not wait for one: "
-            f"ask with `phasegate check {ctx.name}` (with the phase-check deployment, a sweep "
-            "starts that run itself)",
-            gates=gates,
-            configuration_id=config.id,
-            **runs,
-        )
-    report = gate_report(
-        ctx.name,
-        current.transition,
-        gates,
-        active=active,
-        candidate=candidate.eval_run,
-        outcome="waiting for approval",
-    )
-    publish_gate_report(ctx.name, report)
-    try:
-        answer = _ask(ctx, candidate, report, poll_seconds)
-    except ApprovalTimedOut as exc:
-        record(
-            ctx,
-            DecisionKind.EXPIRED,
-            nxt,
-            f"approval expired: {exc}",
-            gates=gates,
-            configuration_id=config.id,
-            decided_by="timeout",
-            approval_status="expired",
-            **runs,
-        )
-        raise
-    approval = gate_result(
-        "approval",
-        Stage.APPROVAL,
-        GateStatus.PASS if answer.approve else GateStatus.FAIL,
-        answer.reason,
-        observed=answer.approver,
-        threshold="a person's approval",
-    )
-    kind = DecisionKind.ADVANCED if answer.approve else DecisionKind.REJECTED
-    return record(
-        ctx,
-        kind,
-        nxt,
-        answer.reason,
-        gates=gates + [approval],
-        configuration_id=candidate.configuration_id if answer.approve else config.id,
-        decided_by=answer.approver,
-        approval_status="approved" if answer.approve else "rejected",
-        **runs,
-    )
-
-
-def _canary_runs(ctx: UseCaseContext, config: Configuration, candidate: Candidate) -> dict:
-    """Canary runs of the active and the tuned configuration (none without `data.canary`)."""
-    if candidate.phase != Phase.FINE_TUNING or ctx.spec.data.canary is None:
-        return {}
-    tuned = ctx.configuration(candidate.configuration_id)
-    return {
-        "canary_baseline": score_canary(ctx, config),
-        "canary_subject": score_canary(ctx, tuned),
-    }
+    auto_approve: bool
+    poll_seconds: int
+    wait: bool
 
 
 @flow(name="check-phase", flow_run_name=check_run_name)
@@ -270,35 +62,210 @@ def check_phase(
 
     With `wait_for_approval=False` (the sweep), a check that needs a person starts a run of the
     phase-check deployment to ask, and ends "Awaiting Approval"; without that deployment it
-    records `held`.
+    records `held`. An approval that nobody gives in time ends "Expired".
     """
     ctx = UseCaseContext.load(use_case)
-    with lease(
-        use_case,
-        current_run_id(),
-        store_url=ctx.store_url,
-        ttl_seconds=ctx.settings.lease_ttl_seconds,
-    ) as held:
+    with use_case_lease(ctx) as held:
         if not held:
-            nxt = ctx.use_case.active_phase.next or ctx.use_case.active_phase
-            return _named(
-                record(
-                    ctx,
-                    DecisionKind.SKIPPED,
-                    nxt,
-                    f"check {held.holder} is running",
-                    gates=[],
-                    configuration_id=ctx.use_case.active_configuration_id,
-                )
-            )
+            return _named(_skip(ctx, f"check {held.holder} is running"))
         ctx = UseCaseContext.load(use_case)  # re-read under the lease
         if ctx.use_case.active_configuration_id is None:
             return _named(_baseline(ctx))
-        outcome = _gate(ctx, auto_approve, approval_poll_seconds, wait_for_approval)
+        asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
+        outcome = _check(ctx, asking)
     if isinstance(outcome, HandOff):
         # Started after the lease is released, so that the new run can take it.
-        run_name = hand_off_check(outcome.deployment_id, use_case)
-        message = f"the gates ask for a person's approval: flow run {run_name} asks for it"
-        get_run_logger().warning("%s: %s", use_case, message)
-        return Completed(name="Awaiting Approval", message=message)
+        return _hand_off(outcome, use_case)
     return _named(outcome)
+
+
+def _named(outcome: CheckOutcome) -> State:
+    """A Completed state named after the decision, so the UI shows "Held", "Expired"..."""
+    name = outcome.decision.value.replace("_", " ").title()
+    return Completed(name=name, data=outcome, message=outcome.reason)
+
+
+def _skip(ctx: UseCaseContext, reason: str) -> CheckOutcome:
+    """Record `skipped`: another check holds the lease."""
+    nxt = ctx.use_case.active_phase.next or ctx.use_case.active_phase
+    draft = Draft(ctx, nxt, ctx.use_case.active_configuration_id)
+    return draft.hold(reason, kind=DecisionKind.SKIPPED)
+
+
+def _baseline(ctx: UseCaseContext) -> CheckOutcome:
+    """A new use case: the A/B of its prompt variants; the winner becomes active."""
+    candidate = build_prompting(ctx.name)
+    winner, mean = candidate.evidence["winner"], candidate.eval_run.mean
+    ab = gate_result(
+        "prompt_ab",
+        Stage.PROMOTION,
+        GateStatus.PASS,
+        f"best of {len(candidate.variants)} prompt variants: {winner}",
+        observed=mean,
+        **candidate.evidence,
+    )
+    draft = Draft(ctx, Phase.PROMPTING, None, candidate=candidate.eval_run, gates=[ab])
+    return draft.baseline(f"baseline {winner} scored {mean:.3f}")
+
+
+def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
+    """Measure the active configuration, check entry, build and gate the candidate, decide."""
+    config = ctx.active_configuration()
+    current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
+    draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
+    if nxt is None:
+        return draft.hold("fine_tuning is the last phase; monitoring guards it")
+    inputs = _check_entry(ctx, draft)
+    if inputs is None:
+        return draft.hold(entry_reason(draft.gates))
+    candidate = _build(ctx, draft)
+    if candidate is None:
+        return draft.hold(draft.gates[-1].detail)
+    said = _gate_promotion(ctx, draft, inputs, config, candidate)
+    return _decide(ctx, draft, said, asking)
+
+
+def _check_entry(ctx: UseCaseContext, draft: Draft) -> GateInputs | None:
+    """Is the next phase needed and possible? Adds the entry checks; the inputs if it is."""
+    current = ctx.use_case.active_phase
+    fields, refused = ENTRY_DATA[draft.to_phase](ctx)
+    inputs = GateInputs(
+        use_case=ctx.name,
+        transition=current.transition,
+        thresholds=getattr(ctx.spec.gates, current.transition),
+        constraints=ctx.spec.constraints,
+        baseline=draft.active,
+        guardrails=ctx.spec.guardrails,
+        volume_30d=volume_30d(ctx),
+        **fields,
+    )
+    entry = run_checks(inputs, Stage.ENTRY) + refused
+    draft.gates += entry
+    return inputs if entry_met(entry) and not refused else None
+
+
+def _build(ctx: UseCaseContext, draft: Draft) -> Candidate | None:
+    """Build and score the candidate; None (with a failed check) when the provider failed."""
+    try:
+        candidate = BUILDERS[draft.to_phase](ctx.name)
+    except MeasurementInvalid:
+        raise  # no measurement: the check fails and records nothing
+    except ProviderError as exc:
+        failed = gate_result(
+            "candidate_build",
+            Stage.PROMOTION,
+            GateStatus.FAIL,
+            str(exc),
+            observed="failed",
+            threshold="succeeded",
+        )
+        draft.gates.append(failed)
+        return None
+    draft.candidate = candidate.eval_run
+    return candidate
+
+
+def _gate_promotion(
+    ctx: UseCaseContext,
+    draft: Draft,
+    inputs: GateInputs,
+    config: Configuration,
+    candidate: Candidate,
+) -> Verdict:
+    """Is the candidate better, affordable and fast enough? Adds the checks; their verdict."""
+    tuned = ctx.configuration(candidate.configuration_id)
+    inputs = inputs.model_copy(
+        update={
+            "subject": draft.candidate,
+            "prices_active": ctx.settings.price_for(config.model),
+            "prices_candidate": ctx.settings.price_for(tuned.model),
+            "training_tokens": candidate.evidence.get("trained_tokens"),
+            **_canary_runs(ctx, config, tuned, draft.to_phase),
+        }
+    )
+    draft.gates += run_checks(inputs, Stage.PROMOTION)
+    return verdict(draft.gates)
+
+
+def _canary_runs(
+    ctx: UseCaseContext, config: Configuration, tuned: Configuration, phase: Phase
+) -> dict:
+    """Canary runs of the active and the tuned configuration (none without `data.canary`)."""
+    if phase != Phase.FINE_TUNING or ctx.spec.data.canary is None:
+        return {}
+    return {
+        "canary_baseline": score_canary(ctx, config),
+        "canary_subject": score_canary(ctx, tuned),
+    }
+
+
+def _decide(
+    ctx: UseCaseContext, draft: Draft, said: Verdict, asking: Asking
+) -> CheckOutcome | HandOff:
+    """Hold, advance, or ask a person, as the verdict and the approval rule say."""
+    thresholds = getattr(ctx.spec.gates, ctx.use_case.active_phase.transition)
+    if said == Verdict.HOLD:
+        return draft.hold(unmet(draft.gates, failed_only=True))
+    if not (thresholds.require_approval or said == Verdict.ASK):
+        return draft.advance("every gate passed")
+    if asking.auto_approve:
+        if said == Verdict.ASK:
+            return draft.hold("inconclusive gates need a person; auto-approval never advances them")
+        return draft.advance("every gate passed (auto-approved)", by="auto-approve")
+    if not asking.wait:
+        if (deployment_id := approvals.check_deployment()) is not None:
+            return HandOff(deployment_id=deployment_id)
+        return draft.hold(
+            "the gates ask for a person's approval and this run does not wait for one: ask "
+            f"with `phasegate check {ctx.name}` (with the phase-check deployment, a sweep "
+            "starts that run itself)"
+        )
+    return _ask(ctx, draft, asking.poll_seconds)
+
+
+def _ask(ctx: UseCaseContext, draft: Draft, poll_seconds: int) -> CheckOutcome:
+    """Pause for a person (the form carries the gate report); record the answer or expiry."""
+    timeout = ctx.spec.approval.timeout_seconds
+    report = gate_report(
+        ctx.name,
+        ctx.use_case.active_phase.transition,
+        draft.gates,
+        active=draft.active,
+        candidate=draft.candidate,
+        outcome="waiting for approval",
+    )
+    publish_gate_report(ctx.name, report)
+    with store_session(ctx.store_url) as session:
+        request_approval(
+            ctx.name,
+            current_run_id(),
+            to_phase=draft.to_phase,
+            candidate_configuration_id=draft.candidate.configuration_id,
+            expires_at=utcnow() + timedelta(seconds=timeout),
+            session=session,
+        )
+    get_run_logger().warning(
+        "%s: waiting up to %d s for approval of the move to %s — approve in the Prefect UI or "
+        "with `phasegate approve %s --reason ...`",
+        ctx.name,
+        timeout,
+        draft.to_phase,
+        ctx.name,
+    )
+    description = (
+        f"{report}\n\nThe full report is the artifact `gate-report-{ctx.name}` of this run. "
+        "Approve to make the candidate active; reject to keep the current phase."
+    )
+    approvers = ctx.spec.approval.approvers
+    answer = approvals.ask_for_approval(description, timeout, poll_seconds, approvers)
+    if answer is None:
+        return draft.expire(f"approval expired: no answer within {timeout} s")
+    return draft.answer(answer)
+
+
+def _hand_off(hand_off: HandOff, use_case: str) -> State:
+    """Start the run of the phase-check deployment that asks; end "Awaiting Approval"."""
+    run_name = approvals.hand_off_check(hand_off.deployment_id, use_case)
+    message = f"the gates ask for a person's approval: flow run {run_name} asks for it"
+    get_run_logger().warning("%s: %s", use_case, message)
+    return Completed(name="Awaiting Approval", message=message)

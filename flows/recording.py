@@ -1,4 +1,6 @@
-"""Record a check's decision (with its gate report) in one unit of work."""
+"""Record a check's decision (with its gate report) in one unit of work; `Draft` gathers it."""
+
+from dataclasses import dataclass, field
 
 from prefect import get_run_logger
 
@@ -8,8 +10,10 @@ from state.approvals import resolve_approval
 from state.db import store_session
 from state.domain import DecisionDraft, EvalRun, GateResult
 from state.errors import ApprovalError
-from state.phases import DecisionKind, Phase
+from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.store import record_decision
+from tasks.approvals import ApprovalInput
+from tasks.gates import gate_result
 from tasks.reports import gate_report, publish_gate_report
 
 
@@ -72,3 +76,87 @@ def record(
         reason=decision.reason,
         configuration_id=decision.configuration_id,
     )
+
+
+@dataclass
+class Draft:
+    """A pending decision: the runs, gates and configurations a check has gathered so far.
+
+    A check adds gates as it goes and ends with one verb (`hold`, `advance`, `answer`,
+    `expire`), which records the decision; `configuration_id` is the active configuration,
+    which stays active unless the draft advances to `candidate_configuration_id`.
+    """
+
+    ctx: UseCaseContext
+    to_phase: Phase
+    configuration_id: int | None
+    active: EvalRun | None = None
+    candidate: EvalRun | None = None
+    gates: list[GateResult] = field(default_factory=list)
+
+    def hold(self, reason: str, kind: DecisionKind = DecisionKind.HELD) -> CheckOutcome:
+        """Record that the active configuration stays (held, or `kind`: skipped)."""
+        return self._record(kind, reason, self.configuration_id)
+
+    def baseline(self, reason: str) -> CheckOutcome:
+        """Record a new use case's first configuration (the candidate) as active."""
+        return self._record(DecisionKind.BASELINED, reason, self._candidate_id())
+
+    def advance(self, reason: str, *, by: str = "phasegate") -> CheckOutcome:
+        """Record the move: the candidate becomes the active configuration."""
+        return self._record(DecisionKind.ADVANCED, reason, self._candidate_id(), decided_by=by)
+
+    def answer(self, answer: ApprovalInput) -> CheckOutcome:
+        """Record a person's answer: advanced when approved, rejected otherwise."""
+        self.gates.append(
+            gate_result(
+                "approval",
+                Stage.APPROVAL,
+                GateStatus.PASS if answer.approve else GateStatus.FAIL,
+                answer.reason,
+                observed=answer.approver,
+                threshold="a person's approval",
+            )
+        )
+        if answer.approve:
+            kind, chosen, status = DecisionKind.ADVANCED, self._candidate_id(), "approved"
+        else:
+            kind, chosen, status = DecisionKind.REJECTED, self.configuration_id, "rejected"
+        return self._record(
+            kind, answer.reason, chosen, decided_by=answer.approver, approval=status
+        )
+
+    def expire(self, reason: str) -> CheckOutcome:
+        """Record that the approval window closed with no answer; the phase stays."""
+        return self._record(
+            DecisionKind.EXPIRED,
+            reason,
+            self.configuration_id,
+            decided_by="timeout",
+            approval="expired",
+        )
+
+    def _candidate_id(self) -> int | None:
+        return self.candidate.configuration_id if self.candidate else None
+
+    def _record(
+        self,
+        kind: DecisionKind,
+        reason: str,
+        configuration_id: int | None,
+        *,
+        decided_by: str = "phasegate",
+        approval: str | None = None,
+    ) -> CheckOutcome:
+        return record(
+            self.ctx,
+            kind,
+            self.to_phase,
+            reason,
+            gates=self.gates,
+            active=self.active,
+            candidate=self.candidate,
+            configuration_id=configuration_id,
+            decided_by=decided_by,
+            approval_status=approval,
+        )

@@ -22,8 +22,7 @@ PhasegateError                         1   500  base of every error Phasegate ra
 │       └── EmitError                  3   503  Prefect did not take an event
 ├── OutcomeRefused                     4   412  a decision or score the caller refused (--fail-on)
 ├── VerdictError                       1   502  a judge's verdict is not a number 0–10
-├── AnswerFormatError                  1   502  an output lacks the answer format its prompt asked
-└── ApprovalTimedOut                   1   504  a pause for approval ended without an answer
+└── AnswerFormatError                  1   502  an output lacks the answer format its prompt asked
 
 Edges translate: the CLI exits with `exit_code` (0 ok, 2 bad input, 3 a dependency
 unavailable, 4 an outcome refused by `--fail-on`/`--fail-under`, 1 anything else), the
@@ -172,9 +171,3 @@ class AnswerFormatError(PhasegateError):
     """Raised when an output lacks the answer format its prompt asked for (`Answer:` line)."""
 
     http_status = 502
-
-
-class ApprovalTimedOut(PhasegateError):
-    """Raised when a pause for approval ends without an answer before its timeout."""
-
-    http_status = 504

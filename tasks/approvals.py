@@ -2,6 +2,10 @@
 
 The CLI (`phasegate approve|reject`) and the Prefect UI take the same path: both resume the
 paused flow run with an `ApprovalInput`, which the server validates against the form's schema.
+
+A pause that times out would fail the run (the server refuses any other exit from an expired
+pause), so on a timeout `ask_for_approval` forces the run back to Running: the check then
+records `expired` and ends in a named Completed state, "Expired".
 """
 
 from collections.abc import Sequence
@@ -13,9 +17,11 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run
+from prefect.states import Running
 from pydantic import Field, ValidationError, create_model
 
-from state.errors import ApprovalError, ApprovalTimedOut
+from state.errors import ApprovalError
 
 # The deployment of prefect.yaml that runs one check; a check handed over runs there.
 CHECK_DEPLOYMENT = "check-phase/phase-check"
@@ -65,17 +71,19 @@ def approval_form(description: str, approvers: Sequence[str] = ()) -> type[Appro
     return form.with_initial_data(description=description)
 
 
-def wait_for_approval(
+def ask_for_approval(
     description: str, timeout_seconds: int, poll_seconds: int, approvers: Sequence[str] = ()
-) -> ApprovalInput:
-    """Pause the current flow run until a person answers the form; raises ApprovalTimedOut."""
+) -> ApprovalInput | None:
+    """Pause the current flow run until a person answers the form; None when nobody did."""
     form = approval_form(description, approvers)
     try:
         return pause_flow_run(
             wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds
         )
-    except FlowPauseTimeout as exc:
-        raise ApprovalTimedOut(f"no answer within {timeout_seconds} s") from exc
+    except FlowPauseTimeout:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(flow_run.id, Running(), force=True)
+        return None
 
 
 def give_answer(flow_run_id: str, *, approve: bool, reason: str, approver: str) -> None:

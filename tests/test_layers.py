@@ -147,3 +147,24 @@ def test_every_exception_class_lives_in_the_error_tree() -> None:
                 if bases & errors or any(b.endswith(("Error", "Exception")) for b in bases):
                     wrong.append(f"{path.relative_to(ROOT)}: {node.name}")
     assert wrong == []
+
+
+def _function_lengths(package: str) -> dict[str, int]:
+    return {
+        f"{path.relative_to(ROOT)}:{node.name}": node.end_lineno - node.lineno + 1
+        for path in _modules(package)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def test_no_flow_function_is_over_60_lines() -> None:
+    long = {name: n for name, n in _function_lengths("flows").items() if n > 60}
+    assert long == {}
+
+
+def test_the_phase_check_reads_in_functions_of_at_most_40_lines() -> None:
+    lengths = _function_lengths("flows")
+    long = {name: n for name, n in lengths.items() if "phase_check.py" in name and n > 40}
+    assert long == {}
+    assert any("phase_check.py" in name for name in lengths)

@@ -75,7 +75,7 @@ def check_command(
     require_prefect()
     state = check_phase(use_case, auto_approve=auto_approve, return_state=True)
     recorded = _decision_of(state)
-    if state.is_failed() and not (recorded and recorded.kind == DecisionKind.EXPIRED):
+    if state.is_failed():
         state.result()  # raises what failed the check: its exit code follows the error tree
     if recorded is not None:
         kind, reason = recorded.kind, recorded.reason

@@ -252,9 +252,10 @@ def test_bad_answers_write_nothing(rejection: Rejection) -> None:
 
 
 @pytest.mark.prefect
-def test_expired_approval_fails_the_run(expiry: Expiry) -> None:
-    assert expiry.step.state.is_failed()
-    assert flow_run_state(expiry.step.flow_run_id).is_failed()
+def test_expired_approval_ends_the_run_completed_expired(expiry: Expiry) -> None:
+    assert (expiry.step.state.is_completed(), expiry.step.state.name) == (True, "Expired")
+    server = flow_run_state(expiry.step.flow_run_id)
+    assert (server.is_completed(), server.name) == (True, "Expired")
 
 
 @pytest.mark.prefect

@@ -1,4 +1,4 @@
-"""A check killed with SIGKILL while it scores its candidate: the re-run continues, once."""
+"""A check killed with SIGKILL mid-scoring: the re-run continues, once, and marks it Crashed."""
 
 import os
 import signal
@@ -13,7 +13,15 @@ from prefect.settings import PREFECT_API_URL
 from state.db import store_session
 from state.store import list_decisions
 from tests.flows.checks import run_check
-from tests.flows.journey import ROOT, USE_CASE, Journey, activations, leases, wait_until
+from tests.flows.journey import (
+    ROOT,
+    USE_CASE,
+    Journey,
+    activations,
+    flow_run_state,
+    leases,
+    wait_until,
+)
 
 #: Candidate scoring of the 142 eval items then takes ≈ 9 waves × 0.5 s: time to kill it.
 LATENCY_MS = 500
@@ -95,6 +103,7 @@ def test_check_phase_after_sigkill_mid_eval_takes_over_and_decides_once(
         decisions = list_decisions(USE_CASE, session=session)
     assert [d.kind for d in decisions] == ["baselined", "advanced"]
     assert dead not in {d.flow_run_id for d in decisions}
+    assert flow_run_state(dead).is_crashed()
     assert len({d.flow_run_id for d in decisions}) == len(decisions)
     assert activations(journey.store_url) == [
         (d.id, d.configuration_id, d.to_phase) for d in decisions
