@@ -98,7 +98,7 @@ def test_check_phase_after_sigkill_mid_eval_takes_over_and_decides_once(
         "Advanced",
         "advanced",
         "rag",
-    )
+    ), step.decision.reason
     with store_session(journey.store_url) as session:
         decisions = list_decisions(USE_CASE, session=session)
     assert [d.kind for d in decisions] == ["baselined", "advanced"]

@@ -1,0 +1,113 @@
+"""Retention: remove what only grows (monitoring results, cached responses, skipped checks).
+
+Past the retention window `prune` removes the per-item results of monitor eval runs (each run
+keeps its summary row: n, mean, interval, latency, tokens, cost), response-cache entries, and
+`skipped` decisions (which carry no gates and no runs). Every eval run a decision cites keeps
+its results, and no other decision is ever removed. It returns the flow runs left with nothing
+in the store, whose Prefect artifacts the caller deletes.
+"""
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import delete, exists
+from sqlmodel import Session, col, select
+
+from state.errors import InputError
+from state.models import (
+    ActivationRecord,
+    DecisionRecord,
+    EvalResultRecord,
+    EvalRunRecord,
+    GateResultRecord,
+    ResponseCacheRecord,
+    utcnow,
+)
+from state.phases import DecisionKind
+
+CHUNK = 500
+
+
+class PruneReport(BaseModel):
+    """What one prune removed, and the flow runs whose artifacts go with it."""
+
+    cutoff: datetime
+    eval_runs: int
+    eval_results: int
+    cache_entries: int
+    skipped_decisions: int
+    flow_run_ids: list[str]
+
+
+def _chunks(values: Sequence) -> Iterator[Sequence]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _cited(session: Session) -> set[int]:
+    """The ids of every eval run a decision cites."""
+    return {i for ids in session.exec(select(DecisionRecord.eval_run_ids)).all() for i in ids}
+
+
+def _prune_results(cutoff: datetime, session: Session) -> tuple[int, int, set[str]]:
+    """Drop the results of old monitor runs no decision cites: (runs, rows, their flow runs)."""
+    has_results = exists().where(col(EvalResultRecord.eval_run_id) == EvalRunRecord.id)
+    rows = session.exec(
+        select(EvalRunRecord.id, EvalRunRecord.flow_run_id).where(
+            EvalRunRecord.purpose == "monitor", col(EvalRunRecord.created_at) < cutoff, has_results
+        )
+    ).all()
+    cited = _cited(session)
+    runs = sorted(run_id for run_id, _ in rows if run_id not in cited)
+    removed = 0
+    for chunk in _chunks(runs):
+        removed += session.execute(
+            delete(EvalResultRecord).where(col(EvalResultRecord.eval_run_id).in_(chunk))
+        ).rowcount
+    flow_runs = {flow_run for run_id, flow_run in rows if run_id not in cited and flow_run}
+    return len(runs), removed, flow_runs
+
+
+def _prune_skipped(cutoff: datetime, session: Session) -> tuple[int, set[str]]:
+    """Drop old `skipped` decisions that hold no evidence: (count, their flow runs)."""
+    rows = session.exec(
+        select(DecisionRecord.id, DecisionRecord.flow_run_id, DecisionRecord.eval_run_ids).where(
+            DecisionRecord.kind == DecisionKind.SKIPPED.value,
+            col(DecisionRecord.created_at) < cutoff,
+            ~exists().where(col(GateResultRecord.decision_id) == DecisionRecord.id),
+            ~exists().where(col(ActivationRecord.decision_id) == DecisionRecord.id),
+        )
+    ).all()
+    ids = sorted(decision_id for decision_id, _, runs in rows if not runs)
+    for chunk in _chunks(ids):
+        session.execute(delete(DecisionRecord).where(col(DecisionRecord.id).in_(chunk)))
+    return len(ids), {flow_run for _, flow_run, runs in rows if not runs and flow_run}
+
+
+def prune(*, older_than: timedelta, session: Session, now: datetime | None = None) -> PruneReport:
+    """Remove monitoring results, cache entries and skipped decisions older than the window."""
+    if older_than <= timedelta(0):
+        raise InputError(f"retention must be positive, not {older_than}")
+    cutoff = (now or utcnow()) - older_than
+    runs, results, result_flows = _prune_results(cutoff, session)
+    cache = session.execute(
+        delete(ResponseCacheRecord).where(col(ResponseCacheRecord.created_at) < cutoff)
+    ).rowcount
+    skipped, skipped_flows = _prune_skipped(cutoff, session)
+    pruned = sorted(result_flows | skipped_flows)
+    kept = {
+        flow_run
+        for chunk in _chunks(pruned)
+        for flow_run in session.exec(
+            select(DecisionRecord.flow_run_id).where(col(DecisionRecord.flow_run_id).in_(chunk))
+        ).all()
+    }
+    return PruneReport(
+        cutoff=cutoff,
+        eval_runs=runs,
+        eval_results=results,
+        cache_entries=cache,
+        skipped_decisions=skipped,
+        flow_run_ids=[flow_run for flow_run in pruned if flow_run not in kept],
+    )
