@@ -1,4 +1,6 @@
-"""The nightly sweep: close expired approvals, then run the phase check of every use case."""
+"""The nightly sweep: close expired approvals, prune past retention, check every use case."""
+
+from datetime import timedelta
 
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -10,8 +12,10 @@ from state.db import store_session
 from state.domain import DecisionDraft
 from state.errors import ApprovalError
 from state.phases import DecisionKind
+from state.retention import PruneReport, prune
 from state.settings import get_settings
 from state.store import list_use_cases, record_decision, require_use_case
+from tasks.flow_runs import delete_artifacts
 
 
 def expire_stale_approvals(store_url: str) -> int:
@@ -53,17 +57,30 @@ def expire_stale_approvals(store_url: str) -> int:
     return closed
 
 
+def prune_store(store_url: str, older_than: timedelta) -> tuple[PruneReport, int]:
+    """Prune the store past retention, then delete the pruned flow runs' Prefect artifacts."""
+    with store_session(store_url) as session:
+        report = prune(older_than=older_than, session=session)
+    return report, delete_artifacts(report.flow_run_ids)
+
+
 @flow(name="sweep", flow_run_name=sweep_run_name)
 def sweep(auto_approve: bool = False) -> dict[str, str]:
-    """Expire stale approvals, then check every use case; returns each one's decision.
+    """Expire stale approvals, prune past retention, check every use case; returns each outcome.
 
     A check that needs a person's approval does not hold up the sweep: it is handed to a run
     of the phase-check deployment, which pauses for the approval on its own.
     """
     logger = get_run_logger()
-    store_url = get_settings().store_url
+    settings = get_settings()
+    store_url = settings.store_url
     if closed := expire_stale_approvals(store_url):
         logger.warning("closed %d expired approvals", closed)
+    if settings.retention_days:
+        report, artifacts = prune_store(store_url, timedelta(days=settings.retention_days))
+        logger.info(
+            "pruned past %d days: %s; %d artifacts", settings.retention_days, report, artifacts
+        )
     with store_session(store_url) as session:
         names = [u.name for u in list_use_cases(session=session)]
     outcomes = {}

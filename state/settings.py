@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000, description="open connections per webhook process; beyond: 503"
     )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    retention_days: int = Field(
+        90,
+        ge=0,
+        le=36500,
+        description="days the nightly sweep keeps monitoring results, cache entries and skipped "
+        "decisions (0 keeps everything); decisions with evidence are never pruned",
+    )
     lease_ttl_seconds: float = Field(
         60.0,
         ge=1,

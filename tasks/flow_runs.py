@@ -1,8 +1,9 @@
-"""Flow runs on the Prefect API: mark the run of a dead check Crashed."""
+"""Flow runs on the Prefect API: mark a dead check's run Crashed; delete pruned runs' artifacts."""
 
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 
@@ -26,3 +27,31 @@ def mark_crashed(flow_run_id: str, reason: str) -> bool:
             return False
         client.set_flow_run_state(run_id, Crashed(message=reason), force=True)
     return True
+
+
+def prefect_run_ids(flow_run_ids: list[str]) -> list[UUID]:
+    """The ids that name Prefect flow runs (a check run outside Prefect has another kind)."""
+    found = []
+    for value in flow_run_ids:
+        try:
+            found.append(UUID(value))
+        except ValueError:
+            continue  # not a Prefect run: it has no artifacts
+    return found
+
+
+def delete_artifacts(flow_run_ids: list[str]) -> int:
+    """Delete every Prefect artifact of these flow runs; returns how many went."""
+    runs, deleted = prefect_run_ids(flow_run_ids), 0
+    if not runs:
+        return 0
+    with get_client(sync_client=True) as client:
+        for start in range(0, len(runs), 200):
+            chunk = ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=runs[start : start + 200])
+            )
+            while found := client.read_artifacts(artifact_filter=chunk, limit=200):
+                for artifact in found:
+                    client.delete_artifact(artifact.id)
+                deleted += len(found)
+    return deleted

@@ -22,6 +22,7 @@ from phasegate.cli import (  # noqa: F401 - importing a command module registers
     lease,
     phases,
     prompts,
+    prune,
     report,
     sandbox,
     serve,
