@@ -4,6 +4,7 @@ It drives the `phasegate` commands themselves, through the application the CLI h
 what it shows is what a user typing them would see.
 """
 
+import contextvars
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from phasegate.demo_services import sandbox, webhook_api
 from phasegate.signing import new_secret, signed_request
+from phasegate.temporary_api import prefect_api
 from state.approvals import pending_approvals
 from state.db import store_session
 from state.errors import PhasegateError, ProviderError
@@ -111,7 +113,9 @@ def _check(console: Console, app: typer.Typer, name: str) -> None:
 
 def _check_with_approval(console: Console, app: typer.Typer, name: str, approver: str) -> None:
     """Run a check that pauses for approval; approve it through the Prefect API meanwhile."""
-    worker = threading.Thread(target=_run, args=(app, "check", name), daemon=True)
+    # A copied context: the thread sees the demo's Prefect API (a context setting).
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(_run, app, "check", name), daemon=True)
     with console.status(f"checking {name}: building and scoring the fine-tuning candidate …"):
         worker.start()
         deadline = time.monotonic() + 600
@@ -238,7 +242,7 @@ def run_demo(console: Console, app: typer.Typer) -> None:
     `app` is the `phasegate` command line; the demo runs its commands in this process.
     """
     started = time.monotonic()
-    with sandbox() as base_url:
+    with sandbox() as base_url, prefect_api():
         _fresh_settings(base_url)
         console.rule("[bold]Phasegate demo[/] — offline: sandbox provider, SQLite, local Prefect")
         console.print("\n[bold]1. Register the example use cases[/]  (phasegate apply usecases/)")

@@ -1,5 +1,6 @@
 """Services the demo runs beside itself: the sandbox provider and the webhook API."""
 
+import contextvars
 import socket
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def webhook_api(settings: Settings) -> Iterator[str]:
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    # A copied context: requests see the caller's Prefect API (a context setting).
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(server.run,), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:

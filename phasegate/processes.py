@@ -1,9 +1,11 @@
 """Processes of the local stack: each in a session of its own, stopped with all it started."""
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,8 +49,24 @@ def port_in_use(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child between fork and exec: be killed when the parent dies, even by SIGKILL.
+
+    Linux only (`prctl(PR_SET_PDEATHSIG)`, kept across exec); elsewhere a no-op. The signal
+    follows the thread that forked, so children are started from the main thread.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def spawn(name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> Child:
-    """Start a process in a session of its own, so Ctrl-C reaches us and we stop it in order."""
+    """Start a process in a session of its own, so Ctrl-C reaches us and we stop it in order.
+
+    It dies with us if we are killed (SIGKILL included) before we stop it.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
@@ -60,6 +78,7 @@ def spawn(name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> 
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     return Child(name, process, log)
 

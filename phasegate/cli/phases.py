@@ -15,6 +15,7 @@ from phasegate.cli.app import (
     require_use_case,
     store_session,
 )
+from phasegate.temporary_api import prefect_api
 from state.errors import ApprovalError, InputError, OutcomeRefused
 from state.phases import DecisionKind, Phase
 
@@ -73,7 +74,8 @@ def check_command(
     refused = _refused(fail_on)
     require_use_case(use_case)
     require_prefect()
-    state = check_phase(use_case, auto_approve=auto_approve, return_state=True)
+    with prefect_api():
+        state = check_phase(use_case, auto_approve=auto_approve, return_state=True)
     recorded = _decision_of(state)
     if state.is_failed():
         state.result()  # raises what failed the check: its exit code follows the error tree
@@ -113,7 +115,8 @@ def monitor_command(
     if use_case is not None:
         require_use_case(use_case)
     require_prefect()
-    results = monitor(use_case)
+    with prefect_api():
+        results = monitor(use_case)
     if as_json:
         found = [
             outputs.MonitorResult(
@@ -136,7 +139,8 @@ def hybrid_command(use_case: str, as_json: AsJson = False) -> None:
 
     require_use_case(use_case)
     require_prefect()
-    outcome = check_hybrid(use_case)
+    with prefect_api():
+        outcome = check_hybrid(use_case)
     if as_json:
         print_json(
             outputs.HybridOutput(
@@ -164,7 +168,8 @@ def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: floa
         raise ApprovalError(f"{use_case}: no approval is pending")
     require_prefect()
     flow_run_id = pending[-1].flow_run_id
-    give_answer(flow_run_id, approve=approve, reason=reason, approver=approver)
+    with prefect_api():
+        give_answer(flow_run_id, approve=approve, reason=reason, approver=approver)
     console.print(f"answered flow run {flow_run_id}: {'approve' if approve else 'reject'}")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -219,7 +224,8 @@ def build_command(
         Phase.RAG: build_rag,
         Phase.FINE_TUNING: build_fine_tuning,
     }[phase]
-    candidate = builder(use_case)
+    with prefect_api():
+        candidate = builder(use_case)
     run = candidate.eval_run
     console.print(
         f"{use_case} {phase}: configuration #{candidate.configuration_id}, {run.metric} "

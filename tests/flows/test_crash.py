@@ -1,4 +1,4 @@
-"""A check killed with SIGKILL mid-scoring: the re-run continues, once, and marks it Crashed."""
+"""SIGKILL: a re-run continues once and marks the killed run Crashed; no process outlives it."""
 
 import os
 import signal
@@ -7,10 +7,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 from prefect.settings import PREFECT_API_URL
 
+from phasegate.processes import alive, descendants
 from state.db import store_session
+from state.settings import Settings
 from state.store import list_decisions
 from tests.flows.checks import run_check
 from tests.flows.journey import (
@@ -114,3 +117,33 @@ def test_check_phase_after_sigkill_mid_eval_takes_over_and_decides_once(
         step.decision.configuration_id,
     )
     assert leases(journey.store_url) == []
+
+
+def _uvicorn_below(pid: int) -> int | None:
+    """The id of a uvicorn process started below `pid`, if one runs."""
+    for child in descendants(pid):
+        try:
+            if "uvicorn" in psutil.Process(child).cmdline():
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def test_cli_check_killed_with_sigkill_leaves_no_prefect_server_behind(
+    settings: Settings, tmp_path: Path
+) -> None:
+    specs = ROOT / "usecases"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(ROOT)}
+    main = [sys.executable, "-c", "from phasegate.cli import main; main()"]
+    subprocess.run([*main, "apply", str(specs)], env=env, check=True, capture_output=True)
+    child = subprocess.Popen(
+        [*main, "check", USE_CASE], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        server = wait_until(lambda: _uvicorn_below(child.pid), 120, "the temporary Prefect server")
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    wait_until(lambda: not alive(server), 30, "the server to end with the killed command")

@@ -1,0 +1,67 @@
+"""A Prefect API for one CLI command: the configured one, else a temporary server of our own.
+
+Prefect's own temporary server outlives a CLI process killed with SIGKILL (it is re-parented
+to PID 1). This one is the same uvicorn app, started with `die_with_parent`, so it goes with
+the command however the command ends.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from phasegate.prefect_api import api_url_for, wait_until_healthy
+from phasegate.processes import Child, die_with_parent, free_port
+
+
+def _server_args(port: int) -> list[str]:
+    import prefect
+
+    return [
+        *(sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent)),
+        *("--factory", "prefect.server.api.server:create_app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"),
+    ]
+
+
+@contextmanager
+def prefect_api() -> Iterator[None]:
+    """Use PREFECT_API_URL when set; otherwise run a temporary server for the block."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    settings, port = get_current_settings(), free_port()
+    env = {
+        **os.environ,
+        **settings.to_environment_variables(exclude_unset=True),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
+    log = Path(settings.home) / "phasegate-temporary-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            _server_args(port),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+    try:
+        timeout = settings.server.ephemeral.startup_timeout_seconds
+        wait_until_healthy(api_url_for(port), timeout, Child("prefect server", server, log))
+        with temporary_settings(updates={PREFECT_API_URL: api_url_for(port)}):
+            yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
