@@ -44,6 +44,7 @@ EVERY_COMMAND = [
     ["db", "upgrade"],
     ["lease", "list"],
     ["lease", "break", "demo-qa", "--reason", "stuck"],
+    ["prune", "--older-than", "90d"],
     ["sandbox"],
     ["webhook"],
     ["serve"],
