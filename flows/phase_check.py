@@ -23,7 +23,7 @@ from flows.scoring import score_canary, score_configuration
 from state.approvals import request_approval
 from state.db import store_session
 from state.domain import Configuration
-from state.errors import MeasurementInvalid, ProviderError
+from state.errors import MeasurementInvalid, ProviderError, ProviderUnreachable
 from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks import approvals
@@ -148,8 +148,8 @@ def _build(ctx: UseCaseContext, draft: Draft) -> Candidate | None:
     """Build and score the candidate; None (with a failed check) when the provider failed."""
     try:
         candidate = BUILDERS[draft.to_phase](ctx.name)
-    except MeasurementInvalid:
-        raise  # no measurement: the check fails and records nothing
+    except (MeasurementInvalid, ProviderUnreachable):
+        raise  # no measurement, or no provider: the check fails and records nothing
     except ProviderError as exc:
         failed = gate_result(
             "candidate_build",

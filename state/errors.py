@@ -15,7 +15,8 @@ PhasegateError                         1   500  base of every error Phasegate ra
 ├── Unavailable                        3   503  a dependency is unavailable; the message names it
 │   ├── ProviderError                  3   502  the LLM provider failed after its retries
 │   │   ├── TrainingJobFailed          3   502  a fine-tuning job failed, was cancelled, timed out
-│   │   └── MeasurementInvalid         3   502  an eval run's error rate is above max_error_rate
+│   │   ├── MeasurementInvalid         3   502  an eval run's error rate is above max_error_rate
+│   │   └── ProviderUnreachable        3   502  the provider's endpoint cannot be reached
 │   ├── StoreUnavailable               3   503  the state store cannot be reached
 │   └── PrefectUnavailable             3   503  the Prefect API cannot be reached
 │       ├── ServeError                 3   503  a part of the local Prefect stack did not start
@@ -136,6 +137,11 @@ class MeasurementInvalid(ProviderError):
     The run is stored, marked invalid, for diagnosis; the message names the endpoint, the
     model and the first error.
     """
+
+
+class ProviderUnreachable(ProviderError):
+    """Raised when the provider's endpoint cannot be reached (refused, unknown host, connect
+    timeout) for a single operation; the message names the endpoint."""
 
 
 class StoreUnavailable(Unavailable):

@@ -10,10 +10,10 @@ from typing import Any, cast
 import numpy as np
 import openai
 
-from state.errors import ProviderError
+from state.errors import ProviderError, ProviderUnreachable
 from state.settings import ProviderOptions
 from tasks.llm import PROBE_FATAL_RETRIES, build_client, run_sync
-from tasks.llm_retries import Attempts, with_retries
+from tasks.llm_retries import CONNECTION_ERROR, Attempts, with_retries
 
 # Inputs per embeddings request, and a character budget that keeps a request of long chunks
 # well under the provider's tokens-per-request limit (300k for OpenAI).
@@ -110,7 +110,8 @@ async def embed_all(
     failed = next((o.error for o in sent if o.error), None)
     if failed:
         where = str(client.base_url).rstrip("/")
-        raise ProviderError(f"embeddings with model {model!r} failed: {failed} at {where}")
+        error = ProviderUnreachable if failed.startswith(CONNECTION_ERROR) else ProviderError
+        raise error(f"embeddings with model {model!r} failed: {failed} at {where}")
     vectors = [cast(np.ndarray, o.value) for o in sent]
     if len({v.shape[1] for v in vectors}) > 1:
         raise ProviderError(f"embeddings with model {model!r}: batches of different lengths")

@@ -18,6 +18,7 @@ import openai
 T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 FATAL_STATUSES = frozenset({401, 403, 404})
+CONNECTION_ERROR = "connection error"
 MAX_RETRY_AFTER = 60.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
@@ -74,10 +75,10 @@ def _failure(exc: Exception, attempt: int, rng: random.Random) -> Failure:
         return Failure(message, -1.0, fatal=status in FATAL_STATUSES)
     if isinstance(exc, openai.APITimeoutError):
         if _connect_timeout(exc):
-            return Failure("connection error: connect timeout", _backoff(attempt, rng), True)
+            return Failure(f"{CONNECTION_ERROR}: connect timeout", _backoff(attempt, rng), True)
         return Failure("timeout: the provider did not answer in time", _backoff(attempt, rng))
     if isinstance(exc, openai.APIConnectionError):
-        return Failure(f"connection error: {exc.message}", _backoff(attempt, rng), fatal=True)
+        return Failure(f"{CONNECTION_ERROR}: {exc.message}", _backoff(attempt, rng), fatal=True)
     return Failure(f"malformed response: {type(exc).__name__}: {exc}", _backoff(attempt, rng))
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import openai
 
-from state.errors import ProviderError
+from state.errors import ProviderError, ProviderUnreachable
 from tasks.trainer_jobs import TERMINAL, Checkpoint, JobError, JobEvent, JobRequest, JobStatus
 
 LIVE_OR_SUCCEEDED = frozenset({"validating_files", "queued", "running", "succeeded"})
@@ -20,9 +20,15 @@ PAGE = 100
 
 @contextmanager
 def _provider_errors(what: str) -> Iterator[None]:
-    """Turn the SDK's API errors into ProviderError naming the operation."""
+    """Turn the SDK's API errors into ProviderError naming the operation (and the endpoint
+    when it cannot be reached: ProviderUnreachable)."""
     try:
         yield
+    except openai.APITimeoutError as exc:
+        raise ProviderError(f"fine-tuning: {what} failed: {exc}") from exc
+    except openai.APIConnectionError as exc:
+        where = exc.request.url if exc.request is not None else "the provider"
+        raise ProviderUnreachable(f"fine-tuning: {what} failed: {exc} at {where}") from exc
     except openai.APIError as exc:
         raise ProviderError(f"fine-tuning: {what} failed: {exc}") from exc
 

@@ -132,6 +132,20 @@ def test_first_check_of_a_new_use_case_fails_without_a_baseline_when_the_provide
     assert _decisions(journey, "new-one") == []
 
 
+def test_check_of_a_fine_tuning_candidate_fails_when_the_provider_cannot_be_reached(
+    journey_from: Callable[..., Journey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journey = journey_from("rag")
+    before = _decisions(journey)
+    url = _provider_down(monkeypatch)
+
+    step = run_check(journey)
+
+    assert step.state.is_failed()
+    assert "fine-tuning: upload of" in step.state.message and url in step.state.message
+    assert step.decision is None and _decisions(journey) == before
+
+
 def test_monitor_against_an_unreachable_provider_could_not_measure_and_changes_nothing(
     journey_from: Callable[..., Journey], monkeypatch: pytest.MonkeyPatch
 ) -> None:

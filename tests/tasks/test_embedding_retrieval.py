@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from state import embeddings
 from state.db import store_session
 from state.embeddings import EmbeddingMatrix
-from state.errors import Conflict, InputError, ProviderError, SpecError
+from state.errors import Conflict, InputError, ProviderError, ProviderUnreachable, SpecError
 from state.settings import ProviderOptions
 from state.spec import RagSettings, load_spec
 from state.store import apply_spec
@@ -188,7 +188,7 @@ def test_index_embeddings_gives_up_at_once_on_an_unreachable_endpoint(
     use_case: str, store_url: str
 ) -> None:
     url = dead_url()
-    with pytest.raises(ProviderError, match=f"connection error.*\\(2 attempts\\) at {url}$"):
+    with pytest.raises(ProviderUnreachable, match=f"connection error.*\\(2 attempts\\) at {url}$"):
         index_embeddings.fn(use_case, MODEL, store_url, _options(url))
     assert _vectors(use_case, store_url) == []
 

@@ -1,6 +1,7 @@
 """The provider layer against the real sandbox over HTTP: batches, retries, timeouts, cache."""
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -201,7 +202,7 @@ def test_interrupted_batch_keeps_the_answers_it_got_and_a_rerun_pays_only_for_th
     def interrupt(index: int) -> None:
         finished.append(index)
         if len(finished) == 20:
-            raise KeyboardInterrupt  # what Ctrl-C raises in the middle of the batch
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of the batch
 
     with pytest.raises(KeyboardInterrupt):
         run_batch(_options(sandbox_url, concurrency=2), requests, cache=cache, on_done=interrupt)

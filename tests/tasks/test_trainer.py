@@ -10,13 +10,13 @@ import httpx2
 import openai
 import pytest
 
-from state.errors import ProviderError
+from state.errors import ProviderError, ProviderUnreachable
 from state.spec import FineTuningSettings, load_spec
 from tasks.trainer import fine_tune, follow_job
 from tasks.trainer_jobs import JobEvent, JobOutcome, JobRequest
 from tasks.trainer_openai import OpenAIFineTuningTrainer
 from tasks.training_data import PreparedTrainingSet, prepare_training_set
-from tests.plugins.sandbox_server import TEST_JOB_SECONDS, SandboxServer
+from tests.plugins.sandbox_server import TEST_JOB_SECONDS, SandboxServer, dead_url
 from tests.specs import write_spec
 
 T = TypeVar("T")
@@ -315,3 +315,13 @@ def test_trainer_cancel_refused_for_a_live_job_raises_provider_error() -> None:
 
     with pytest.raises(ProviderError, match="cancelling job ftjob-1 failed.*not now"):
         asyncio.run(main())
+
+
+def test_trainer_upload_to_an_unreachable_endpoint_names_it() -> None:
+    url = dead_url()
+
+    async def body(trainer: OpenAIFineTuningTrainer, _: openai.AsyncOpenAI) -> str:
+        return await trainer.upload("train.jsonl", b"{}\n")
+
+    with pytest.raises(ProviderUnreachable, match=f"upload of train.jsonl failed: .* at {url}"):
+        _run(url, body)
