@@ -32,7 +32,8 @@ from state.store import get_configuration
 NAME = "support-qa-real"
 SPEC = ROOT / "usecases-real" / "support-qa" / "spec.yaml"
 DEMO_DIR = ROOT / ".phasegate" / "demo-real"
-# One call at a time: llama.cpp's server runs one completion at a time (bench/real_model.py).
+# One call at a time: llama-cpp-python's server runs one completion at a time, so a second
+# concurrent call only queues (1.22× slower here, bench/real_model.py).
 SETTINGS = {"PHASEGATE_CONCURRENCY": "1", "PHASEGATE_REQUEST_TIMEOUT": "120"}
 
 
