@@ -211,14 +211,17 @@ def test_monitor_scores_recent_labelled_interactions_with_the_eval_set(tiny: Set
 
 
 def test_monitor_holds_and_alerts_when_no_earlier_configuration_is_healthy(
-    tiny: Settings, sandbox_server: SandboxServer
+    tiny: Settings, sandbox_server: SandboxServer, tmp_path: Path
 ) -> None:
     tuned = active_configuration(tiny)
     _degrade(sandbox_server, tuned.model)
     # A floor no configuration reaches: the earlier ones fail it too, so none is restored.
-    # (A provider that fails every call is no measurement: see test_measurement.py.)
+    # (A provider that fails every call is no measurement: see test_measurement.py.) The spec
+    # is changed in a copy: its files are shared with the other tests of the session.
     with store_session(tiny.store_url) as session:
-        path = Path(require_use_case(TUNED, session=session).spec_path)
+        source = Path(require_use_case(TUNED, session=session).spec_path).parent
+    shutil.copytree(source, tmp_path / TUNED)
+    path = tmp_path / TUNED / "spec.yaml"
     spec = yaml.safe_load(path.read_text())
     for gate in spec["gates"].values():
         gate["floor"] = 0.99
