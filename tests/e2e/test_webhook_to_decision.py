@@ -36,8 +36,8 @@ SECRET = new_secret()
 DEPLOYMENT = "check-phase/phase-check"
 APPROVAL = {"approve": True, "reason": "fine-tuning pays off here", "approver": "e2e-approver"}
 #: Bounds on each wait, so that a broken stack fails in minutes, not hours.
-RUN_PAUSED_SECONDS = 90
-RUN_FINISHED_SECONDS = 60
+RUN_PAUSED_SECONDS = 240
+RUN_FINISHED_SECONDS = 180
 STOP_SECONDS = 20
 
 
