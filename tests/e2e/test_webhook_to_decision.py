@@ -41,6 +41,26 @@ RUN_FINISHED_SECONDS = 180
 STOP_SECONDS = 20
 
 
+class RetryBusyTransport(httpx.HTTPTransport):
+    """Retry what the Prefect API answers with 503, as Prefect's own client and UI do.
+
+    The server's SQLite can be busy while the worker and the flow run write (SQLITE_BUSY):
+    Prefect then rolls the request back and answers 503 "Service Unavailable", retryable.
+    """
+
+    RETRIES = 5
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        for retry in range(1, self.RETRIES + 1):
+            if response.status_code != 503:
+                break
+            response.close()
+            time.sleep(0.5 * retry)
+            response = super().handle_request(request)
+        return response
+
+
 def wait_for(probe: Callable[[], Any], timeout: float, what: str) -> Any:
     """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -158,7 +178,9 @@ def test_webhook_check_pauses_then_api_approval_moves_to_fine_tuning(
     )
     assert requested.status_code == 202, requested.text
 
-    with httpx.Client(base_url=stack.api_url, timeout=10) as api:
+    with httpx.Client(
+        base_url=stack.api_url, timeout=10, transport=RetryBusyTransport()
+    ) as api:
         deployment = api.get(f"/deployments/name/{DEPLOYMENT}").raise_for_status().json()
         run = wait_for(
             lambda: _paused_run(api, deployment["id"]), RUN_PAUSED_SECONDS, "a paused run"
