@@ -42,14 +42,6 @@ CORPUS = [
 ]
 
 
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """A registered use case called demo-qa."""
-    with session_scope(engine) as session:
-        apply_spec(load_spec(write_spec(tmp_path)), session=session)
-    return "demo-qa"
-
-
 @pytest.fixture(name="writes")
 def writes_fixture(engine: Engine) -> Iterator[list[str]]:
     """The INSERT, UPDATE and DELETE statements run on the engine during the test."""

@@ -1,7 +1,6 @@
 """Chunk vectors in the store on SQLite and PostgreSQL: listing, round trip, cascade."""
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +14,6 @@ from state import embeddings
 from state.db import MIGRATIONS, session_scope
 from state.documents import Chunk, DocumentInput, sync_documents
 from state.errors import Conflict, InputError, NotFound
-from state.spec import load_spec
-from state.store import apply_spec
-from tests.specs import write_spec
 
 MODEL = "embed-a"
 
@@ -41,13 +37,12 @@ CORPUS = [
 ]
 
 
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """demo-qa registered with CORPUS indexed (3 chunks), on each backend."""
+@pytest.fixture(name="indexed_use_case")
+def indexed_use_case_fixture(use_case: str, engine: Engine) -> str:
+    """The registered demo-qa with CORPUS indexed (3 chunks), on each backend."""
     with session_scope(engine) as session:
-        apply_spec(load_spec(write_spec(tmp_path)), session=session)
-        sync_documents("demo-qa", CORPUS, session=session)
-    return "demo-qa"
+        sync_documents(use_case, CORPUS, session=session)
+    return use_case
 
 
 def _missing(session: Session, model: str = MODEL) -> list[int]:
@@ -56,9 +51,9 @@ def _missing(session: Session, model: str = MODEL) -> list[int]:
 
 
 def test_chunks_without_embedding_lists_every_chunk_with_its_text(
-    use_case: str, session: Session
+    indexed_use_case: str, session: Session
 ) -> None:
-    found = embeddings.chunks_without_embedding(use_case, MODEL, session=session)
+    found = embeddings.chunks_without_embedding(indexed_use_case, MODEL, session=session)
     assert [(c.document_id, c.heading, c.text) for c in found] == [
         ("uploads", "uploads", "The maximum upload is 5 GB."),
         ("uploads", "uploads", "Uploads resume."),
@@ -67,7 +62,7 @@ def test_chunks_without_embedding_lists_every_chunk_with_its_text(
 
 
 def test_chunks_without_embedding_leaves_out_embedded_chunks_of_that_model_only(
-    use_case: str, session: Session
+    indexed_use_case: str, session: Session
 ) -> None:
     ids = _missing(session)
     embeddings.save_embeddings(MODEL, ids[:2], np.ones((2, 4)), session=session)
@@ -75,61 +70,61 @@ def test_chunks_without_embedding_leaves_out_embedded_chunks_of_that_model_only(
 
 
 def test_load_embeddings_round_trips_normalised_vectors_in_id_order(
-    use_case: str, session: Session
+    indexed_use_case: str, session: Session
 ) -> None:
     ids = _missing(session)
     vectors = np.array([[3.0, 4.0], [0.0, 2.0], [1.0, 0.0]])
     # Saved out of order: the matrix comes back in chunk id order.
     embeddings.save_embeddings(MODEL, ids[::-1], vectors[::-1], session=session)
-    loaded = embeddings.load_embeddings(use_case, MODEL, session=session)
+    loaded = embeddings.load_embeddings(indexed_use_case, MODEL, session=session)
     assert loaded.chunk_ids == ids
     assert loaded.vectors.dtype == np.float32
     np.testing.assert_allclose(loaded.vectors, [[0.6, 0.8], [0.0, 1.0], [1.0, 0.0]], rtol=1e-6)
 
 
-def test_load_embeddings_keeps_a_zero_vector_zero(use_case: str, session: Session) -> None:
+def test_load_embeddings_keeps_a_zero_vector_zero(indexed_use_case: str, session: Session) -> None:
     ids = _missing(session)
     embeddings.save_embeddings(MODEL, ids, np.array([[0.0, 0.0], [1, 1], [2, 0]]), session=session)
-    loaded = embeddings.load_embeddings(use_case, MODEL, session=session)
+    loaded = embeddings.load_embeddings(indexed_use_case, MODEL, session=session)
     assert loaded.vectors[0].tolist() == [0.0, 0.0]
 
 
-def test_load_embeddings_without_vectors_is_empty(use_case: str, session: Session) -> None:
-    loaded = embeddings.load_embeddings(use_case, MODEL, session=session)
+def test_load_embeddings_without_vectors_is_empty(indexed_use_case: str, session: Session) -> None:
+    loaded = embeddings.load_embeddings(indexed_use_case, MODEL, session=session)
     assert (loaded.chunk_ids, loaded.vectors.shape) == ([], (0, 0))
 
 
-def test_load_embeddings_refuses_mixed_dimensions(use_case: str, session: Session) -> None:
+def test_load_embeddings_refuses_mixed_dimensions(indexed_use_case: str, session: Session) -> None:
     ids = _missing(session)
     embeddings.save_embeddings(MODEL, ids[:1], np.ones((1, 4)), session=session)
     embeddings.save_embeddings(MODEL, ids[1:], np.ones((2, 8)), session=session)
     with pytest.raises(Conflict, match=r"'embed-a' of different dimensions \[4, 8\]"):
-        embeddings.load_embeddings(use_case, MODEL, session=session)
+        embeddings.load_embeddings(indexed_use_case, MODEL, session=session)
 
 
 def test_save_embeddings_refuses_vectors_that_do_not_match_the_ids(
-    use_case: str, session: Session
+    indexed_use_case: str, session: Session
 ) -> None:
     with pytest.raises(InputError, match=r"2 chunk ids but vectors of shape \(3, 4\)"):
         embeddings.save_embeddings(MODEL, _missing(session)[:2], np.ones((3, 4)), session=session)
 
 
-def test_rechunked_document_drops_its_vectors(use_case: str, engine: Engine) -> None:
+def test_rechunked_document_drops_its_vectors(indexed_use_case: str, engine: Engine) -> None:
     with session_scope(engine) as session:
         ids = _missing(session)
         embeddings.save_embeddings(MODEL, ids, np.eye(3), session=session)
     edited = [_doc("uploads", "Uploads pause."), CORPUS[1]]
     with session_scope(engine) as session:
-        sync_documents(use_case, edited, session=session)
+        sync_documents(indexed_use_case, edited, session=session)
     with session_scope(engine) as session:
-        loaded = embeddings.load_embeddings(use_case, MODEL, session=session)
-        missing = embeddings.chunks_without_embedding(use_case, MODEL, session=session)
+        loaded = embeddings.load_embeddings(indexed_use_case, MODEL, session=session)
+        missing = embeddings.chunks_without_embedding(indexed_use_case, MODEL, session=session)
     assert loaded.chunk_ids == ids[2:]
     assert [c.text for c in missing] == ["Uploads pause."]
 
 
 def test_get_chunks_returns_rows_by_id_and_skips_unknown_ids(
-    use_case: str, session: Session
+    indexed_use_case: str, session: Session
 ) -> None:
     ids = _missing(session)
     found = embeddings.get_chunks([ids[2], ids[0], ids[2], 10_000], session=session)

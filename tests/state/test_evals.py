@@ -1,7 +1,5 @@
 """Eval runs and the response cache in the store, on SQLite and PostgreSQL."""
 
-from pathlib import Path
-
 import pytest
 from sqlmodel import Session
 
@@ -17,18 +15,15 @@ from state.evals import (
     record_eval_run,
 )
 from state.phases import Phase
-from state.spec import load_spec
-from tests.specs import write_spec
 
 HASH = "e" * 64
 
 
 @pytest.fixture(name="config_id")
-def config_id_fixture(tmp_path: Path, session: Session) -> int:
-    """A registered use case demo-qa with one configuration; returns the configuration id."""
-    store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
+def config_id_fixture(use_case: str, session: Session) -> int:
+    """One configuration of the registered demo-qa; returns its id."""
     draft = ConfigurationDraft(phase=Phase.PROMPTING, model="sandbox-base")
-    return store.save_configuration("demo-qa", draft, session=session).id
+    return store.save_configuration(use_case, draft, session=session).id
 
 
 def _run(config_id: int | None, *, errors: int = 0, extra: dict | None = None) -> EvalRun:

@@ -5,11 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from state import store
-from state.db import session_scope
 from state.domain import ConfigurationDraft
 from state.errors import SpecError
 from state.phases import Phase
@@ -18,14 +16,6 @@ from tests.specs import write_spec
 
 GENERATION = {"max_tokens": 24, "temperature": 0.2, "stop": ["\n\n", "###"]}
 ANSWERS = {"pattern": r"Answer:\s*(?P<answer>.+)", "lowercase": False}
-
-
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """A registered use case called demo-qa."""
-    with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
-    return "demo-qa"
 
 
 def test_spec_without_generation_leaves_it_out_of_its_canonical_json(tmp_path: Path) -> None:

@@ -7,17 +7,14 @@ from state.domain import ConfigurationDraft, DecisionDraft
 from state.errors import NotFound
 from state.history import activation_stack
 from state.phases import DecisionKind, Phase
-from state.spec import load_spec
-from state.store import apply_spec, record_decision, require_use_case, save_configuration
-from tests.specs import write_spec
+from state.store import record_decision, require_use_case, save_configuration
 
 NAME = "demo-qa"
 
 
 @pytest.fixture(name="configs")
-def configs_fixture(session: Session, tmp_path) -> dict[str, int]:
-    """A registered use case with a configuration per phase, by phase name."""
-    apply_spec(load_spec(write_spec(tmp_path)), session=session)
+def configs_fixture(use_case: str, session: Session) -> dict[str, int]:
+    """A configuration per phase of the registered demo-qa, by phase name."""
     return {
         phase.value: save_configuration(
             NAME, ConfigurationDraft(phase=phase, model=f"model-{phase}"), session=session

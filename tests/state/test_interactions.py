@@ -1,26 +1,12 @@
 """Interactions in the store: de-duplication by client id and the labelled listing."""
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from state import store
-from state.db import session_scope
 from state.errors import NotFound
 from state.interactions import NewInteraction, list_labelled_interactions, record_interactions
-from state.spec import load_spec
-from tests.specs import write_spec
-
-
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """A registered use case called demo-qa."""
-    with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
-    return "demo-qa"
 
 
 def _new(client_id: str, label: str | None = "yes", text: str = "hello") -> NewInteraction:

@@ -5,7 +5,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,18 +13,8 @@ from state import leases, store
 from state.db import session_scope
 from state.errors import NotFound
 from state.models import CheckLeaseRecord, utcnow
-from state.spec import load_spec
-from tests.specs import write_spec
 
 TTL = 60.0
-
-
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """A registered use case called demo-qa."""
-    with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
-    return "demo-qa"
 
 
 def _acquire(engine: Engine, run: str, ttl: float = TTL) -> leases.Taken:

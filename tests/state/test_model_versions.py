@@ -1,13 +1,8 @@
 """Model versions in the store: register, read back, list, idempotent re-registration."""
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from state import store
-from state.db import session_scope
 from state.errors import NotFound
 from state.model_versions import (
     ModelVersion,
@@ -15,16 +10,6 @@ from state.model_versions import (
     list_model_versions,
     record_model_version,
 )
-from state.spec import load_spec
-from tests.specs import write_spec
-
-
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """A registered use case called demo-qa."""
-    with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
-    return "demo-qa"
 
 
 def _record(session: Session, use_case: str, job: str = "ftjob-1", model: str = "ft:m:1"):

@@ -1,7 +1,6 @@
 """Retention: old monitoring results, cached responses and skipped checks go; evidence stays."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -22,23 +21,20 @@ from state.models import (
 )
 from state.phases import DecisionKind, GateStatus, Phase
 from state.retention import prune
-from state.spec import load_spec
-from tests.specs import write_spec
 from tests.tasks.gate_builders import eval_run
 
 RETENTION = timedelta(days=90)
 OLD = timedelta(days=120)
 
 
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """demo-qa with one configuration."""
+@pytest.fixture(name="configured_use_case")
+def configured_use_case_fixture(use_case: str, engine: Engine) -> str:
+    """The registered demo-qa with one configuration."""
     with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
         store.save_configuration(
-            "demo-qa", ConfigurationDraft(phase=Phase.PROMPTING, model="m1"), session=session
+            use_case, ConfigurationDraft(phase=Phase.PROMPTING, model="m1"), session=session
         )
-    return "demo-qa"
+    return use_case
 
 
 def _run(session: Session, purpose: str, flow_run: str, age: timedelta = OLD) -> int:
@@ -77,7 +73,7 @@ def _results(session: Session, run_id: int) -> int:
 
 
 @pytest.fixture(name="history")
-def history_fixture(use_case: str, engine: Engine) -> dict[str, int]:
+def history_fixture(configured_use_case: str, engine: Engine) -> dict[str, int]:
     """Four months of a use case: monitor runs, a cited run, skipped and held checks, cache."""
     with session_scope(engine) as session:
         ids = {

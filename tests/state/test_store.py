@@ -19,14 +19,6 @@ from tests.specs import write_spec
 from tests.state.racer import advance
 
 
-@pytest.fixture(name="use_case")
-def use_case_fixture(tmp_path: Path, engine: Engine) -> str:
-    """A registered use case called demo-qa."""
-    with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
-    return "demo-qa"
-
-
 def _baseline(session: Session, name: str, model: str = "m1", run: str | None = None):
     config = store.save_configuration(
         name, ConfigurationDraft(phase=Phase.PROMPTING, model=model), session=session
