@@ -205,28 +205,15 @@ def test_check_phase_unknown_use_case_raises_not_found(flows_api: None, settings
 
 
 def test_eval_table_lists_every_item_of_a_run() -> None:
-    from state.domain import EvalRun, ItemResult
+    from state.domain import ItemResult
     from tasks.reports import eval_table
+    from tests.tasks.gate_builders import eval_run
 
-    run = EvalRun(
-        id=7,
-        use_case="demo-qa",
-        configuration_id=3,
-        eval_set_hash="h",
-        metric="token_f1",
-        n=2,
-        mean=0.5,
-        ci_low=0.0,
-        ci_high=1.0,
-        error_rate=0.5,
-        latency_p50_ms=1.0,
-        latency_p95_ms=2.0,
-        prompt_tokens_per_query=10,
-        completion_tokens_per_query=2,
-        results=[
+    run = eval_run(
+        [
             ItemResult(item_id="a", score=1.0, output="yes", prompt_tokens=10, completion_tokens=2),
             ItemResult(item_id="b", score=None, error="timeout"),
-        ],
+        ]
     )
     rows = eval_table(run)
     assert [(r["item"], r["score"], r["tokens"], r["error"]) for r in rows] == [

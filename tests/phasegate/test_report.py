@@ -25,6 +25,7 @@ from state.settings import Settings
 from state.spec import load_spec
 from state.store import apply_spec, list_decisions, record_decision, save_configuration
 from tests.specs import write_spec
+from tests.tasks.gate_builders import eval_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 UI = "http://127.0.0.1:4200"
@@ -39,20 +40,17 @@ STEPS = [
 
 
 def _eval_run(configuration_id: int | None, mean: float, **fields: object) -> EvalRun:
-    return EvalRun(
+    return eval_run(
+        run_id=None,
+        mean=mean,
+        p95_ms=180.0,
+        tokens=(250.0, 20.0),
         use_case=NAME,
         configuration_id=configuration_id,
-        eval_set_hash="e" * 64,
         metric="token_f1",
         n=40,
-        mean=mean,
         ci_low=mean - 0.05,
         ci_high=mean + 0.05,
-        error_rate=0.0,
-        latency_p50_ms=90.0,
-        latency_p95_ms=180.0,
-        prompt_tokens_per_query=250.0,
-        completion_tokens_per_query=20.0,
         cost_per_query=0.0008,
         **fields,
     )

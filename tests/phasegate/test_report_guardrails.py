@@ -10,28 +10,23 @@ from state.settings import Settings
 from state.spec import load_spec
 from state.store import apply_spec
 from tests.specs import write_spec
+from tests.tasks.gate_builders import eval_run
 
 GUARDRAILS = [{"metric": "max_length", "max_chars": 5}, {"metric": "refusal"}]
 
 
 def _run(outputs: list[str]) -> EvalRun:
     results = [ItemResult(item_id=f"q{i}", score=1.0, output=o) for i, o in enumerate(outputs)]
-    return EvalRun(
+    return eval_run(
+        results,
+        run_id=None,
+        p95_ms=1.0,
+        tokens=(1.0, 1.0),
         use_case="demo-qa",
-        configuration_id=None,
-        eval_set_hash="e" * 64,
         metric="token_f1",
-        n=len(results),
-        mean=1.0,
         ci_low=1.0,
-        ci_high=1.0,
-        error_rate=0.0,
         latency_p50_ms=1.0,
-        latency_p95_ms=1.0,
-        prompt_tokens_per_query=1.0,
-        completion_tokens_per_query=1.0,
         purpose="cli",
-        results=results,
     )
 
 

@@ -15,6 +15,7 @@ from state.evals import (
     record_eval_run,
 )
 from state.phases import Phase
+from tests.tasks.gate_builders import eval_run
 
 HASH = "e" * 64
 
@@ -39,24 +40,21 @@ def _run(config_id: int | None, *, errors: int = 0, extra: dict | None = None) -
         )
         for i in range(3)
     ]
-    return EvalRun(
+    return eval_run(
+        results,
+        run_id=None,
+        mean=(3 - errors) / 3,
+        p95_ms=12.0,
+        tokens=(20.0, 3.0),
         use_case="demo-qa",
         configuration_id=config_id,
         eval_set_hash=HASH,
         metric="token_f1",
-        n=3,
-        mean=(3 - errors) / 3,
-        ci_low=0.0,
-        ci_high=1.0,
         error_rate=errors / 3,
         latency_p50_ms=11.0,
-        latency_p95_ms=12.0,
-        prompt_tokens_per_query=20.0,
-        completion_tokens_per_query=3.0,
         cost_per_query=1e-5,
         provider_calls=3,
         extra={"provider_errors": errors} if extra is None else extra,
-        results=results,
     )
 
 

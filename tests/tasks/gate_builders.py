@@ -1,6 +1,7 @@
 """Builders shared by the gate tests: eval runs, gate inputs, statuses and a $1 price."""
 
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 from state.domain import EvalRun, ItemResult
@@ -12,35 +13,46 @@ PASS, FAIL, INCONCLUSIVE = GateStatus.PASS, GateStatus.FAIL, GateStatus.INCONCLU
 
 
 def eval_run(
-    scores: list[float] | dict[str, float],
+    scores: Sequence[float | ItemResult] | dict[str, float] = (),
     *,
-    run_id: int = 1,
+    run_id: int | None = 1,
     mean: float | None = None,
     p95_ms: float = 500.0,
     tokens: tuple[float, float] = (1000.0, 0.0),
+    **fields: Any,
 ) -> EvalRun:
-    """An eval run with per-item scores (ids q000… for a list) and chosen aggregates."""
-    by_id = scores if isinstance(scores, dict) else {f"q{i:03d}": s for i, s in enumerate(scores)}
-    values = list(by_id.values())
+    """An eval run of per-item scores (ids q000… for a list) or items, with chosen aggregates.
+
+    `fields` set any other field of the run (use_case, metric, n, purpose, …).
+    """
+    if isinstance(scores, dict):
+        results = [ItemResult(item_id=item, score=score) for item, score in scores.items()]
+    else:
+        results = [
+            s if isinstance(s, ItemResult) else ItemResult(item_id=f"q{i:03d}", score=s)
+            for i, s in enumerate(scores)
+        ]
+    values = [r.score for r in results if r.score is not None]
     if mean is None:
         mean = statistics.fmean(values) if values else 0.0
-    return EvalRun(
-        id=run_id,
-        use_case="support-qa",
-        configuration_id=run_id,
-        eval_set_hash="e" * 64,
-        metric="accuracy",
-        n=len(values),
-        mean=mean,
-        ci_low=0.0,
-        ci_high=1.0,
-        error_rate=0.0,
-        latency_p50_ms=p95_ms / 2,
-        latency_p95_ms=p95_ms,
-        prompt_tokens_per_query=tokens[0],
-        completion_tokens_per_query=tokens[1],
-        results=[ItemResult(item_id=item, score=score) for item, score in by_id.items()],
-    )
+    defaults: dict[str, Any] = {
+        "id": run_id,
+        "use_case": "support-qa",
+        "configuration_id": run_id,
+        "eval_set_hash": "e" * 64,
+        "metric": "accuracy",
+        "n": len(results),
+        "mean": mean,
+        "ci_low": 0.0,
+        "ci_high": 1.0,
+        "error_rate": 0.0,
+        "latency_p50_ms": p95_ms / 2,
+        "latency_p95_ms": p95_ms,
+        "prompt_tokens_per_query": tokens[0],
+        "completion_tokens_per_query": tokens[1],
+        "results": results,
+    }
+    return EvalRun(**(defaults | fields))
 
 
 def gate_inputs(transition: Transition = "prompting_to_rag", **fields: Any) -> GateInputs:
