@@ -1,7 +1,6 @@
 """The signed webhook API: check requests, usage, interactions and the active configuration."""
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -31,6 +30,7 @@ from phasegate.webhook_models import (
 )
 from state import store
 from state.active import active_parts
+from state.canonical import canonical_json
 from state.db import store_session
 from state.deliveries import Delivery, Replays
 from state.errors import ApiError, EmitError, NotFound, SignatureError
@@ -208,9 +208,7 @@ async def read_active(request: Request) -> Response:
     async def handle(call: _Call) -> Response:
         parts = await call.context.in_store(active_parts, call.delivery.use_case)
         active = active_configuration(parts)
-        content = json.dumps(
-            active.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-        ).encode()
+        content = canonical_json(active.model_dump(mode="json")).encode()
         etag = f'"{hashlib.sha256(content).hexdigest()}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _matches(request.headers.get("if-none-match"), etag):

@@ -1,7 +1,5 @@
 """The prompt library: immutable prompt versions per use case, identified by content hash."""
 
-import hashlib
-import json
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -9,6 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from state import lookup
+from state.canonical import content_hash
 from state.convert import aware
 from state.errors import NotFound
 from state.models import PromptVersionRecord, UseCaseRecord
@@ -34,12 +33,6 @@ class PromptVersion(BaseModel):
         return f"{self.name}@v{self.version}"
 
 
-def content_hash(variant: PromptVariant) -> str:
-    """sha256 of the variant's canonical JSON: a changed prompt is a new version."""
-    canonical = json.dumps(variant.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def _version(row: PromptVersionRecord, use_case: str) -> PromptVersion:
     return PromptVersion(
         id=row.id,
@@ -57,7 +50,8 @@ def save_prompt_version(
 ) -> PromptVersion:
     """Store a variant as a new version, or return the version with the same content."""
     use_case_id = lookup.use_case_id(session, use_case)
-    digest = content_hash(variant)
+    # A changed prompt is a new version.
+    digest = content_hash(variant.model_dump(mode="json"))
     row = session.exec(
         select(PromptVersionRecord).where(
             PromptVersionRecord.use_case_id == use_case_id,

@@ -1,7 +1,5 @@
 """The use-case spec: a YAML file validated into `UseCaseSpec`, with its canonical hash."""
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from state.canonical import canonical_json, content_hash
 from state.errors import SpecError
 from state.inputs import SLUG
 from state.spec_metrics import Guardrail, Metric, Metrics
@@ -318,11 +317,11 @@ class UseCaseSpec(_Strict):
 
     def canonical_json(self) -> str:
         """The spec as canonical JSON: sorted keys, no whitespace, defaults included."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return canonical_json(self.model_dump(mode="json"))
 
     def spec_hash(self) -> str:
         """sha256 of the canonical JSON."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return content_hash(self.model_dump(mode="json"))
 
 
 @dataclass(frozen=True)

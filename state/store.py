@@ -4,14 +4,13 @@ Every function takes the session as keyword-only `session=`, returns domain mode
 never commits: `state.db.session_scope` is the unit of work.
 """
 
-import hashlib
-import json
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from state import lookup
+from state.canonical import content_hash
 from state.convert import to_configuration, to_decision, to_use_case
 from state.domain import (
     ApplyResult,
@@ -96,8 +95,7 @@ def _content_hash(draft: ConfigurationDraft) -> str:
     for name in ("generation", "answers"):
         if data[name] is None:
             del data[name]
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return content_hash(data)
 
 
 def save_configuration(

@@ -8,8 +8,6 @@ for only once.
 """
 
 import asyncio
-import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -20,6 +18,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import openai
 
+from state.canonical import content_hash
 from state.settings import ProviderOptions
 from tasks.llm_retries import with_retries
 
@@ -48,13 +47,8 @@ class ChatRequest:
         Parameters added later (`stop`) join the key only when set: older keys stay valid.
         """
         later = [list(self.stop)] if self.stop else []
-        canonical = json.dumps(
-            [self.model, self.messages, self.temperature, self.max_tokens, *later],
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        parts = [self.model, self.messages, self.temperature, self.max_tokens, *later]
+        return content_hash(parts, ensure_ascii=False)
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from state.canonical import canonical_json
 from state.errors import SpecError
 from state.interactions import Interaction
 from state.yaml_text import decode_utf8
@@ -50,7 +51,7 @@ class Example(_Model):
 
     def canonical(self) -> str:
         """The example as canonical JSON: sorted keys, no whitespace, UTF-8 kept."""
-        return json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return canonical_json(self.data, ensure_ascii=False)
 
 
 class TrainingSetReport(_Model):

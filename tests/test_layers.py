@@ -6,10 +6,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["phasegate", "flows", "tasks", "state"]
 # errors is the leaf of the leaves: the others may raise its exceptions. inputs (the bounds of
-# every door, use case names among them), yaml_text (strict YAML) and spec_metrics (the spec's
-# metrics section) are leaves spec builds on.
+# every door, use case names among them), yaml_text (strict YAML), spec_metrics (the spec's
+# metrics section) and canonical (canonical JSON and its hash) are leaves spec builds on.
 LEAVES = {
     "state/spec.py",
+    "state/canonical.py",
     "state/settings.py",
     "state/errors.py",
     "state/phases.py",
@@ -63,7 +64,13 @@ def test_sandbox_imports_nothing_of_the_project() -> None:
 
 
 def test_leaves_import_nothing_of_the_project() -> None:
-    allowed = {"state.errors", "state.inputs", "state.yaml_text", "state.spec_metrics"}
+    allowed = {
+        "state.canonical",
+        "state.errors",
+        "state.inputs",
+        "state.yaml_text",
+        "state.spec_metrics",
+    }
     wrong = [
         f"{leaf} imports {name}"
         for leaf in sorted(LEAVES)
