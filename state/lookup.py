@@ -1,9 +1,14 @@
-"""Look up a use case's row id by name; the one place that words "unknown use case"."""
+"""Look up a use case by name; the one place that words "unknown use case"."""
+
+from typing import TypeVar
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from state.errors import NotFound
 from state.models import UseCaseRecord
+
+T = TypeVar("T")
 
 
 def unknown_use_case(name: str) -> NotFound:
@@ -13,7 +18,16 @@ def unknown_use_case(name: str) -> NotFound:
 
 def use_case_id(session: Session, name: str) -> int:
     """The id of the use case called `name`; raises NotFound."""
-    found = session.exec(select(UseCaseRecord.id).where(UseCaseRecord.name == name)).first()
+    return _named(session, select(UseCaseRecord.id), name)
+
+
+def use_case_row(session: Session, name: str) -> UseCaseRecord:
+    """The row of the use case called `name`; raises NotFound."""
+    return _named(session, select(UseCaseRecord), name)
+
+
+def _named(session: Session, query: SelectOfScalar[T], name: str) -> T:
+    found = session.exec(query.where(UseCaseRecord.name == name)).first()
     if found is None:
         raise unknown_use_case(name)
     return found

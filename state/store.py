@@ -32,13 +32,6 @@ from state.models import (
 from state.spec import LoadedSpec
 
 
-def _use_case_row(session: Session, name: str) -> UseCaseRecord:
-    row = session.exec(select(UseCaseRecord).where(UseCaseRecord.name == name)).first()
-    if row is None:
-        raise lookup.unknown_use_case(name)
-    return row
-
-
 def apply_spec(loaded: LoadedSpec, *, session: Session) -> ApplyResult:
     """Register a use case or update its spec; unchanged specs write nothing."""
     spec, spec_hash = loaded.spec, loaded.spec.spec_hash()
@@ -80,7 +73,7 @@ def get_use_case(name: str, *, session: Session) -> UseCase | None:
 
 def require_use_case(name: str, *, session: Session) -> UseCase:
     """The use case called `name`; raises NotFound."""
-    return to_use_case(_use_case_row(session, name))
+    return to_use_case(lookup.use_case_row(session, name))
 
 
 def list_use_cases(*, session: Session) -> list[UseCase]:
@@ -102,7 +95,7 @@ def save_configuration(
     use_case: str, draft: ConfigurationDraft, *, session: Session
 ) -> Configuration:
     """Store a configuration, or return the stored one with the same content."""
-    use_case_id = _use_case_row(session, use_case).id
+    use_case_id = lookup.use_case_id(session, use_case)
     content_hash = _content_hash(draft)
     row = session.exec(
         select(ConfigurationRecord).where(
@@ -156,7 +149,7 @@ def record_decision(
     """
     if draft.flow_run_id and (done := get_decision_by_run(draft.flow_run_id, session=session)):
         return done
-    row = _use_case_row(session, use_case)
+    row = lookup.use_case_row(session, use_case)
     from_phase = row.active_phase
     if draft.changes_activation:
         result = session.execute(
@@ -209,7 +202,7 @@ def record_decision(
 
 def list_decisions(use_case: str, *, session: Session, limit: int | None = None) -> list[Decision]:
     """Decisions of a use case, oldest first (the last `limit` when given)."""
-    row = _use_case_row(session, use_case)
+    row = lookup.use_case_row(session, use_case)
     query = (
         select(DecisionRecord)
         .where(DecisionRecord.use_case_id == row.id)
@@ -224,7 +217,7 @@ def active_configuration_at(
     use_case: str, moment: datetime, *, session: Session
 ) -> Configuration | None:
     """The configuration that was active for a use case at `moment`, or None."""
-    row = _use_case_row(session, use_case)
+    row = lookup.use_case_row(session, use_case)
     activation = session.exec(
         select(ActivationRecord)
         .where(
