@@ -13,8 +13,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, from_json
 
+from state.active import ActiveParts
 from state.errors import ApiError
-from state.inputs import DEFAULT_SOURCE, Count, Day, Slug
+from state.inputs import DEFAULT_SOURCE, Count, Day, Slug, describe
 
 JSON_TYPE = "application/json"
 MAX_ITEMS = 1000
@@ -149,6 +150,29 @@ class ActiveConfiguration(BaseModel):
     version: int
 
 
+def active_configuration(parts: ActiveParts) -> ActiveConfiguration:
+    """The `GET .../active` body of a use case's active parts."""
+    prompt = tuned = None
+    if parts.prompt is not None:
+        prompt = ActivePrompt(
+            label=parts.prompt.label,
+            content_hash=parts.prompt.content_hash,
+            **parts.prompt.variant.model_dump(include={"kind", "system", "template", "k"}),
+        )
+    if parts.tuned_model is not None:
+        fields = {"model_id", "base_model", "training_file_hash", "job_id"}
+        tuned = ActiveTunedModel(**parts.tuned_model.model_dump(include=fields))
+    configuration = parts.configuration
+    return ActiveConfiguration(
+        use_case=parts.use_case.name,
+        phase=parts.use_case.active_phase,
+        configuration=configuration.model_dump(mode="json") if configuration else None,
+        prompt=prompt,
+        tuned_model=tuned,
+        version=parts.use_case.version,
+    )
+
+
 class ErrorDetail(BaseModel):
     """A machine-readable code and a message that names the field or header."""
 
@@ -165,36 +189,6 @@ class ErrorBody(BaseModel):
 def error_body(error: ApiError) -> ErrorBody:
     """The JSON body of an error answer."""
     return ErrorBody(error=ErrorDetail(code=error.code, message=error.message))
-
-
-_MESSAGES = {
-    "greater_than_equal": "must be ≥ {ge}",
-    "less_than_equal": "must be ≤ {le}",
-    "missing": "field required",
-    "extra_forbidden": "unknown field",
-    "too_short": "must have at least {min_length} item(s)",
-    "too_long": "must have at most {max_length} item(s)",
-    "string_too_short": "must not be empty",
-    "string_too_long": "must be at most {max_length} characters",
-    "string_pattern_mismatch": "must match {pattern}",
-    "model_type": "must be a JSON object",
-    "json_invalid": "not valid JSON ({error})",
-}
-
-
-def describe(error: ValidationError) -> str:
-    """The errors of a validation, each as `field.path: problem`, joined by `; `."""
-    parts = []
-    for item in error.errors(include_url=False):
-        if item["type"] == "value_error":
-            # Our own validators already name the field path in the message.
-            parts.append(str(item["ctx"]["error"]))
-            continue
-        loc = ".".join(str(part) for part in item["loc"]) or "(body)"
-        template = _MESSAGES.get(item["type"])
-        message = template.format(**item.get("ctx", {})) if template else item["msg"]
-        parts.append(f"{loc}: {message}")
-    return "; ".join(parts)
 
 
 SignedBody = TypeVar("SignedBody", bound=_Signed)
@@ -220,7 +214,7 @@ def parse_body(
         code = (
             "invalid_json" if any(e["type"] == "json_invalid" for e in errors) else "invalid_body"
         )
-        raise ApiError(422, code, describe(exc)) from exc
+        raise ApiError(422, code, describe(exc, whole="(body)")) from exc
     _refuse_other_target(parsed, target)
     return parsed
 

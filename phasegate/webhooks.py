@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from phasegate.active import active_configuration
 from phasegate.signing import Authenticator, target
 from phasegate.usage_writer import UsageWriter, replayed
 from phasegate.webhook_emit import CHECK_REQUESTED, Emit, prefect_emitter
@@ -25,6 +24,7 @@ from phasegate.webhook_models import (
     InteractionsRequest,
     UsageRecorded,
     UsageRequest,
+    active_configuration,
     error_body,
     parse_body,
 )

@@ -64,9 +64,13 @@ MESSAGES = {
     "less_than_equal": "must be ≤ {le}",
     "missing": "field required",
     "extra_forbidden": "unknown field",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
     "string_too_short": "must not be empty",
     "string_too_long": "must be at most {max_length} characters",
     "string_pattern_mismatch": "must match {pattern}",
+    "model_type": "must be a JSON object",
+    "json_invalid": "not valid JSON ({error})",
 }
 
 
@@ -82,19 +86,26 @@ class UsageReport(BaseModel):
     source: Slug = DEFAULT_SOURCE
 
 
-def describe(error: ValidationError, labels: Mapping[str, str] | None = None) -> str:
-    """The errors of a validation, each as `field: problem`, joined by `; `; inputs not echoed.
+def describe(
+    error: ValidationError, labels: Mapping[str, str] | None = None, *, whole: str = "(value)"
+) -> str:
+    """The errors of a validation, each as `field.path: problem`, joined by `; `; inputs not echoed.
 
-    `labels` renames top-level fields (`{"day": "--day"}` for a command-line option).
+    `labels` renames top-level fields (`{"day": "--day"}` for a command-line option); `whole`
+    names the value itself in an error of no field (`(body)` for a request body).
     """
     parts = []
     for item in error.errors(include_url=False, include_input=False):
+        if item["type"] == "value_error":
+            # Our own validators already name the field path in the message.
+            parts.append(str(item["ctx"]["error"]))
+            continue
         loc = [str(part) for part in item["loc"]]
         if loc and labels:
             loc[0] = labels.get(loc[0], loc[0])
         template = MESSAGES.get(item["type"])
         message = template.format(**item.get("ctx", {})) if template else item["msg"]
-        parts.append(f"{'.'.join(loc) or '(value)'}: {message}")
+        parts.append(f"{'.'.join(loc) or whole}: {message}")
     return "; ".join(parts)
 
 
