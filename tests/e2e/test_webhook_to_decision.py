@@ -178,9 +178,7 @@ def test_webhook_check_pauses_then_api_approval_moves_to_fine_tuning(
     )
     assert requested.status_code == 202, requested.text
 
-    with httpx.Client(
-        base_url=stack.api_url, timeout=10, transport=RetryBusyTransport()
-    ) as api:
+    with httpx.Client(base_url=stack.api_url, timeout=10, transport=RetryBusyTransport()) as api:
         deployment = api.get(f"/deployments/name/{DEPLOYMENT}").raise_for_status().json()
         run = wait_for(
             lambda: _paused_run(api, deployment["id"]), RUN_PAUSED_SECONDS, "a paused run"

@@ -223,7 +223,7 @@ def test_check_hybrid_refuses_a_tuned_model_with_no_rag_configuration_before_it(
         check_hybrid(TUNED)
 
 
-def test_check_hybrid_refuses_a_hybrid_that_is_alreadyactive_configuration(tiny: Settings) -> None:
+def test_check_hybrid_refuses_a_configuration_that_is_already_a_hybrid(tiny: Settings) -> None:
     check_hybrid(TUNED)
 
     with pytest.raises(InputError, match="without routing"):
