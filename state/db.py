@@ -1,9 +1,8 @@
 """Engines, sessions and migrations of the state store."""
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -12,10 +11,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, create_engine
 
 from state.errors import StoreUnavailable
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-REVISION = re.compile(r"^revision = ['\"]([^'\"]+)['\"]", re.MULTILINE)
-DOWN_REVISION = re.compile(r"^down_revision = ['\"]([^'\"]+)['\"]", re.MULTILINE)
+from state.revisions import MIGRATIONS, head_revision
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -39,18 +35,6 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
-
-
-@cache
-def head_revision() -> str:
-    """The newest migration's revision, read from the scripts without importing alembic."""
-    revisions, parents = set(), set()
-    for script in (MIGRATIONS / "versions").glob("*.py"):
-        source = script.read_text(encoding="utf-8")
-        revisions.update(REVISION.findall(source))
-        parents.update(DOWN_REVISION.findall(source))
-    (head,) = revisions - parents
-    return head
 
 
 def at_head(engine: Engine) -> bool:

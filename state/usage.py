@@ -1,7 +1,7 @@
 """Store functions for usage: daily query counts per use case and source."""
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from typing import NamedTuple
 
@@ -13,8 +13,7 @@ from sqlmodel import Session, col, select
 from state import lookup
 from state.errors import NotFound
 from state.models import UsageRecord, UseCaseRecord
-
-WINDOW_DAYS = 30
+from state.volume_window import window_start
 
 
 class UsageCount(NamedTuple):
@@ -80,10 +79,6 @@ def _upsert(dialect: str) -> Insert:
     )
 
 
-def _window_start(today: date) -> date:
-    return today - timedelta(days=WINDOW_DAYS - 1)
-
-
 def volume(use_case: str, *, today: date, session: Session) -> int:
     """Queries of a use case in the 30 days ending `today`."""
     use_case_id = session.exec(
@@ -94,7 +89,7 @@ def volume(use_case: str, *, today: date, session: Session) -> int:
     total = session.exec(
         select(func.coalesce(func.sum(UsageRecord.count), 0)).where(
             UsageRecord.use_case_id == use_case_id,
-            col(UsageRecord.day).between(_window_start(today), today),
+            col(UsageRecord.day).between(window_start(today), today),
         )
     ).one()
     return int(total)
@@ -104,7 +99,7 @@ def volumes(*, today: date, session: Session) -> dict[str, int]:
     """30-day queries of every use case (0 for use cases with no usage)."""
     totals = (
         select(UsageRecord.use_case_id, func.sum(UsageRecord.count).label("total"))
-        .where(col(UsageRecord.day).between(_window_start(today), today))
+        .where(col(UsageRecord.day).between(window_start(today), today))
         .group_by(UsageRecord.use_case_id)
         .subquery()
     )
