@@ -17,6 +17,9 @@ LEAVES = {
     "state/inputs.py",
     "state/yaml_text.py",
     "state/spec_metrics.py",
+    "state/revisions.py",
+    "state/volume_window.py",
+    "state/store_location.py",
 }
 DATABASE_PACKAGES = {"sqlmodel", "sqlalchemy", "alembic", "psycopg"}
 

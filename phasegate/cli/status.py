@@ -1,16 +1,32 @@
 """`phasegate status` and `phasegate history`: what every use case is doing, and why."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from phasegate.cli.app import AsJson, app, console, print_json, store_session, today
 
+if TYPE_CHECKING:
+    from state.settings import Settings
+    from state.status_read import StatusRow
+    from state.store_location import StoreLocation
+
 
 @app.command()
 def status(as_json: AsJson = False) -> None:
     """Show every use case: phase, active configuration, last decision, volume."""
-    from phasegate.cli.views import status_view
+    from state.status_read import read_status, status_row
+    from state.store_location import store_location
+
+    # The table comes from a store at head through plain SQL, without importing the store's
+    # models (seconds of CPU otherwise); --json, settings to validate or a store to migrate
+    # take the full path.
+    location = None if as_json else store_location()
+    fast = read_status(location.store_url, today=today()) if location is not None else None
+    if fast is not None:
+        _print_status(fast, location)
+        return
     from state import store, usage
     from state.approvals import pending_approvals
     from state.settings import get_settings
@@ -40,8 +56,14 @@ def status(as_json: AsJson = False) -> None:
 
         print_json(outputs.status(rows))
         return
+    _print_status([status_row(*row) for row in rows], get_settings())
+
+
+def _print_status(rows: Sequence["StatusRow"], settings: "StoreLocation | Settings") -> None:
+    """The status table, or where the empty store is and how to fill it."""
+    from phasegate.cli.views import status_view
+
     if not rows:
-        settings = get_settings()
         where = "PHASEGATE_DATABASE_URL" if settings.database_url else settings.data_dir
         console.print(
             f"no use cases in the store at {where}: register some with "

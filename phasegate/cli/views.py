@@ -19,14 +19,13 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # only types: printing needs none of the store's modules
-    from state.approvals import Approval
-    from state.domain import Configuration, Decision, UseCase
+    from state.domain import Decision
     from state.leases import LeaseBreak, LeaseInfo
     from state.prompt_library import PromptVersion
+    from state.status_read import StatusRow
 
 MIN_DESCRIPTION = 8
 STATUS_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
-StatusRow = tuple["UseCase", "Configuration | None", "Decision | None", int, "Approval | None"]
 
 
 def when(moment: datetime) -> str:
@@ -39,15 +38,15 @@ def minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def describe_configuration(config: Configuration | None, pending: Approval | None) -> str:
+def describe_configuration(row: StatusRow) -> str:
     """What the model column leaves out: configuration id, retrieval, routing, approval."""
-    parts = [] if config is None else [f"#{config.id}"]
-    if config is not None and config.retrieval:
-        parts.append(f"top-{config.retrieval.get('top_k')} {config.retrieval.get('retriever')}")
-    if config is not None and config.routing:
+    parts = [] if row.configuration_id is None else [f"#{row.configuration_id}"]
+    if row.retrieval:
+        parts.append(f"top-{row.retrieval.get('top_k')} {row.retrieval.get('retriever')}")
+    if row.routed:
         parts.append("hybrid")
-    if pending is not None:
-        parts.append(f"approval pending → {pending.to_phase}")
+    if row.pending_to_phase is not None:
+        parts.append(f"approval pending → {row.pending_to_phase}")
     return " · ".join(parts) or "—"
 
 
@@ -122,19 +121,19 @@ def _view(
     return table
 
 
-def status_view(console: Console, rows: list[StatusRow]) -> RenderableType:
+def status_view(console: Console, rows: Sequence[StatusRow]) -> RenderableType:
     """The status table: one row per use case."""
     columns = ["use case", "phase", "model", "decision", "queries/30d"]
     cells = [
         [
-            use_case.name,
-            use_case.active_phase,
-            config.model if config else "—",
-            decision.kind if decision else "—",
-            f"{volume:,}",
-            describe_configuration(config, pending),
+            row.name,
+            row.phase,
+            "—" if row.model is None else row.model,
+            row.last_decision or "—",
+            f"{row.volume_30d:,}",
+            describe_configuration(row),
         ]
-        for use_case, config, decision, volume, pending in rows
+        for row in rows
     ]
     return _view(console, "Use cases", columns, cells, description="configuration")
 

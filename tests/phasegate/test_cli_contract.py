@@ -14,7 +14,7 @@ import pytest
 
 from phasegate import schemas
 from phasegate.cli.exits import run
-from state import db
+from state import db, status_read
 from state.approvals import request_approval
 from state.leases import acquire_lease
 from state.phases import Phase
@@ -164,6 +164,7 @@ def test_unexpected_error_exits_1_naming_its_type(
 
     monkeypatch.setattr(db, "store_session", broken)
     monkeypatch.setattr(db, "engine_for", broken)
+    monkeypatch.setattr(status_read, "read_status", broken)  # how `status` reads a migrated store
     code, out, err = _phasegate(capsys, *args)
     assert (code, out) == (1, "")
     assert err.strip() == "error: unexpected error: RuntimeError: the disk caught fire"
