@@ -10,6 +10,20 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from typer._click import Command, Parameter  # Typer's own click
+
+
+def _untyped_flags_off(params: list["Parameter"]) -> list["Parameter"]:
+    """Typer's own flags (--help, --install-completion, ...) read False, not None, when absent.
+
+    Typer coerces a None through pydantic, which it imports for that (≈ 0.1 s of CPU, a third
+    of what `phasegate status` may spend), and passes a bool as it is. Their callbacks treat
+    False as they treat None.
+    """
+    for param in params:
+        if getattr(param, "is_flag", False) and not param.expose_value and param.default is None:
+            param.default = False
+    return params
 
 
 class _Commands(TyperGroup):
@@ -18,6 +32,17 @@ class _Commands(TyperGroup):
     def list_commands(self, ctx: typer.Context) -> list[str]:
         """Command names in alphabetical order."""
         return sorted(super().list_commands(ctx))
+
+    def get_params(self, ctx: typer.Context) -> list["Parameter"]:
+        """The group's options, Typer's flags off when absent."""
+        return _untyped_flags_off(super().get_params(ctx))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> "Command | None":
+        """A command, its --help flag off when absent."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _untyped_flags_off(command.get_params(ctx))
+        return command
 
 
 app = typer.Typer(
