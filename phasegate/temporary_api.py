@@ -12,9 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from phasegate.prefect_api import api_url_for, wait_until_healthy
-from phasegate.processes import Child, die_with_parent, free_port
-
 
 def _server_args(port: int) -> list[str]:
     import prefect
@@ -29,7 +26,11 @@ def _server_args(port: int) -> list[str]:
 @contextmanager
 def prefect_api() -> Iterator[None]:
     """Use PREFECT_API_URL when set; otherwise run a temporary server for the block."""
+    # Imported here: command modules import this one for --help, which needs none of it.
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from phasegate.prefect_api import api_url_for, wait_until_healthy
+    from phasegate.processes import Child, die_with_parent, free_port
 
     if PREFECT_API_URL.value():
         yield
