@@ -22,6 +22,7 @@ from phasegate.local_model import (
     llama_server,
     require_extra,
 )
+from phasegate.temporary_api import prefect_api
 from state.db import store_session
 from state.errors import PhasegateError
 from state.evals import list_eval_runs
@@ -107,7 +108,7 @@ def run_demo_real(console: Console, app: typer.Typer) -> None:
         model = assemble_model(MODELS_DIR)
     log = DEMO_DIR.parent / "llama-server.log"
     console.print(f"starting llama.cpp on {model.name} (log: {log.relative_to(ROOT)}) …")
-    with llama_server(model, log) as base_url:
+    with llama_server(model, log) as base_url, prefect_api():
         _fresh_settings(base_url)
         console.rule(f"[bold]Phasegate on a real model[/] — {MODEL_ALIAS}, llama.cpp, 2 threads")
         console.print(

@@ -23,6 +23,17 @@ def _server_args(port: int) -> list[str]:
     ]
 
 
+def _send_pending_events() -> None:
+    """Deliver this process's queued events while the server still runs.
+
+    An events worker left holding events for a stopped server retries it, with warnings, in
+    whatever the process does next (the next command's server listens on another port).
+    """
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=5)
+
+
 @contextmanager
 def prefect_api() -> Iterator[None]:
     """Use PREFECT_API_URL when set; otherwise run a temporary server for the block."""
@@ -58,7 +69,10 @@ def prefect_api() -> Iterator[None]:
         timeout = settings.server.ephemeral.startup_timeout_seconds
         wait_until_healthy(api_url_for(port), timeout, Child("prefect server", server, log))
         with temporary_settings(updates={PREFECT_API_URL: api_url_for(port)}):
-            yield
+            try:
+                yield
+            finally:
+                _send_pending_events()
     finally:
         server.terminate()
         try:
