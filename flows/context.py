@@ -4,18 +4,18 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
 from prefect.runtime import flow_run
 
-from state.db import store_session
 from state.domain import Configuration, EvalItem, UseCase
 from state.errors import SpecError
 from state.leases import Lease, lease
 from state.settings import Settings, get_settings, provider_options
 from state.spec import LoadedSpec, UseCaseSpec
-from state.store import get_configuration, require_use_case
+from state.store_api import CheckStart, Store
 from tasks.eval_sets import load_eval_set
 from tasks.flow_runs import mark_crashed
 
@@ -27,17 +27,29 @@ def current_run_id() -> str:
 
 @dataclass(frozen=True)
 class UseCaseContext:
-    """A use case as stored, with its spec file's data paths and the settings in force."""
+    """A use case as stored, with its spec file's data paths and the settings in force.
+
+    A check's context (`for_check`) also holds what the check reads as it starts: the active
+    configuration and the 30-day volume.
+    """
 
     use_case: UseCase
     settings: Settings
+    start: CheckStart | None = None
 
     @classmethod
     def load(cls, name: str) -> "UseCaseContext":
         """Read a use case from the configured store."""
         settings = get_settings()
-        with store_session(settings.store_url) as session:
-            return cls(require_use_case(name, session=session), settings)
+        return cls(Store(settings.store_url).require_use_case(name), settings)
+
+    @classmethod
+    def for_check(cls, name: str) -> "UseCaseContext":
+        """Read a use case with its active configuration and volume, in one unit of work."""
+        settings = get_settings()
+        today = datetime.now(UTC).date()
+        start = Store(settings.store_url).load_check_context(name, today=today)
+        return cls(start.use_case, settings, start)
 
     @property
     def name(self) -> str:
@@ -53,6 +65,11 @@ class UseCaseContext:
     def store_url(self) -> str:
         """The state store URL."""
         return self.settings.store_url
+
+    @property
+    def store(self) -> Store:
+        """The state store."""
+        return Store(self.settings.store_url)
 
     @property
     def provider(self):
@@ -75,11 +92,12 @@ class UseCaseContext:
 
     def configuration(self, configuration_id: int) -> Configuration:
         """A stored configuration of this use case."""
-        with store_session(self.store_url) as session:
-            return get_configuration(configuration_id, session=session)
+        return self.store.get_configuration(configuration_id)
 
     def active_configuration(self) -> Configuration:
         """The configuration the use case runs now (it has one once baselined)."""
+        if self.start is not None and self.start.active is not None:
+            return self.start.active
         return self.configuration(self.use_case.active_configuration_id)
 
     @property

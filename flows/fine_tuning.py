@@ -6,15 +6,10 @@ from flows.context import UseCaseContext
 from flows.labels import build_fine_tuning_run_name
 from flows.results import Candidate
 from flows.scoring import score_configuration
-from state.db import store_session
 from state.domain import ConfigurationDraft
 from state.errors import SpecError, TrainingJobFailed
-from state.interactions import list_labelled_interactions
-from state.model_versions import record_model_version
 from state.phases import Phase
-from state.prompt_library import save_prompt_version
 from state.spec import PromptVariant, UseCaseSpec
-from state.store import save_configuration
 from tasks.trainer import run_fine_tune_job
 from tasks.training_data import PreparedTrainingSet, prepare_training_set
 
@@ -28,8 +23,7 @@ def tuned_prompt(spec: UseCaseSpec) -> PromptVariant:
 def prepare(ctx: UseCaseContext) -> PreparedTrainingSet:
     """Validate, de-duplicate, leakage-check and split the training data of a use case."""
     training = ctx.data_path("training")
-    with store_session(ctx.store_url) as session:
-        interactions = list_labelled_interactions(ctx.name, session=session)
+    interactions = ctx.store.list_labelled_interactions(ctx.name)
     if training is None and not interactions:
         raise SpecError(f"{ctx.use_case.spec_path}: data.training: no training data")
     items, _ = ctx.eval_set
@@ -67,31 +61,23 @@ def build_fine_tuning(
         error = outcome.error
         detail = f"{error.code}: {error.message}" if error else outcome.status
         raise TrainingJobFailed(f"fine-tuning job {outcome.id} {outcome.status} ({detail})")
-    with store_session(ctx.store_url) as session:
-        version = record_model_version(
-            use_case,
-            model_id=outcome.fine_tuned_model,
-            base_model=base_model,
-            training_file_id=outcome.training_file,
-            training_file_hash=prepared.training_file_hash,
-            job_id=outcome.id,
-            hyperparameters=outcome.hyperparameters,
-            checkpoints=[c.model_dump(mode="json") for c in outcome.checkpoints],
-            metrics=outcome.metrics,
-            session=session,
-        )
-        prompt = save_prompt_version(use_case, tuned_prompt(ctx.spec), session=session)
-        config = save_configuration(
-            use_case,
-            ConfigurationDraft(
-                phase=Phase.FINE_TUNING,
-                model=outcome.fine_tuned_model,
-                prompt_version_id=prompt.id,
-                model_version_id=version.id,
-                **ctx.output_settings,
-            ),
-            session=session,
-        )
+    version, config = ctx.store.save_tuned_configuration(
+        use_case,
+        {
+            "model_id": outcome.fine_tuned_model,
+            "base_model": base_model,
+            "training_file_id": outcome.training_file,
+            "training_file_hash": prepared.training_file_hash,
+            "job_id": outcome.id,
+            "hyperparameters": outcome.hyperparameters,
+            "checkpoints": [c.model_dump(mode="json") for c in outcome.checkpoints],
+            "metrics": outcome.metrics,
+        },
+        tuned_prompt(ctx.spec),
+        ConfigurationDraft(
+            phase=Phase.FINE_TUNING, model=outcome.fine_tuned_model, **ctx.output_settings
+        ),
+    )
     run = score_configuration(ctx, config, use_cache=use_cache)
     logger.info("%s: tuned model %s scored %.3f", use_case, outcome.fine_tuned_model, run.mean)
     trained = outcome.trained_tokens or report.total_tokens * settings.n_epochs

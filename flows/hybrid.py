@@ -23,13 +23,9 @@ from flows.labels import hybrid_run_name
 from flows.recording import Draft, record
 from flows.results import CheckOutcome
 from flows.scoring import score_canary, score_configuration, score_set
-from state.db import store_session
 from state.domain import Configuration, ConfigurationDraft, EvalItem
 from state.errors import InputError
-from state.history import activation_stack
-from state.model_versions import get_model_version
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from state.store import get_configuration, save_configuration
 from tasks.eval_sets import question_of
 from tasks.gates import (
     HYBRID,
@@ -58,18 +54,16 @@ def _pair(example: Example) -> tuple[str, str] | None:
 
 def _routes(ctx: UseCaseContext) -> tuple[Configuration, Configuration]:
     """The active tuned configuration and the RAG configuration active before it."""
-    with store_session(ctx.store_url) as session:
-        active_id = ctx.use_case.active_configuration_id
-        tuned = get_configuration(active_id, session=session) if active_id else None
-        if tuned is None or tuned.model_version_id is None or tuned.routing is not None:
-            raise InputError(
-                f"{ctx.name}: a hybrid needs an active fine-tuned configuration without routing; "
-                f"the active phase is {ctx.use_case.active_phase}"
-                + (f" (configuration #{tuned.id})" if tuned else "")
-            )
-        earlier = [a.configuration_id for a in activation_stack(ctx.name, session=session)[:-1]]
-        configs = [get_configuration(i, session=session) for i in reversed(earlier) if i]
-    fallback = next((c for c in configs if c is not None and c.phase == Phase.RAG), None)
+    active_id = ctx.use_case.active_configuration_id
+    tuned = ctx.store.get_configuration(active_id) if active_id else None
+    if tuned is None or tuned.model_version_id is None or tuned.routing is not None:
+        raise InputError(
+            f"{ctx.name}: a hybrid needs an active fine-tuned configuration without routing; "
+            f"the active phase is {ctx.use_case.active_phase}"
+            + (f" (configuration #{tuned.id})" if tuned else "")
+        )
+    configs = ctx.store.earlier_configurations(ctx.name)
+    fallback = next((c for c in configs if c.phase == Phase.RAG), None)
     if fallback is None:
         raise InputError(f"{ctx.name}: no RAG configuration was active before the tuned model")
     return tuned, fallback
@@ -89,8 +83,7 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
             f"leaves {len(held_out)} validation and {len(references)} training examples; a "
             "hybrid needs both to choose its routing threshold"
         )
-    with store_session(ctx.store_url) as session:
-        version = get_model_version(tuned.model_version_id, session=session)
+    version = ctx.store.get_model_version(tuned.model_version_id)
     if version.training_file_hash != prepared.training_file_hash:
         detail = (
             f"the training data changed since model version #{version.id} was tuned: its "
@@ -139,18 +132,16 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
     draft = Draft(ctx, Phase.FINE_TUNING, tuned.id, active=tuned_run, gates=[routing])
     if rule is None:
         return draft.hold(f"no hybrid: {routing.detail}")
-    with store_session(ctx.store_url) as session:
-        hybrid = save_configuration(
-            ctx.name,
-            ConfigurationDraft(
-                phase=Phase.FINE_TUNING,
-                model=tuned.model,
-                prompt_version_id=tuned.prompt_version_id,
-                model_version_id=tuned.model_version_id,
-                routing=routing_of(rule, tuned_configuration_id=tuned.id, fallback=fallback),
-            ),
-            session=session,
-        )
+    hybrid = ctx.store.save_configuration(
+        ctx.name,
+        ConfigurationDraft(
+            phase=Phase.FINE_TUNING,
+            model=tuned.model,
+            prompt_version_id=tuned.prompt_version_id,
+            model_version_id=tuned.model_version_id,
+            routing=routing_of(rule, tuned_configuration_id=tuned.id, fallback=fallback),
+        ),
+    )
     draft.candidate = score_configuration(ctx, hybrid)
     inputs = GateInputs(
         use_case=ctx.name,

@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 
 from prefect.context import FlowRunContext
 
-from state.db import store_session
 from state.errors import PhasegateError
 from state.phases import Phase
 from state.settings import get_settings
-from state.store import require_use_case
+from state.store_api import Store
 
 SEP = " · "
 
@@ -41,8 +40,7 @@ def _tag(tags: list[str]) -> dict:
 def _phase_of(use_case: str) -> tuple[Phase, bool] | None:
     """The use case's active phase and whether it has a configuration; None if unreadable."""
     try:
-        with store_session(get_settings().store_url) as session:
-            found = require_use_case(use_case, session=session)
+        found = Store(get_settings().store_url).require_use_case(use_case)
     except PhasegateError:
         return None  # the flow itself reports the unknown use case or the bad store
     return found.active_phase, found.active_configuration_id is not None

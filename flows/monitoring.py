@@ -24,14 +24,11 @@ from flows.labels import monitor_run_name, monitor_use_case_run_name
 from flows.recording import record
 from flows.results import CheckOutcome
 from flows.scoring import score_on
-from state.db import store_session
 from state.domain import Configuration, EvalItem, EvalRun, GateResult
-from state.evals import find_eval_run, get_eval_run
-from state.history import Activation, activation_stack
-from state.interactions import list_labelled_interactions
+from state.history import Activation
 from state.phases import DecisionKind, GateStatus, Phase
 from state.settings import get_settings
-from state.store import get_configuration, list_use_cases
+from state.store_api import Store
 from tasks.eval_sets import load_eval_set
 from tasks.events import emit_regression
 from tasks.gates import (
@@ -66,8 +63,7 @@ def monitoring_set(ctx: UseCaseContext, sample: int) -> tuple[list[EvalItem], st
     """The eval items plus the latest labelled interactions (label as expected), and their hash."""
     items, eval_hash = ctx.eval_set
     since = datetime.now(UTC) - timedelta(days=INTERACTION_DAYS)
-    with store_session(ctx.store_url) as session:
-        recent = list_labelled_interactions(ctx.name, since=since, limit=sample, session=session)
+    recent = ctx.store.list_labelled_interactions(ctx.name, since=since, limit=sample)
     extra = [EvalItem(id=f"interaction-{i.id}", input=i.input, expected=i.label) for i in recent]
     # Never the eval file's hash: a phase check must not reuse a monitoring run as its own.
     key = "\n".join(["monitor", eval_hash, *(item.id for item in extra)])
@@ -76,8 +72,7 @@ def monitoring_set(ctx: UseCaseContext, sample: int) -> tuple[list[EvalItem], st
 
 def _baseline(ctx: UseCaseContext, activation: Activation) -> EvalRun | None:
     """The valid run of the configuration that the activating decision recorded."""
-    with store_session(ctx.store_url) as session:
-        runs = [get_eval_run(i, session=session) for i in activation.eval_run_ids]
+    runs = ctx.store.get_eval_runs(activation.eval_run_ids)
     wanted = activation.configuration_id
     return next((r for r in runs if r and r.valid and r.configuration_id == wanted), None)
 
@@ -88,8 +83,7 @@ def _canary_runs(ctx: UseCaseContext, config: Configuration) -> dict[str, EvalRu
     if path is None:
         return {}
     items, canary_hash = load_eval_set(path)
-    with store_session(ctx.store_url) as session:
-        baseline = find_eval_run(ctx.name, config.id, canary_hash, ctx.spec.metric, session=session)
+    baseline = ctx.store.find_eval_run(ctx.name, config.id, canary_hash, ctx.spec.metric)
     current = None
     if baseline is not None:
         fresh_hash = hashlib.sha256(f"monitor\n{canary_hash}".encode()).hexdigest()
@@ -146,8 +140,7 @@ def _restore(
         if activation.configuration_id in tried:
             continue
         tried.add(activation.configuration_id)
-        with store_session(ctx.store_url) as session:
-            config = get_configuration(activation.configuration_id, session=session)
+        config = ctx.store.get_configuration(activation.configuration_id)
         baseline = _baseline(ctx, activation)
         run, gates = assess(ctx, config, baseline, sample, tolerated_drop, RESTORED)
         if not regressed(gates):
@@ -233,9 +226,7 @@ def _check(ctx: UseCaseContext, sample_size: int, tolerated_drop: float) -> Moni
     """Check the active configuration of a use case and act on a regression."""
     if ctx.use_case.active_configuration_id is None:
         return MonitorOutcome(use_case=ctx.name, status="unmonitored", reason="no configuration")
-    with store_session(ctx.store_url) as session:
-        config = get_configuration(ctx.use_case.active_configuration_id, session=session)
-        stack = activation_stack(ctx.name, session=session)
+    config, stack = ctx.store.activations(ctx.name, ctx.use_case.active_configuration_id)
     sample = monitoring_set(ctx, sample_size)
     baseline = _baseline(ctx, stack[-1]) if stack else None
     current, gates = assess(ctx, config, baseline, sample, tolerated_drop)
@@ -267,8 +258,8 @@ def monitor(use_case: str | None = None) -> dict[str, MonitorOutcome]:
     """Re-score one use case, or every use case in rag or fine_tuning, and roll back regressions."""
     if use_case is not None:
         return {use_case: monitor_use_case(use_case)}
-    with store_session(get_settings().store_url) as session:
-        names = [u.name for u in list_use_cases(session=session) if u.active_phase in MONITORED]
+    use_cases = Store(get_settings().store_url).list_use_cases()
+    names = [u.name for u in use_cases if u.active_phase in MONITORED]
     outcomes = {}
     for name in names:
         # One use case failing (its provider down, its spec's data gone) stops no other.

@@ -6,7 +6,8 @@ that adds to a `Draft` (the pending decision) or ends it with one verb: `hold`, 
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.states import Completed, State
@@ -20,11 +21,8 @@ from flows.rag import build_rag
 from flows.recording import Draft
 from flows.results import Candidate, CheckOutcome, HandOff
 from flows.scoring import score_canary, score_configuration
-from state.approvals import request_approval
-from state.db import store_session
 from state.domain import Configuration
 from state.errors import MeasurementInvalid, ProviderError, ProviderUnreachable
-from state.models import utcnow
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks import approvals
 from tasks.gates import (
@@ -68,7 +66,7 @@ def check_phase(
     with use_case_lease(ctx) as held:
         if not held:
             return _named(_skip(ctx, f"check {held.holder} is running"))
-        ctx = UseCaseContext.load(use_case)  # re-read under the lease
+        ctx = UseCaseContext.for_check(use_case)  # re-read under the lease
         if ctx.use_case.active_configuration_id is None:
             return _named(_baseline(ctx))
         asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
@@ -115,20 +113,24 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
     draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
     if nxt is None:
         return draft.hold("fine_tuning is the last phase; monitoring guards it")
-    inputs = _check_entry(ctx, draft)
-    if inputs is None:
+    entry = _check_entry(ctx, draft)
+    if entry is None:
         return draft.hold(entry_reason(draft.gates))
-    candidate = _build(ctx, draft)
+    inputs, reuse = entry
+    candidate = _build(ctx, draft, reuse)
     if candidate is None:
         return draft.hold(draft.gates[-1].detail)
     said = _gate_promotion(ctx, draft, inputs, config, candidate)
     return _decide(ctx, draft, said, asking)
 
 
-def _check_entry(ctx: UseCaseContext, draft: Draft) -> GateInputs | None:
-    """Is the next phase needed and possible? Adds the entry checks; the inputs if it is."""
+def _check_entry(ctx: UseCaseContext, draft: Draft) -> tuple[GateInputs, dict[str, Any]] | None:
+    """Is the next phase needed and possible? Adds the entry checks.
+
+    If it is: the gate inputs, and what the builder reuses of the entry's work.
+    """
     current = ctx.use_case.active_phase
-    fields, refused = ENTRY_DATA[draft.to_phase](ctx)
+    fields, refused, reuse = ENTRY_DATA[draft.to_phase](ctx)
     inputs = GateInputs(
         use_case=ctx.name,
         transition=current.transition,
@@ -141,13 +143,13 @@ def _check_entry(ctx: UseCaseContext, draft: Draft) -> GateInputs | None:
     )
     entry = run_checks(inputs, Stage.ENTRY) + refused
     draft.gates += entry
-    return inputs if entry_met(entry) and not refused else None
+    return (inputs, reuse) if entry_met(entry) and not refused else None
 
 
-def _build(ctx: UseCaseContext, draft: Draft) -> Candidate | None:
+def _build(ctx: UseCaseContext, draft: Draft, reuse: dict[str, Any]) -> Candidate | None:
     """Build and score the candidate; None (with a failed check) when the provider failed."""
     try:
-        candidate = BUILDERS[draft.to_phase](ctx.name)
+        candidate = BUILDERS[draft.to_phase](ctx.name, **reuse)
     except (MeasurementInvalid, ProviderUnreachable):
         raise  # no measurement, or no provider: the check fails and records nothing
     except ProviderError as exc:
@@ -235,15 +237,13 @@ def _ask(ctx: UseCaseContext, draft: Draft, poll_seconds: int) -> CheckOutcome:
         outcome="waiting for approval",
     )
     publish_gate_report(ctx.name, report)
-    with store_session(ctx.store_url) as session:
-        request_approval(
-            ctx.name,
-            current_run_id(),
-            to_phase=draft.to_phase,
-            candidate_configuration_id=draft.candidate.configuration_id,
-            expires_at=utcnow() + timedelta(seconds=timeout),
-            session=session,
-        )
+    ctx.store.request_approval(
+        ctx.name,
+        current_run_id(),
+        to_phase=draft.to_phase,
+        candidate_configuration_id=draft.candidate.configuration_id,
+        expires_at=datetime.now(UTC) + timedelta(seconds=timeout),
+    )
     get_run_logger().warning(
         "%s: waiting up to %d s for approval of the move to %s — approve in the Prefect UI or "
         "with `phasegate approve %s --reason ...`",

@@ -6,11 +6,8 @@ from flows.context import UseCaseContext
 from flows.labels import build_prompting_run_name
 from flows.results import Candidate, VariantScore
 from flows.scoring import score_configuration
-from state.db import store_session
 from state.domain import ConfigurationDraft
 from state.phases import Phase
-from state.prompt_library import save_prompt_version
-from state.store import save_configuration
 
 
 @flow(name="build-prompting", flow_run_name=build_prompting_run_name, log_prints=False)
@@ -21,18 +18,11 @@ def build_prompting(use_case: str, use_cache: bool = True) -> Candidate:
     scores: list[VariantScore] = []
     runs = {}
     for variant in ctx.spec.prompts:
-        with store_session(ctx.store_url) as session:
-            version = save_prompt_version(use_case, variant, session=session)
-            config = save_configuration(
-                use_case,
-                ConfigurationDraft(
-                    phase=Phase.PROMPTING,
-                    model=ctx.model,
-                    prompt_version_id=version.id,
-                    **ctx.output_settings,
-                ),
-                session=session,
-            )
+        version, config = ctx.store.save_prompted_configuration(
+            use_case,
+            variant,
+            ConfigurationDraft(phase=Phase.PROMPTING, model=ctx.model, **ctx.output_settings),
+        )
         run = score_configuration(ctx, config, use_cache=use_cache)
         runs[config.id] = run
         tokens = run.prompt_tokens_per_query + run.completion_tokens_per_query

@@ -6,12 +6,8 @@ from prefect import get_run_logger
 
 from flows.context import UseCaseContext, current_run_id
 from flows.results import CheckOutcome
-from state.approvals import resolve_approval
-from state.db import store_session
 from state.domain import DecisionDraft, EvalRun, GateResult
-from state.errors import ApprovalError
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from state.store import record_decision
 from tasks.approvals import ApprovalInput
 from tasks.gates import gate_result
 from tasks.reports import gate_report, publish_gate_report
@@ -55,17 +51,9 @@ def record(
         eval_run_ids=[run.id for run in (active, candidate) if run is not None and run.id],
         gate_results=gates,
     )
-    with store_session(ctx.store_url) as session:
-        decision = record_decision(
-            ctx.name, draft, expected_version=ctx.use_case.version, session=session
-        )
-        if approval_status is not None:
-            try:
-                resolve_approval(
-                    run_id, approval_status, approver=decided_by, reason=reason, session=session
-                )
-            except ApprovalError:
-                pass  # answered already by the expiry sweeper; the decision is the same
+    decision = ctx.store.record_check(
+        ctx.name, draft, expected_version=ctx.use_case.version, approval_status=approval_status
+    )
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
     return CheckOutcome(
         use_case=ctx.name,

@@ -1,11 +1,7 @@
 """Score a stored configuration on the use case's eval set, reusing an unchanged run."""
 
 from flows.context import UseCaseContext, current_run_id
-from state.db import store_session
 from state.domain import Configuration, EvalItem, EvalRun
-from state.evals import find_eval_run, record_eval_run
-from state.prompt_library import get_prompt_version
-from state.store import get_configuration
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
 from tasks.evaluation import (
     EvalTarget,
@@ -15,35 +11,48 @@ from tasks.evaluation import (
     score_requests,
 )
 from tasks.judging import judge_answers, judge_guardrail
-from tasks.prompts import build_messages
+from tasks.prompts import Passage, build_messages
 from tasks.reports import publish_eval_table
 from tasks.retrieval import retrieve_passages
 from tasks.routing import rule_of
 
 
-def prepare_requests(
+def retrieve_for(
     ctx: UseCaseContext, config: Configuration, items: list[EvalItem]
+) -> list[list[Passage]]:
+    """Every item's passages under a configuration: its top k, or none without retrieval."""
+    if not (retrieval := config.retrieval):
+        return [[] for _ in items]
+    return retrieve_passages(
+        ctx.name,
+        [item.input for item in items],
+        retrieval["top_k"],
+        ctx.store_url,
+        # Configurations stored before the embeddings retriever existed name no retriever.
+        retriever=retrieval.get("retriever", "fts"),
+        embedding_model=retrieval.get("embedding_model"),
+        provider=ctx.provider,
+    )
+
+
+def prepare_requests(
+    ctx: UseCaseContext,
+    config: Configuration,
+    items: list[EvalItem],
+    passages: list[list[Passage]] | None = None,
 ) -> list[PreparedRequest]:
-    """Render every item's messages under a configuration: prompt, examples, passages."""
-    with store_session(ctx.store_url) as session:
-        version = get_prompt_version(config.prompt_version_id, session=session)
+    """Render every item's messages under a configuration: prompt, examples, passages.
+
+    A RAG configuration retrieves each item's passages, unless they are given.
+    """
+    version = ctx.store.get_prompt_version(config.prompt_version_id)
     variant = version.variant
     examples = []
     if variant.kind == "few_shot" and (training := ctx.data_path("training")):
         exclude = {normalise_input(item.input) for item in items}
         examples = load_examples(training, variant.k, exclude)
-    passages = [[] for _ in items]
-    if retrieval := config.retrieval:
-        passages = retrieve_passages(
-            ctx.name,
-            [item.input for item in items],
-            retrieval["top_k"],
-            ctx.store_url,
-            # Configurations stored before the embeddings retriever existed name no retriever.
-            retriever=retrieval.get("retriever", "fts"),
-            embedding_model=retrieval.get("embedding_model"),
-            provider=ctx.provider,
-        )
+    if passages is None:
+        passages = retrieve_for(ctx, config, items)
     output = output_fields(config.generation, config.answers)
     return [
         PreparedRequest(
@@ -58,13 +67,13 @@ def prepare_requests(
 
 
 def prepare_routed(
-    ctx: UseCaseContext, config: Configuration, items: list[EvalItem]
+    ctx: UseCaseContext, config: Configuration, items: list[EvalItem], passages: None = None
 ) -> list[PreparedRequest]:
     """Render every item under the route a hybrid configuration's rule picks for its input."""
     routing = config.routing or {}
-    with store_session(ctx.store_url) as session:
-        tuned = get_configuration(routing["tuned_configuration_id"], session=session)
-        fallback = get_configuration(routing["fallback_configuration_id"], session=session)
+    tuned, fallback = ctx.store.get_configurations(
+        [routing["tuned_configuration_id"], routing["fallback_configuration_id"]]
+    )
     rule = rule_of(routing)
     to_tuned = [item for item in items if rule.to_tuned(item.input)]
     ids = {item.id for item in to_tuned}
@@ -84,11 +93,13 @@ def score_on(
     *,
     use_cache: bool = True,
     purpose: str = "eval",
+    passages: list[list[Passage]] | None = None,
 ) -> EvalRun:
     """Score a configuration on these items now and record the run (no stored run is reused).
 
     `use_cache=False` also bypasses the response cache: every item is asked again. A run that
-    is no measurement is recorded as invalid, then raises MeasurementInvalid.
+    is no measurement is recorded as invalid, then raises MeasurementInvalid. `passages`: the
+    items' passages, when the caller retrieved them already.
     """
     target = EvalTarget(
         use_case=ctx.name,
@@ -99,7 +110,7 @@ def score_on(
     )
     prepare = prepare_routed if config.routing else prepare_requests
     run = score_requests(
-        prepare(ctx, config, items),
+        prepare(ctx, config, items, passages),
         items,
         target,
         ctx.provider,
@@ -113,10 +124,7 @@ def score_on(
     if run.valid and (judged := judge_guardrail(ctx.spec)) is not None:
         grades = judge_answers(items, run, ctx.provider, ctx.settings.judge_model, judged.rubric)
         run = run.model_copy(update={"extra": (run.extra or {}) | {"judge_scores": grades}})
-    with store_session(ctx.store_url) as session:
-        recorded = record_eval_run(
-            run.model_copy(update={"flow_run_id": current_run_id()}), session=session
-        )
+    recorded = ctx.store.record_eval_run(run.model_copy(update={"flow_run_id": current_run_id()}))
     # An invalid run is kept for diagnosis, then stops the caller: nothing may read it.
     require_valid(recorded)
     publish_eval_table(recorded)
@@ -130,21 +138,31 @@ def score_set(
     set_hash: str,
     *,
     purpose: str = "eval",
+    passages: list[list[Passage]] | None = None,
 ) -> EvalRun:
     """The stored run of a configuration on an unchanged item set, else a new one."""
-    with store_session(ctx.store_url) as session:
-        found = find_eval_run(ctx.name, config.id, set_hash, ctx.spec.metric, session=session)
-    return found or score_on(ctx, config, items, set_hash, purpose=purpose)
+    found = ctx.store.find_eval_run(ctx.name, config.id, set_hash, ctx.spec.metric)
+    return found or score_on(ctx, config, items, set_hash, purpose=purpose, passages=passages)
 
 
 def score_configuration(
-    ctx: UseCaseContext, config: Configuration, *, use_cache: bool = True, purpose: str = "eval"
+    ctx: UseCaseContext,
+    config: Configuration,
+    *,
+    use_cache: bool = True,
+    purpose: str = "eval",
+    passages: list[list[Passage]] | None = None,
 ) -> EvalRun:
-    """The eval run of a configuration: the stored one if nothing changed, else a new one."""
+    """The eval run of a configuration: the stored one if nothing changed, else a new one.
+
+    `passages`: the eval items' passages, when the caller retrieved them already.
+    """
     items, eval_hash = ctx.eval_set
     if use_cache:
-        return score_set(ctx, config, items, eval_hash, purpose=purpose)
-    return score_on(ctx, config, items, eval_hash, use_cache=False, purpose=purpose)
+        return score_set(ctx, config, items, eval_hash, purpose=purpose, passages=passages)
+    return score_on(
+        ctx, config, items, eval_hash, use_cache=False, purpose=purpose, passages=passages
+    )
 
 
 def score_canary(ctx: UseCaseContext, config: Configuration) -> EvalRun | None:

@@ -7,14 +7,9 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.labels import sweep_run_name
 from flows.phase_check import check_phase
-from state.approvals import expired_approvals, resolve_approval
-from state.db import store_session
-from state.domain import DecisionDraft
-from state.errors import ApprovalError
-from state.phases import DecisionKind
-from state.retention import PruneReport, prune
+from state.retention import PruneReport
 from state.settings import get_settings
-from state.store import list_use_cases, record_decision, require_use_case
+from state.store_api import Store
 from tasks.flow_runs import delete_artifacts
 
 
@@ -24,43 +19,14 @@ def expire_stale_approvals(store_url: str) -> int:
     A paused check whose process died never records its expiry; this does, once per flow run
     (the decision's idempotency key is the paused run's id).
     """
-    closed = 0
-    with store_session(store_url) as session:
-        stale = expired_approvals(session=session)
-    for approval in stale:
-        with store_session(store_url) as session:
-            try:
-                resolve_approval(
-                    approval.flow_run_id,
-                    "expired",
-                    approver="timeout",
-                    reason="approval window closed",
-                    session=session,
-                )
-            except ApprovalError:
-                continue
-            use_case = require_use_case(approval.use_case, session=session)
-            draft = DecisionDraft(
-                kind=DecisionKind.EXPIRED,
-                to_phase=approval.to_phase,
-                configuration_id=use_case.active_configuration_id,
-                candidate_configuration_id=approval.candidate_configuration_id,
-                decided_by="timeout",
-                reason=f"approval requested at {approval.requested_at:%Y-%m-%d %H:%M} UTC "
-                "expired with no answer",
-                flow_run_id=approval.flow_run_id,
-            )
-            record_decision(
-                approval.use_case, draft, expected_version=use_case.version, session=session
-            )
-            closed += 1
-    return closed
+    store = Store(store_url)
+    # Each in its own unit of work: one that another process closed first is skipped.
+    return sum(store.expire_approval(approval) for approval in store.expired_approvals())
 
 
 def prune_store(store_url: str, older_than: timedelta) -> tuple[PruneReport, int]:
     """Prune the store past retention, then delete the pruned flow runs' Prefect artifacts."""
-    with store_session(store_url) as session:
-        report = prune(older_than=older_than, session=session)
+    report = Store(store_url).prune(older_than=older_than)
     return report, delete_artifacts(report.flow_run_ids)
 
 
@@ -81,8 +47,7 @@ def sweep(auto_approve: bool = False) -> dict[str, str]:
         logger.info(
             "pruned past %d days: %s; %d artifacts", settings.retention_days, report, artifacts
         )
-    with store_session(store_url) as session:
-        names = [u.name for u in list_use_cases(session=session)]
+    names = [u.name for u in Store(store_url).list_use_cases()]
     outcomes = {}
     # The checks run as subflows in this process, whose own heartbeat shows it is alive;
     # joining a heartbeat thread per subflow would cost ≈ 0.8 s per use case.

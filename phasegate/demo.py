@@ -22,11 +22,9 @@ from rich.table import Table
 from phasegate.demo_services import sandbox, webhook_api
 from phasegate.signing import new_secret, signed_request
 from phasegate.temporary_api import prefect_api
-from state.approvals import pending_approvals
-from state.db import store_session
 from state.errors import PhasegateError, ProviderError
 from state.settings import get_settings
-from state.store import get_configuration, list_decisions, require_use_case
+from state.store_api import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".phasegate" / "demo"
@@ -120,9 +118,8 @@ def _check_with_approval(console: Console, app: typer.Typer, name: str, approver
         worker.start()
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and worker.is_alive():
-            with store_session(get_settings().store_url) as session:
-                if pending_approvals(session=session, use_case=name):
-                    break
+            if Store(get_settings().store_url).pending_approvals(use_case=name):
+                break
             time.sleep(0.5)
     console.print(
         f"  the check is [bold]paused[/] in Prefect, waiting for a person; "
@@ -173,8 +170,8 @@ def _provider_outage(console: Console, app: typer.Typer, base_url: str) -> None:
         f"unreachable (PHASEGATE_BASE_URL={dead})",
         highlight=False,
     )
-    with store_session(get_settings().store_url) as session:
-        before = len(list_decisions("support-qa", session=session))
+    store = Store(get_settings().store_url)
+    before = len(store.list_decisions("support-qa"))
     os.environ["PHASEGATE_BASE_URL"] = dead
     get_settings.cache_clear()
     started = time.monotonic()
@@ -189,8 +186,7 @@ def _provider_outage(console: Console, app: typer.Typer, base_url: str) -> None:
     finally:
         os.environ["PHASEGATE_BASE_URL"] = base_url
         get_settings.cache_clear()
-    with store_session(get_settings().store_url) as session:
-        recorded = len(list_decisions("support-qa", session=session)) - before
+    recorded = len(store.list_decisions("support-qa")) - before
     console.print(
         f"  decisions recorded: {recorded}. The provider is back: the next check measures "
         "and decides"
@@ -199,9 +195,7 @@ def _provider_outage(console: Console, app: typer.Typer, base_url: str) -> None:
 
 def _degrade_active_model(base_url: str) -> None:
     """Ask the sandbox to corrupt half of the active tuned model's answers (its admin API)."""
-    with store_session(get_settings().store_url) as session:
-        use_case = require_use_case("support-qa", session=session)
-        model = get_configuration(use_case.active_configuration_id, session=session).model
+    model = Store(get_settings().store_url).active_parts("support-qa").configuration.model
     root = base_url.removesuffix("/v1")
     httpx.post(f"{root}/sandbox/models/{model}/degrade", json={"share": 0.5}).raise_for_status()
 

@@ -23,12 +23,9 @@ from phasegate.local_model import (
     require_extra,
 )
 from phasegate.temporary_api import prefect_api
-from state.db import store_session
 from state.errors import PhasegateError
-from state.evals import list_eval_runs
-from state.prompt_library import get_prompt_version
 from state.settings import get_settings
-from state.store import get_configuration
+from state.store_api import Store
 
 NAME = "support-qa-real"
 SPEC = ROOT / "usecases-real" / "support-qa" / "spec.yaml"
@@ -57,12 +54,12 @@ def _fresh_settings(base_url: str) -> None:
     get_settings.cache_clear()
 
 
-def _label(config_id: int | None, session) -> str:
+def _label(store: Store, config_id: int | None) -> str:
     """What a scored configuration is, as a person names it: prompt variant, with RAG or not."""
-    config = get_configuration(config_id, session=session) if config_id else None
+    config = store.get_configuration(config_id) if config_id else None
     if config is None:
         return "—"
-    version = get_prompt_version(config.prompt_version_id, session=session)
+    version = store.get_prompt_version(config.prompt_version_id)
     name = version.variant.name if version else "?"
     return f"{name} + RAG top-{config.retrieval['top_k']}" if config.retrieval else name
 
@@ -73,19 +70,19 @@ def scores_table() -> Table:
     table.add_column("configuration")
     for column in ("n", "token F1 [95 % interval]", "errors", "p50 s", "p95 s", "out tok"):
         table.add_column(column, justify="right")
-    with store_session(get_settings().store_url) as session:
-        runs = [run for run in list_eval_runs(NAME, session=session) if run.purpose == "eval"]
-        newest = {run.configuration_id: run for run in runs}
-        for config_id, run in newest.items():
-            table.add_row(
-                _label(config_id, session),
-                str(run.n),
-                f"{run.mean:.3f} [{run.ci_low:.3f}, {run.ci_high:.3f}]",
-                f"{run.error_rate:.1%}",
-                f"{run.latency_p50_ms / 1000:.2f}",
-                f"{run.latency_p95_ms / 1000:.2f}",
-                f"{run.completion_tokens_per_query:.1f}",
-            )
+    store = Store(get_settings().store_url)
+    runs = [run for run in store.list_eval_runs(NAME) if run.purpose == "eval"]
+    newest = {run.configuration_id: run for run in runs}
+    for config_id, run in newest.items():
+        table.add_row(
+            _label(store, config_id),
+            str(run.n),
+            f"{run.mean:.3f} [{run.ci_low:.3f}, {run.ci_high:.3f}]",
+            f"{run.error_rate:.1%}",
+            f"{run.latency_p50_ms / 1000:.2f}",
+            f"{run.latency_p95_ms / 1000:.2f}",
+            f"{run.completion_tokens_per_query:.1f}",
+        )
     return table
 
 

@@ -10,10 +10,8 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from phasegate.report_format import FILTERS, gate_value, when
-from state.db import store_session
 from state.domain import Configuration, Decision, EvalRun, UseCase
-from state.evals import get_eval_run, list_eval_runs
-from state.store import get_configuration, list_decisions, require_use_case
+from state.store_api import Store
 from tasks.guardrail_metrics import summarise_metrics
 
 PHASE_COLOURS = {"prompting": "#6b7280", "rag": "#2563eb", "fine_tuning": "#16a34a"}
@@ -47,15 +45,8 @@ class ReportData:
 
 def load_report(use_case: str, *, store_url: str, ui_url: str | None) -> ReportData:
     """Read a use case, its decisions, every eval run and their configurations."""
-    with store_session(store_url) as session:
-        registered = require_use_case(use_case, session=session)
-        decisions = list_decisions(use_case, session=session)
-        runs = list_eval_runs(use_case, session=session)
-        if registered.spec.guardrails:  # guardrail metrics are computed from per-item results
-            runs = [get_eval_run(r.id, session=session) or r for r in runs]
-        config_ids = {r.configuration_id for r in runs if r.configuration_id is not None}
-        configs = {i: get_configuration(i, session=session) for i in sorted(config_ids)}
-    return ReportData(registered, decisions, runs, configs, ui_url)
+    read = Store(store_url).read_report(use_case)
+    return ReportData(read.use_case, read.decisions, read.eval_runs, read.configurations, ui_url)
 
 
 def _y(value: float) -> float:

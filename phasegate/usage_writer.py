@@ -10,14 +10,13 @@ writes nothing, and a refused one leaves its id free for a retry.
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 import anyio
 
-from state.db import store_session
 from state.deliveries import Delivery, Replays
-from state.errors import ApiError, NotFound
-from state.usage import UsageCount, record_usage_reports
+from state.errors import ApiError
+from state.store_api import Store
+from state.usage import UsageCount
 
 Report = Sequence[UsageCount]
 Item = tuple[Report, Delivery]
@@ -36,7 +35,7 @@ class UsageWriter:
     def __init__(
         self, store_url: str, store_slots: anyio.CapacityLimiter, replays: Replays
     ) -> None:
-        self.store_url = store_url
+        self.store = Store(store_url)
         self.store_slots = store_slots
         self.replays = replays
         self._waiting: list[tuple[Item, asyncio.Future[int]]] = []
@@ -76,8 +75,7 @@ class UsageWriter:
     def _write(self, items: list[Item]) -> list[int | Exception]:
         """All reports in one transaction; if it fails, each in its own, to isolate the cause."""
         try:
-            with store_session(self.store_url) as session:
-                return self._write_in(items, session)
+            return self._write_in(items)
         except Exception:  # noqa: BLE001 - retried one by one below, where errors are kept
             if len(items) == 1:
                 raise
@@ -86,31 +84,18 @@ class UsageWriter:
     def _write_one(self, item: Item) -> int | Exception:
         """One report in its own transaction; its error is returned, not raised."""
         try:
-            with store_session(self.store_url) as session:
-                (result,) = self._write_in([item], session)
+            (result,) = self._write_in([item])
             return result
         except Exception as exc:  # noqa: BLE001 - answered to this report's caller alone
             return exc
 
-    def _write_in(self, items: list[Item], session: Any) -> list[int | Exception]:
-        """Reserve the reports' deliveries and write the counts of the new ones, in `session`.
+    def _write_in(self, items: list[Item]) -> list[int | Exception]:
+        """Reserve the reports' deliveries and write the counts of the new ones, at once.
 
         A replayed report writes nothing; a report refused (unknown use case) frees its id.
         """
-        new = self.replays.reserve([delivery for _, delivery in items], session=session)
-        written = iter(
-            record_usage_reports(
-                [counts for (counts, _), fresh in zip(items, new, strict=True) if fresh],
-                session=session,
-            )
-        )
-        results: list[int | Exception] = []
-        for (_, delivery), fresh in zip(items, new, strict=True):
-            if not fresh:
-                results.append(replayed(delivery))
-                continue
-            result = next(written)
-            if isinstance(result, NotFound):
-                self.replays.release(delivery, session=session)
-            results.append(result)
-        return results
+        results = self.store.record_usage_deliveries(self.replays, items)
+        return [
+            replayed(delivery) if result is None else result
+            for (_, delivery), result in zip(items, results, strict=True)
+        ]

@@ -28,15 +28,13 @@ from phasegate.webhook_models import (
     error_body,
     parse_body,
 )
-from state import store
-from state.active import active_parts
 from state.canonical import canonical_json
-from state.db import store_session
 from state.deliveries import Delivery, Replays
 from state.errors import ApiError, EmitError, NotFound, SignatureError
 from state.inputs import SLUG
-from state.interactions import NewInteraction, record_interactions
+from state.interactions import NewInteraction
 from state.settings import Settings
+from state.store_api import Store
 from state.usage import UsageCount
 
 __all__ = ["CHECK_REQUESTED", "EmitError", "create_app", "prefect_emitter"]
@@ -51,7 +49,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 @dataclass
 class _Context:
-    store_url: str
+    store: Store
     emit: Emit
     auth: Authenticator
     replays: Replays
@@ -60,13 +58,8 @@ class _Context:
     usage: UsageWriter
 
     async def in_store(self, work: Callable[..., Any], *args: Any) -> Any:
-        """Run `work(*args, session=...)` in one unit of work, off the event loop."""
-
-        def run() -> Any:
-            with store_session(self.store_url) as session:
-                return work(*args, session=session)
-
-        return await anyio.to_thread.run_sync(run, limiter=self.store_slots)
+        """Run `work(*args)`, a method of the store, off the event loop."""
+        return await anyio.to_thread.run_sync(work, *args, limiter=self.store_slots)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -129,7 +122,10 @@ async def request_check(request: Request) -> Response:
             CheckRequest, request.headers.get("content-type"), call.body, target=call.target
         )
         context, delivery = call.context, call.delivery
-        await context.in_store(_reserve_for_use_case, context.replays, delivery)
+        if not await context.in_store(
+            context.store.reserve_for_use_case, context.replays, delivery
+        ):
+            raise replayed(delivery)
         payload = {
             "use_case": delivery.use_case,
             "reason": check.reason,
@@ -141,20 +137,13 @@ async def request_check(request: Request) -> Response:
             )
         except Exception as exc:  # noqa: BLE001 - any failure to hand over the event is a 503
             # Released, so the same request may be sent again; the cause goes to the log only.
-            await context.in_store(context.replays.release, delivery)
+            await context.in_store(context.store.release_delivery, context.replays, delivery)
             logger.warning("check event of %s not emitted: %r", delivery.use_case, exc)
             detail = str(exc) if isinstance(exc, EmitError) else "the Prefect API did not take it"
             raise ApiError(503, "emit_failed", f"check event not emitted: {detail}; retry") from exc
         return _json(CheckAccepted(event_id=str(event_id), use_case=delivery.use_case), 202)
 
     return await _signed(request, handle)
-
-
-def _reserve_for_use_case(replays: Replays, delivery: Delivery, *, session: Any) -> None:
-    """Reserve a delivery for an existing use case; NotFound, or 401 for a replay."""
-    store.require_use_case(delivery.use_case, session=session)
-    if not replays.reserve([delivery], session=session)[0]:
-        raise replayed(delivery)
 
 
 async def report_usage(request: Request) -> Response:
@@ -185,28 +174,24 @@ async def submit_interactions(request: Request) -> Response:
             )
             for i in submitted.interactions
         ]
-        inserted, duplicates = await call.context.in_store(
-            _record_interactions_once, call.context.replays, call.delivery, records
+        context = call.context
+        # The interactions and their delivery in one unit of work: None for a replay.
+        recorded = await context.in_store(
+            context.store.record_interactions_once, context.replays, call.delivery, records
         )
+        if recorded is None:
+            raise replayed(call.delivery)
+        inserted, duplicates = recorded
         return _json(InteractionsRecorded(inserted=inserted, duplicates=duplicates))
 
     return await _signed(request, handle)
-
-
-def _record_interactions_once(
-    replays: Replays, delivery: Delivery, records: list[NewInteraction], *, session: Any
-) -> tuple[int, int]:
-    """Store interactions and reserve their delivery in one unit of work; 401 for a replay."""
-    if not replays.reserve([delivery], session=session)[0]:
-        raise replayed(delivery)
-    return record_interactions(delivery.use_case, records, session=session)
 
 
 async def read_active(request: Request) -> Response:
     """Answer the active configuration of a use case, with an ETag."""
 
     async def handle(call: _Call) -> Response:
-        parts = await call.context.in_store(active_parts, call.delivery.use_case)
+        parts = await call.context.in_store(call.context.store.active_parts, call.delivery.use_case)
         active = active_configuration(parts)
         content = canonical_json(active.model_dump(mode="json")).encode()
         etag = f'"{hashlib.sha256(content).hexdigest()}"'
@@ -263,7 +248,7 @@ def create_app(
     replays = Replays(auth.window)
     app = FastAPI(title="Phasegate webhooks", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.webhook = _Context(
-        store_url=settings.store_url,
+        store=Store(settings.store_url),
         emit=emit or prefect_emitter(),
         auth=auth,
         replays=replays,

@@ -9,11 +9,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from state import embeddings
-from state.db import store_session
 from state.embeddings import ChunkText, EmbeddingMatrix
 from state.errors import Conflict
 from state.settings import ProviderOptions
+from state.store_api import Store
 from tasks.llm_embeddings import EMBEDDING_BATCH, embed_texts
 from tasks.prompts import Passage
 
@@ -45,8 +44,8 @@ def embed_missing(
     Work goes in rounds of as many batches as may run at once, so a provider failure keeps
     the vectors of earlier rounds and a rerun embeds only what is still missing.
     """
-    with store_session(store_url) as session:
-        missing = embeddings.chunks_without_embedding(use_case, model, session=session)
+    store = Store(store_url)
+    missing = store.chunks_without_embedding(use_case, model)
     calls = retries = 0
     round_size = EMBEDDING_BATCH * provider.concurrency
     for start in range(0, len(missing), round_size):
@@ -55,13 +54,11 @@ def embed_missing(
         calls, retries = calls + result.provider_calls, retries + result.retries
         for offset in range(0, len(chunks), EMBEDDING_BATCH):
             batch = chunks[offset : offset + EMBEDDING_BATCH]
-            with store_session(store_url) as session:
-                embeddings.save_embeddings(
-                    model,
-                    [c.chunk_id for c in batch],
-                    result.vectors[offset : offset + EMBEDDING_BATCH],
-                    session=session,
-                )
+            store.save_embeddings(
+                model,
+                [c.chunk_id for c in batch],
+                result.vectors[offset : offset + EMBEDDING_BATCH],
+            )
     return EmbeddingReport(
         model=model, embedded=len(missing), provider_calls=calls, retries=retries
     )
@@ -114,10 +111,10 @@ def search_embeddings(
     embed_missing(use_case, model, store_url, provider)
     asked = [i for i, query in enumerate(queries) if query.strip()]
     vectors = embed_texts(provider, model, [queries[i] for i in asked]).vectors
-    with store_session(store_url) as session:
-        matrix = embeddings.load_embeddings(use_case, model, session=session)
-        ranked = nearest(matrix, vectors, k) if asked else []
-        chunks = embeddings.get_chunks([c for ids in ranked for c in ids], session=session)
+    # Ranked and read in one unit of work: a re-index cannot remove the chunks in between.
+    ranked, chunks = Store(store_url).nearest_chunks(
+        use_case, model, lambda matrix: nearest(matrix, vectors, k) if asked else []
+    )
     passages: list[list[Passage]] = [[] for _ in queries]
     for index, ids in zip(asked, ranked, strict=True):
         passages[index] = [Passage(source=chunks[c].document_id, text=chunks[c].text) for c in ids]

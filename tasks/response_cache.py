@@ -2,8 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 
-from state.db import store_session
-from state.evals import get_cached_responses, put_cached_responses
+from state.store_api import Store
 from tasks.llm import CACHED_FIELDS, CallResult
 
 
@@ -13,11 +12,11 @@ class StoreResponseCache:
     def __init__(self, url: str) -> None:
         """Use the store at `url` (migrated on first use)."""
         self.url = url
+        self.store = Store(url)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, CallResult]:
         """The cached results among `keys`."""
-        with store_session(self.url) as session:
-            found = get_cached_responses(keys, session=session)
+        found = self.store.get_cached_responses(keys)
         # An entry without every field (written by other code) is a miss, not a crash.
         return {
             key: CallResult.from_cache(value)
@@ -27,5 +26,4 @@ class StoreResponseCache:
 
     def put_many(self, results: Mapping[str, CallResult]) -> None:
         """Keep these results."""
-        with store_session(self.url) as session:
-            put_cached_responses({key: r.to_cache() for key, r in results.items()}, session=session)
+        self.store.put_cached_responses({key: r.to_cache() for key, r in results.items()})

@@ -1,18 +1,16 @@
 """RAG tasks: index a use case's documents, retrieve passages for queries, score retrieval."""
 
-import hashlib
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from state import documents
-from state.db import store_session
-from state.documents import DocumentInput, IngestReport
+from state.documents import Chunk, IngestReport
 from state.domain import EvalItem
 from state.errors import InputError
 from state.settings import ProviderOptions
 from state.spec import Retriever
+from state.store_api import Store
 from tasks.chunking import chunk_document, chunker_id
 from tasks.document_files import SUFFIXES, decode_document, find_documents
 from tasks.embedding_index import search_embeddings
@@ -25,25 +23,14 @@ def index_documents(
     use_case: str, documents_dir: str, chunk_size: int, chunk_overlap: int, store_url: str
 ) -> IngestReport:
     """Index a use case's documents; only new or changed ones are re-chunked and written."""
-    chunker = chunker_id(chunk_size, chunk_overlap)
+
+    def chunk(doc_id: str, path: Path, raw: bytes) -> list[Chunk]:
+        text = decode_document(path, raw)
+        return chunk_document(doc_id, text, chunk_size, chunk_overlap, SUFFIXES[path.suffix])
+
     files = find_documents(Path(documents_dir))
-    with store_session(store_url) as session:
-        known = documents.document_versions(use_case, session=session)
-        inputs = []
-        for doc_id, path in files.items():
-            raw = path.read_bytes()
-            content_hash = hashlib.sha256(raw).hexdigest()
-            chunks = None
-            if known.get(doc_id) != (content_hash, chunker):
-                text = decode_document(path, raw)
-                markdown = SUFFIXES[path.suffix]
-                chunks = chunk_document(doc_id, text, chunk_size, chunk_overlap, markdown)
-            inputs.append(
-                DocumentInput(
-                    doc_id=doc_id, content_hash=content_hash, chunker=chunker, chunks=chunks
-                )
-            )
-        return documents.sync_documents(use_case, inputs, session=session)
+    chunker = chunker_id(chunk_size, chunk_overlap)
+    return Store(store_url).sync_document_files(use_case, files, chunker, chunk)
 
 
 @task(name="retrieve-passages", cache_policy=NO_CACHE)
@@ -61,14 +48,8 @@ def retrieve_passages(
         if embedding_model is None or provider is None:
             raise InputError("the embeddings retriever needs an embedding model and a provider")
         return search_embeddings(use_case, queries, k, store_url, embedding_model, provider)
-    with store_session(store_url) as session:
-        return [
-            [
-                Passage(source=chunk.document_id, text=chunk.text)
-                for chunk in documents.search_chunks(use_case, query, k, session=session)
-            ]
-            for query in queries
-        ]
+    found = Store(store_url).search_chunks(use_case, queries, k)
+    return [[Passage(source=c.document_id, text=c.text) for c in chunks] for chunks in found]
 
 
 def retrieval_hit_rate(

@@ -178,3 +178,48 @@ def test_the_phase_check_reads_in_functions_of_at_most_40_lines() -> None:
     long = {name: n for name, n in lengths.items() if "phase_check.py" in name and n > 40}
     assert long == {}
     assert any("phase_check.py" in name for name in lengths)
+
+
+#: The sessions opened outside state/ that are known and bounded: (module, function).
+#: The `status` command's read is the one: a fast status read, see issue 19.
+SESSION_EXCEPTIONS = {("phasegate/cli/status.py", "status")}
+SESSION_OPENERS = {"store_session", "session_scope", "Session"}
+
+
+class _SessionOpeners(ast.NodeVisitor):
+    """(function, name) of each call or import of a session opener, by innermost function."""
+
+    def __init__(self) -> None:
+        self.where = ["<module>"]
+        self.found: set[tuple[str, str]] = set()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.where.append(node.name)
+        self.generic_visit(node)
+        self.where.pop()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if (name := ast.unparse(node.func).split(".")[-1]) in SESSION_OPENERS:
+            self.found.add((self.where[-1], name))
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = {alias.name for alias in node.names} & SESSION_OPENERS
+        self.found.update((self.where[-1], f"import {name}") for name in names)
+
+
+def _session_openers(path: Path) -> set[tuple[str, str]]:
+    visitor = _SessionOpeners()
+    visitor.visit(ast.parse(path.read_text()))
+    return visitor.found
+
+
+def test_no_session_is_opened_outside_state() -> None:
+    wrong = [
+        f"{relative}:{where}: {name}"
+        for layer in ("phasegate", "flows", "tasks")
+        for path in _modules(layer)
+        for where, name in sorted(_session_openers(path))
+        if ((relative := str(path.relative_to(ROOT))), where) not in SESSION_EXCEPTIONS
+    ]
+    assert wrong == []

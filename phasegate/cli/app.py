@@ -1,6 +1,5 @@
 """The Typer application every command module registers on, and what the commands share."""
 
-from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +10,8 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from pydantic import BaseModel
     from typer._click import Command, Parameter  # Typer's own click
+
+    from state.store_api import Store
 
 
 def _untyped_flags_off(params: list["Parameter"]) -> list["Parameter"]:
@@ -65,21 +66,18 @@ def print_json(document: "BaseModel") -> None:
     typer.echo(document.model_dump_json(indent=2))
 
 
-def store_session() -> AbstractContextManager:
-    """A unit of work on the configured (and migrated) state store."""
+def store() -> "Store":
+    """The configured (and, on first use, migrated) state store."""
     # Imported on use: the store costs about a second of CPU to import, which --help skips.
-    from state import db
     from state.settings import get_settings
+    from state.store_api import Store
 
-    return db.store_session(get_settings().store_url)
+    return Store(get_settings().store_url)
 
 
 def require_use_case(name: str) -> None:
     """Raise NotFound, naming it, unless `name` is a registered use case."""
-    from state import store
-
-    with store_session() as session:
-        store.require_use_case(name, session=session)
+    store().require_use_case(name)
 
 
 def require_prefect() -> None:

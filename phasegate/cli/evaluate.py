@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from phasegate.cli.app import AsJson, app, console, print_json, store_session
+from phasegate.cli.app import AsJson, app, console, print_json, store
 from state.errors import InputError, OutcomeRefused, SpecError
 
 if TYPE_CHECKING:
@@ -107,8 +107,6 @@ def eval_command(
         TimeElapsedColumn,
     )
 
-    from state import store
-    from state.evals import record_eval_run
     from state.settings import get_settings, provider_options
     from state.spec import LoadedSpec
     from tasks.eval_sets import load_eval_set
@@ -123,8 +121,7 @@ def eval_command(
     from tasks.prompts import build_messages
 
     settings = get_settings()
-    with store_session() as session:
-        registered = store.require_use_case(use_case, session=session)
+    registered = store().require_use_case(use_case)
     loaded = LoadedSpec(spec=registered.spec, path=Path(registered.spec_path))
     variant = _variant(loaded, prompt)
     chosen = model or loaded.spec.model or settings.default_model
@@ -167,8 +164,7 @@ def eval_command(
             on_done=lambda _: progress.advance(bar),
         )
     extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
-    with store_session() as session:
-        run = record_eval_run(run.model_copy(update={"extra": extra}), session=session)
+    run = store().record_eval_run(run.model_copy(update={"extra": extra}))
     metrics = summarise_metrics(run, loaded.spec.guardrails, settings.price_for(chosen))
     refused = _show(run, title, metrics[1:], fail_under, lower_bound, as_json)
     require_valid(run)  # stored for diagnosis, but no measurement: MeasurementInvalid, exit 3

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import AsJson, app, console, print_json, store_session
+from phasegate.cli.app import AsJson, app, console, print_json, store
 
 lease_app = typer.Typer(help="The check lease of each use case.", no_args_is_help=True)
 app.add_typer(lease_app, name="lease")
@@ -17,10 +17,8 @@ def lease_list(as_json: AsJson = False) -> None:
     """Show the leases held now (holder, host, last heartbeat) and the latest breaks."""
     from phasegate.cli import outputs, records
     from phasegate.cli.views import leases_view
-    from state.leases import list_lease_breaks, list_leases
 
-    with store_session() as session:
-        held, broken = list_leases(session=session), list_lease_breaks(session=session)
+    held, broken = store().leases_and_breaks()
     if as_json:
         print_json(
             outputs.LeaseListOutput(
@@ -42,13 +40,11 @@ def lease_break(
     """Break a use case's lease so that the next check runs; records who, when and why."""
     from phasegate.cli import records
     from state.errors import InputError
-    from state.leases import break_lease
 
     if not reason.strip():
         raise InputError("--reason: must say why the lease is broken")
     who = by or os.environ.get("USER") or "cli"
-    with store_session() as session:
-        broken = break_lease(use_case, broken_by=who, reason=reason, session=session)
+    broken = store().break_lease(use_case, broken_by=who, reason=reason)
     if as_json:
         print_json(records.LeaseBreak(**broken.model_dump()))
         return

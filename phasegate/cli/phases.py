@@ -13,7 +13,7 @@ from phasegate.cli.app import (
     print_json,
     require_prefect,
     require_use_case,
-    store_session,
+    store,
 )
 from phasegate.temporary_api import prefect_api
 from state.errors import ApprovalError, InputError, OutcomeRefused
@@ -51,10 +51,7 @@ def _refused(fail_on: str | None) -> set[DecisionKind]:
 
 def _decision_of(state: "State") -> "Decision | None":
     """The decision a check's flow run recorded, if any."""
-    from state import store
-
-    with store_session() as session:
-        return store.get_decision_by_run(str(state.state_details.flow_run_id), session=session)
+    return store().get_decision_by_run(str(state.state_details.flow_run_id))
 
 
 @app.command("check")
@@ -157,13 +154,10 @@ def hybrid_command(use_case: str, as_json: AsJson = False) -> None:
 
 def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: float) -> None:
     """Answer the pending approval of a use case, then wait a little for its decision."""
-    from state import store
-    from state.approvals import pending_approvals
     from tasks.approvals import give_answer
 
-    with store_session() as session:
-        store.require_use_case(use_case, session=session)
-        pending = pending_approvals(session=session, use_case=use_case)
+    answering = store()
+    pending = answering.pending_approvals_of(use_case)
     if not pending:
         raise ApprovalError(f"{use_case}: no approval is pending")
     require_prefect()
@@ -173,8 +167,7 @@ def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: floa
     console.print(f"answered flow run {flow_run_id}: {'approve' if approve else 'reject'}")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        with store_session() as session:
-            decision = store.get_decision_by_run(flow_run_id, session=session)
+        decision = answering.get_decision_by_run(flow_run_id)
         if decision is not None:
             console.print(f"{decision.kind} by {decision.decided_by}: {decision.reason}")
             return

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import AsJson, app, console, print_json, store_session
+from phasegate.cli.app import AsJson, app, console, print_json, store
 
 prompts_app = typer.Typer(help="The prompt library of a use case.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
@@ -15,10 +15,8 @@ def prompts_list(use_case: str, as_json: AsJson = False) -> None:
     """List the prompt versions of a use case."""
     from phasegate.cli import outputs, records
     from phasegate.cli.views import prompts_view
-    from state.prompt_library import list_prompt_versions
 
-    with store_session() as session:
-        versions = list_prompt_versions(use_case, session=session)
+    versions = store().list_prompt_versions(use_case)
     if as_json:
         listed = [records.prompt_version(v) for v in versions]
         print_json(outputs.PromptListOutput(use_case=use_case, versions=listed))
@@ -34,10 +32,8 @@ def prompts_show(
 ) -> None:
     """Show one prompt version's content."""
     from phasegate.cli import outputs, records
-    from state.prompt_library import find_prompt_version
 
-    with store_session() as session:
-        found = find_prompt_version(use_case, version, session=session)
+    found = store().find_prompt_version(use_case, version)
     if as_json:
         shown = records.prompt_version(found).model_dump()
         print_json(outputs.PromptShowOutput(**shown, use_case=use_case, variant=found.variant))

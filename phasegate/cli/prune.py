@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import app, console, store_session
+from phasegate.cli.app import app, console, store
 
 UNITS = {"d": "days", "h": "hours"}
 
@@ -34,7 +34,6 @@ def prune_command(
     """
     from phasegate.temporary_api import prefect_api
     from state.errors import InputError
-    from state.retention import prune
     from state.settings import get_settings
     from tasks.flow_runs import delete_artifacts, prefect_run_ids
 
@@ -42,8 +41,7 @@ def prune_command(
     if older_than is None and not settings.retention_days:
         raise InputError("--older-than: needed, since PHASEGATE_RETENTION_DAYS is 0 (keep all)")
     age = parse_age(older_than) if older_than else timedelta(days=settings.retention_days)
-    with store_session() as session:
-        report = prune(older_than=age, session=session)
+    report = store().prune(older_than=age)
     artifacts = 0
     if prefect_run_ids(report.flow_run_ids):
         with prefect_api():

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import app, console, store_session
+from phasegate.cli.app import app, console, store
 from state.errors import InputError
 
 
@@ -16,7 +16,6 @@ def apply(paths: Annotated[list[Path], typer.Argument(help="spec files or direct
     All or nothing: every spec and every eval, training and document file it names is read
     before anything is written, and the first bad line is reported.
     """
-    from state import store
     from state.spec import find_spec_files, load_spec
     from tasks.data_files import check_data_files
 
@@ -33,7 +32,5 @@ def apply(paths: Annotated[list[Path], typer.Argument(help="spec files or direct
         seen[item.spec.name] = item.path
     for item in loaded:
         check_data_files(item)
-    with store_session() as session:
-        results = [store.apply_spec(item, session=session) for item in loaded]
-    for result in results:
+    for result in store().apply_specs(loaded):
         console.print(f"{result.outcome:>9}  {result.name}  {result.spec_hash[:12]}")

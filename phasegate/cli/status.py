@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from phasegate.cli.app import AsJson, app, console, print_json, store_session, today
+from phasegate.cli.app import AsJson, app, console, print_json, store, today
 
 if TYPE_CHECKING:
     from state.settings import Settings
@@ -29,10 +29,12 @@ def status(as_json: AsJson = False) -> None:
         return
     from state import store, usage
     from state.approvals import pending_approvals
+    from state.db import store_session
     from state.settings import get_settings
 
     rows = []
-    with store_session() as session:
+    # The one session opened outside state/: a fast status read, see issue 19.
+    with store_session(get_settings().store_url) as session:
         volumes = usage.volumes(today=today(), session=session)
         pending = {a.use_case: a for a in pending_approvals(session=session)}
         for use_case in store.list_use_cases(session=session):
@@ -84,10 +86,8 @@ def history(
     """Show the decisions of a use case, one line each (`--gates`: with their gate results)."""
     from phasegate.cli import outputs, records
     from phasegate.cli.views import history_view
-    from state import store
 
-    with store_session() as session:
-        decisions = store.list_decisions(use_case, session=session)
+    decisions = store().list_decisions(use_case)
     if as_json:
         print_json(outputs.HistoryOutput(use_case=use_case, decisions=records.decisions(decisions)))
         return

@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import AsJson, app, console, print_json, store_session, today
-from state.errors import InputError, NotFound
+from phasegate.cli.app import AsJson, app, console, print_json, store, today
+from state.errors import InputError
 
 # The error of a field names the option that set it.
 OPTIONS = {"day": "--day", "source": "--source"}
@@ -29,19 +29,16 @@ def usage_record(
 ) -> None:
     """Record the queries a use case served on one day (replaces that day's count)."""
     from phasegate.cli import outputs
-    from state import usage
     from state.inputs import DEFAULT_SOURCE, parse_day, usage_report
+    from state.usage import UsageCount
 
     when = today() if day is None else parse_day(day)
     if when is None:
         raise InputError("--day: not an ISO date (YYYY-MM-DD)")
     source = DEFAULT_SOURCE if source is None else source
     report = usage_report(use_case, when, count, source, labels=OPTIONS)
-    with store_session() as session:
-        usage.record_usage(
-            report.use_case, report.day, report.count, source=report.source, session=session
-        )
-        total = usage.volume(use_case, today=today(), session=session)
+    counted = UsageCount(report.use_case, report.day, report.count, report.source)
+    total = store().record_daily_usage(counted, today=today())
     if as_json:
         print_json(
             outputs.UsageRecordOutput(
@@ -60,19 +57,8 @@ def usage_import(
     """Import daily counts from a CSV file; all rows or none."""
     from phasegate.cli import outputs
     from phasegate.usage_csv import read_usage_csv
-    from state import lookup, usage
 
-    rows = read_usage_csv(path)
-    first_line: dict[str, int] = {}
-    for line, row in rows.items():
-        first_line.setdefault(row.use_case, line)
-    with store_session() as session:
-        for name, line in first_line.items():
-            try:
-                lookup.use_case_id(session, name)
-            except NotFound as exc:
-                raise NotFound(f"{path}: line {line}: use_case: {exc}") from exc
-        imported = usage.record_usage_many(list(rows.values()), session=session)
+    imported = store().import_usage(read_usage_csv(path), path)
     if as_json:
         print_json(outputs.UsageImportOutput(path=str(path), imported=imported))
         return

@@ -1,0 +1,111 @@
+"""How often one phase check goes to the state store: sessions, indexing passes, searches.
+
+Transactions are counted on the store's engine (the lease's heartbeat thread aside: it beats
+on a timer, not per step). Each is named after the state function that began it.
+"""
+
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from state.db import engine_for
+from state.documents import query_terms
+from tasks.eval_sets import load_eval_set
+from tests.flows.checks import run_check
+from tests.flows.journey import (
+    ROOT,
+    USE_CASE,
+    Journey,
+    copy_use_cases,
+    point_settings_at,
+    register,
+)
+from tests.flows.stores import Stores
+from tests.plugins.sandbox_server import SandboxServer
+
+pytestmark = pytest.mark.prefect
+
+#: Transactions of one check prompting → RAG besides the response cache's writes (which come
+#: in groups by size and age): 16 measured (21 before `Store`, which indexed and searched twice).
+MAX_TRANSACTIONS = 16
+STATE = ROOT / "state"
+#: The frames of `Store` that open its session around a store function.
+UNIT_PLUMBING = {"method", "_session"}
+
+
+def _began_in() -> str:
+    """Who began a transaction: the Store's coarse unit, else the outermost store function."""
+    for frame in traceback.extract_stack():
+        path = Path(frame.filename)
+        if path.parent != STATE or path.name == "db.py" or frame.name in UNIT_PLUMBING:
+            continue
+        return f"{path.name}:{frame.name}"
+    return "?"
+
+
+class Counted:
+    """Transactions begun and full-text searches run on one store's engine, while listening."""
+
+    def __init__(self, store_url: str) -> None:
+        self.engine = engine_for(store_url)
+        self.transactions: Counter[str] = Counter()
+        self.searches = 0
+
+    def _begin(self, _connection) -> None:
+        if not threading.current_thread().name.startswith("lease-"):
+            self.transactions[_began_in()] += 1
+
+    def _execute(self, _connection, _cursor, statement: str, *_args) -> None:
+        # One full-text search per query: FTS5's bm25 on SQLite, ts_rank on PostgreSQL.
+        if "bm25(chunk_fts)" in statement or "ts_rank(" in statement:
+            self.searches += 1
+
+    def __enter__(self) -> "Counted":
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "before_cursor_execute", self._execute)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "before_cursor_execute", self._execute)
+
+
+@pytest.fixture(name="baselined")
+def baselined_fixture(
+    flows_api: None,
+    stores: Stores,
+    sandbox_server: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Journey]:
+    """support-qa baselined in prompting on a new store, its next check prompting → RAG."""
+    journey = Journey(stores.new(), copy_use_cases(tmp_path / "usecases"), sandbox_server)
+    register(journey.store_url, journey.specs_dir)
+    sandbox_server.reset()
+    point_settings_at(monkeypatch, journey)
+    assert run_check(journey).decision.kind == "baselined"
+    yield journey
+
+
+def test_one_check_prompting_to_rag_indexes_once_and_searches_once_per_item(
+    baselined: Journey,
+) -> None:
+    items, _ = load_eval_set(baselined.specs_dir / USE_CASE / "eval.jsonl")
+    with Counted(baselined.store_url) as counted:
+        started = time.monotonic()
+        step = run_check(baselined)
+        seconds = time.monotonic() - started
+    assert (step.decision.kind, step.decision.to_phase) == ("advanced", "rag")
+    own = counted.transactions.copy()
+    del own["evals.py:put_cached_responses"]
+    own["store.py:get_decision_by_run"] -= 1  # run_check's read of what the check recorded
+    seen = f"{seconds:.1f} s, {counted.searches} searches, {counted.transactions.most_common()}"
+    assert own.total() <= MAX_TRANSACTIONS, seen
+    assert counted.transactions["store_api.py:_sync_document_files"] == 1
+    assert counted.searches == sum(1 for item in items if query_terms(item.input))
