@@ -1,6 +1,7 @@
 """`phasegate eval` through Typer's CliRunner, against the real sandbox and a temporary store."""
 
 import json
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -8,15 +9,20 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from phasegate.cli.app import store_session
 from phasegate.cli.evaluate import eval_command
-from state import store
+from state import db, store
 from state.errors import InputError, MeasurementInvalid, NotFound, SpecError
 from state.evals import get_eval_run
 from state.settings import Settings, get_settings
 from state.spec import load_spec
 from tests.plugins.sandbox_server import dead_url
 from tests.specs import write_spec
+
+
+def store_session() -> AbstractContextManager:
+    """A unit of work on the store the settings name."""
+    return db.store_session(get_settings().store_url)
+
 
 app = typer.Typer()
 app.command("eval")(eval_command)
