@@ -327,6 +327,27 @@ def _leases_and_breaks(
     return leases.list_leases(session=session), leases.list_lease_breaks(session=session)
 
 
+def _status_rows(*, today: date, session: Session) -> list[tuple]:
+    """Every use case with its active configuration, last decision, volume, pending approval."""
+    volumes = usage.volumes(today=today, session=session)
+    pending = {a.use_case: a for a in approvals.pending_approvals(session=session)}
+    rows = []
+    for use_case in store.list_use_cases(session=session):
+        active_id = use_case.active_configuration_id
+        config = store.get_configuration(active_id, session=session) if active_id else None
+        last = store.list_decisions(use_case.name, session=session, limit=1)
+        rows.append(
+            (
+                use_case,
+                config,
+                last[-1] if last else None,
+                volumes[use_case.name],
+                pending.get(use_case.name),
+            )
+        )
+    return rows
+
+
 @dataclass(frozen=True)
 class ReportRead:
     """A use case, its decisions, every eval run and the configurations they scored."""
@@ -363,6 +384,7 @@ class Store:
     # Use cases and configurations
     require_use_case = _unit(store.require_use_case)
     list_use_cases = _unit(store.list_use_cases)
+    status_rows = _unit(_status_rows)
     apply_specs = _unit(_apply_specs)
     get_configuration = _unit(store.get_configuration)
     get_configurations = _unit(_get_configurations)

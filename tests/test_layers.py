@@ -180,9 +180,6 @@ def test_the_phase_check_reads_in_functions_of_at_most_40_lines() -> None:
     assert any("phase_check.py" in name for name in lengths)
 
 
-#: The sessions opened outside state/ that are known and bounded: (module, function).
-#: The `status` command's read is the one: a fast status read, see issue 19.
-SESSION_EXCEPTIONS = {("phasegate/cli/status.py", "status")}
 SESSION_OPENERS = {"store_session", "session_scope", "Session"}
 
 
@@ -216,10 +213,9 @@ def _session_openers(path: Path) -> set[tuple[str, str]]:
 
 def test_no_session_is_opened_outside_state() -> None:
     wrong = [
-        f"{relative}:{where}: {name}"
+        f"{path.relative_to(ROOT)}:{where}: {name}"
         for layer in ("phasegate", "flows", "tasks")
         for path in _modules(layer)
         for where, name in sorted(_session_openers(path))
-        if ((relative := str(path.relative_to(ROOT))), where) not in SESSION_EXCEPTIONS
     ]
     assert wrong == []

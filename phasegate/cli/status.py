@@ -27,32 +27,9 @@ def status(as_json: AsJson = False) -> None:
     if fast is not None:
         _print_status(fast, location)
         return
-    from state import store, usage
-    from state.approvals import pending_approvals
-    from state.db import store_session
     from state.settings import get_settings
 
-    rows = []
-    # The one session opened outside state/: a fast status read, see issue 19.
-    with store_session(get_settings().store_url) as session:
-        volumes = usage.volumes(today=today(), session=session)
-        pending = {a.use_case: a for a in pending_approvals(session=session)}
-        for use_case in store.list_use_cases(session=session):
-            config = (
-                store.get_configuration(use_case.active_configuration_id, session=session)
-                if use_case.active_configuration_id
-                else None
-            )
-            last = store.list_decisions(use_case.name, session=session, limit=1)
-            rows.append(
-                (
-                    use_case,
-                    config,
-                    last[-1] if last else None,
-                    volumes[use_case.name],
-                    pending.get(use_case.name),
-                )
-            )
+    rows = store().status_rows(today=today())
     if as_json:
         from phasegate.cli import outputs
 
