@@ -87,11 +87,15 @@ def scores_table() -> Table:
 
 
 def _check(console: Console, app: typer.Typer, title: str) -> float:
-    """One phase check, timed."""
+    """One phase check, timed; unattended, so it never pauses for a person.
+
+    With `--auto-approve` a move whose gates all pass advances and an inconclusive one is held
+    for a person (`phasegate check` without the flag would wait for an approval).
+    """
     console.print(f"\n[bold]{title}[/]")
     started = time.monotonic()
     with console.status(f"checking {NAME} on the real model …"):
-        run_command(app, "check", NAME)
+        run_command(app, "check", NAME, "--auto-approve")
     took = time.monotonic() - started
     console.print(f"  [dim]{took:.0f} s[/]")
     return took
