@@ -10,12 +10,13 @@ from pathlib import Path
 
 from prefect.runtime import flow_run
 
+from state.check_units import CheckStart
 from state.domain import Configuration, EvalItem, UseCase
 from state.errors import SpecError
 from state.leases import Lease, lease
 from state.settings import Settings, get_settings, provider_options
 from state.spec import LoadedSpec, UseCaseSpec
-from state.store_api import CheckStart, Store
+from state.store_api import Store
 from tasks.eval_sets import load_eval_set
 from tasks.flow_runs import mark_crashed
 

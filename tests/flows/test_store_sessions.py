@@ -107,5 +107,5 @@ def test_one_check_prompting_to_rag_indexes_once_and_searches_once_per_item(
     own["store.py:get_decision_by_run"] -= 1  # run_check's read of what the check recorded
     seen = f"{seconds:.1f} s, {counted.searches} searches, {counted.transactions.most_common()}"
     assert own.total() <= MAX_TRANSACTIONS, seen
-    assert counted.transactions["store_api.py:_sync_document_files"] == 1
+    assert counted.transactions["intake_units.py:sync_document_files"] == 1
     assert counted.searches == sum(1 for item in items if query_terms(item.input))

@@ -1,0 +1,172 @@
+"""Units of work of a phase check: what it reads as it starts, what it saves, its decision.
+
+Each function takes the session as a keyword and does several store functions in it, so
+that `Store` runs them as one transaction (or one consistent read).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from state import (
+    approvals,
+    evals,
+    history,
+    model_versions,
+    prompt_library,
+    store,
+    usage,
+)
+from state.domain import (
+    Configuration,
+    ConfigurationDraft,
+    Decision,
+    DecisionDraft,
+    EvalRun,
+    UseCase,
+)
+from state.errors import ApprovalError
+from state.history import Activation
+from state.phases import DecisionKind
+from state.spec import PromptVariant
+
+
+@dataclass(frozen=True)
+class CheckStart:
+    """What a phase check reads as it starts: the use case, its configuration, its volume."""
+
+    use_case: UseCase
+    active: Configuration | None
+    volume_30d: int
+
+
+def load_check_context(name: str, *, today: date, session: Session) -> CheckStart:
+    use_case = store.require_use_case(name, session=session)
+    active_id = use_case.active_configuration_id
+    active = store.get_configuration(active_id, session=session) if active_id else None
+    return CheckStart(use_case, active, usage.volume(name, today=today, session=session))
+
+
+def record_check(
+    use_case: str,
+    draft: DecisionDraft,
+    *,
+    expected_version: int,
+    approval_status: str | None,
+    session: Session,
+) -> Decision:
+    decision = store.record_decision(
+        use_case, draft, expected_version=expected_version, session=session
+    )
+    if approval_status is not None:
+        try:
+            approvals.resolve_approval(
+                draft.flow_run_id,
+                approval_status,
+                approver=draft.decided_by,
+                reason=draft.reason,
+                session=session,
+            )
+        except ApprovalError:
+            pass  # answered already by the expiry sweeper; the decision is the same
+    return decision
+
+
+def expire_approval(approval: approvals.Approval, *, session: Session) -> bool:
+    try:
+        approvals.resolve_approval(
+            approval.flow_run_id,
+            "expired",
+            approver="timeout",
+            reason="approval window closed",
+            session=session,
+        )
+    except ApprovalError:
+        return False
+    use_case = store.require_use_case(approval.use_case, session=session)
+    draft = DecisionDraft(
+        kind=DecisionKind.EXPIRED,
+        to_phase=approval.to_phase,
+        configuration_id=use_case.active_configuration_id,
+        candidate_configuration_id=approval.candidate_configuration_id,
+        decided_by="timeout",
+        reason=f"approval requested at {approval.requested_at:%Y-%m-%d %H:%M} UTC "
+        "expired with no answer",
+        flow_run_id=approval.flow_run_id,
+    )
+    store.record_decision(
+        approval.use_case, draft, expected_version=use_case.version, session=session
+    )
+    return True
+
+
+def save_prompted_configuration(
+    use_case: str, variant: PromptVariant, draft: ConfigurationDraft, *, session: Session
+) -> tuple[prompt_library.PromptVersion, Configuration]:
+    version = prompt_library.save_prompt_version(use_case, variant, session=session)
+    draft = draft.model_copy(update={"prompt_version_id": version.id})
+    return version, store.save_configuration(use_case, draft, session=session)
+
+
+def save_rag_configuration(
+    use_case: str,
+    draft: ConfigurationDraft,
+    *,
+    active_id: int | None,
+    first_prompt: PromptVariant,
+    session: Session,
+) -> Configuration:
+    """RAG builds on the active configuration's prompt version, else on the spec's first."""
+    active = store.get_configuration(active_id, session=session) if active_id else None
+    if active is not None and active.prompt_version_id is not None:
+        version_id = active.prompt_version_id
+    else:
+        version_id = prompt_library.save_prompt_version(use_case, first_prompt, session=session).id
+    draft = draft.model_copy(update={"prompt_version_id": version_id})
+    return store.save_configuration(use_case, draft, session=session)
+
+
+def save_tuned_configuration(
+    use_case: str,
+    version: dict[str, Any],
+    variant: PromptVariant,
+    draft: ConfigurationDraft,
+    *,
+    session: Session,
+) -> tuple[model_versions.ModelVersion, Configuration]:
+    tuned = model_versions.record_model_version(use_case, **version, session=session)
+    prompt = prompt_library.save_prompt_version(use_case, variant, session=session)
+    draft = draft.model_copy(update={"prompt_version_id": prompt.id, "model_version_id": tuned.id})
+    return tuned, store.save_configuration(use_case, draft, session=session)
+
+
+def get_configurations(ids: Sequence[int], *, session: Session) -> list[Configuration | None]:
+    return [store.get_configuration(i, session=session) for i in ids]
+
+
+def get_eval_runs(ids: Sequence[int], *, session: Session) -> list[EvalRun | None]:
+    return [evals.get_eval_run(i, session=session) for i in ids]
+
+
+def activations(
+    use_case: str, configuration_id: int, *, session: Session
+) -> tuple[Configuration | None, list[Activation]]:
+    config = (
+        store.get_configuration(configuration_id, session=session) if configuration_id else None
+    )
+    return config, history.activation_stack(use_case, session=session)
+
+
+def earlier_configurations(use_case: str, *, session: Session) -> list[Configuration]:
+    """The configurations activated before the active one, newest first."""
+    stack = history.activation_stack(use_case, session=session)[:-1]
+    ids = [a.configuration_id for a in reversed(stack) if a.configuration_id]
+    return [c for i in ids if (c := store.get_configuration(i, session=session)) is not None]
+
+
+def pending_approvals_of(use_case: str, *, session: Session) -> list[approvals.Approval]:
+    store.require_use_case(use_case, session=session)
+    return approvals.pending_approvals(session=session, use_case=use_case)

@@ -1,0 +1,136 @@
+"""Units of work of what comes in: document files and their search, usage, interactions.
+
+Each function takes the session as a keyword and does several store functions in it, so
+that `Store` runs them as one transaction; webhook deliveries are reserved in the same one.
+"""
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session
+
+from state import (
+    documents,
+    embeddings,
+    interactions,
+    lookup,
+    store,
+    usage,
+)
+from state.deliveries import Delivery, Replays
+from state.errors import NotFound
+
+#: Chunks a document's text: (document id, its file, its bytes) -> chunks.
+Chunker = Callable[[str, Path, bytes], list[documents.Chunk]]
+
+
+def sync_document_files(
+    use_case: str,
+    files: Mapping[str, Path],
+    chunker: str,
+    chunk: Chunker,
+    *,
+    session: Session,
+) -> documents.IngestReport:
+    known = documents.document_versions(use_case, session=session)
+    inputs = []
+    for doc_id, path in files.items():
+        raw = path.read_bytes()
+        content_hash = hashlib.sha256(raw).hexdigest()
+        chunks = None
+        if known.get(doc_id) != (content_hash, chunker):
+            chunks = chunk(doc_id, path, raw)
+        inputs.append(
+            documents.DocumentInput(
+                doc_id=doc_id, content_hash=content_hash, chunker=chunker, chunks=chunks
+            )
+        )
+    return documents.sync_documents(use_case, inputs, session=session)
+
+
+def search_chunks(
+    use_case: str, queries: Sequence[str], k: int, *, session: Session
+) -> list[list[documents.RetrievedChunk]]:
+    return [documents.search_chunks(use_case, query, k, session=session) for query in queries]
+
+
+def nearest_chunks(
+    use_case: str,
+    model: str,
+    rank: Callable[[embeddings.EmbeddingMatrix], list[list[int]]],
+    *,
+    session: Session,
+) -> tuple[list[list[int]], dict[int, embeddings.ChunkText]]:
+    ranked = rank(embeddings.load_embeddings(use_case, model, session=session))
+    chunks = embeddings.get_chunks([c for ids in ranked for c in ids], session=session)
+    return ranked, chunks
+
+
+def record_daily_usage(count: usage.UsageCount, *, today: date, session: Session) -> int:
+    """Set one day's count; the use case's 30-day volume after it."""
+    usage.record_usage_many([count], session=session)
+    return usage.volume(count.use_case, today=today, session=session)
+
+
+def import_usage(rows: Mapping[int, usage.UsageCount], path: Path, *, session: Session) -> int:
+    first_line: dict[str, int] = {}
+    for line, row in rows.items():
+        first_line.setdefault(row.use_case, line)
+    for name, line in first_line.items():
+        try:
+            lookup.use_case_id(session, name)
+        except NotFound as exc:
+            raise NotFound(f"{path}: line {line}: use_case: {exc}") from exc
+    return usage.record_usage_many(list(rows.values()), session=session)
+
+
+def record_usage_deliveries(
+    replays: Replays,
+    reports: Sequence[tuple[Sequence[usage.UsageCount], Delivery]],
+    *,
+    session: Session,
+) -> list[int | NotFound | None]:
+    """Reserve the deliveries and write the counts of the new ones; None for a replay.
+
+    A report refused (unknown use case) frees its delivery's id.
+    """
+    new = replays.reserve([delivery for _, delivery in reports], session=session)
+    written = iter(
+        usage.record_usage_reports(
+            [counts for (counts, _), fresh in zip(reports, new, strict=True) if fresh],
+            session=session,
+        )
+    )
+    results: list[int | NotFound | None] = []
+    for (_, delivery), fresh in zip(reports, new, strict=True):
+        if not fresh:
+            results.append(None)
+            continue
+        result = next(written)
+        if isinstance(result, NotFound):
+            replays.release(delivery, session=session)
+        results.append(result)
+    return results
+
+
+def reserve_for_use_case(replays: Replays, delivery: Delivery, *, session: Session) -> bool:
+    store.require_use_case(delivery.use_case, session=session)
+    return replays.reserve([delivery], session=session)[0]
+
+
+def release_delivery(replays: Replays, delivery: Delivery, *, session: Session) -> None:
+    replays.release(delivery, session=session)
+
+
+def record_interactions_once(
+    replays: Replays,
+    delivery: Delivery,
+    records: list[interactions.NewInteraction],
+    *,
+    session: Session,
+) -> tuple[int, int] | None:
+    if not replays.reserve([delivery], session=session)[0]:
+        return None
+    return interactions.record_interactions(delivery.use_case, records, session=session)

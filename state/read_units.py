@@ -1,0 +1,79 @@
+"""Units of work that read for people: status rows, a use case's report, leases.
+
+Each function takes the session as a keyword and reads in it, so that `Store` gives one
+consistent view.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from state import (
+    approvals,
+    evals,
+    leases,
+    store,
+    usage,
+)
+from state.domain import (
+    ApplyResult,
+    Configuration,
+    Decision,
+    EvalRun,
+    UseCase,
+)
+from state.spec import LoadedSpec
+
+
+def apply_specs(loaded: Sequence[LoadedSpec], *, session: Session) -> list[ApplyResult]:
+    return [store.apply_spec(item, session=session) for item in loaded]
+
+
+def leases_and_breaks(
+    *, session: Session
+) -> tuple[list[leases.LeaseInfo], list[leases.LeaseBreak]]:
+    return leases.list_leases(session=session), leases.list_lease_breaks(session=session)
+
+
+def status_rows(*, today: date, session: Session) -> list[tuple]:
+    """Every use case with its active configuration, last decision, volume, pending approval."""
+    volumes = usage.volumes(today=today, session=session)
+    pending = {a.use_case: a for a in approvals.pending_approvals(session=session)}
+    rows = []
+    for use_case in store.list_use_cases(session=session):
+        active_id = use_case.active_configuration_id
+        config = store.get_configuration(active_id, session=session) if active_id else None
+        last = store.list_decisions(use_case.name, session=session, limit=1)
+        rows.append(
+            (
+                use_case,
+                config,
+                last[-1] if last else None,
+                volumes[use_case.name],
+                pending.get(use_case.name),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ReportRead:
+    """A use case, its decisions, every eval run and the configurations they scored."""
+
+    use_case: UseCase
+    decisions: list[Decision]
+    eval_runs: list[EvalRun]
+    configurations: dict[int, Configuration]
+
+
+def read_report(use_case: str, *, session: Session) -> ReportRead:
+    registered = store.require_use_case(use_case, session=session)
+    decisions = store.list_decisions(use_case, session=session)
+    runs = evals.list_eval_runs(use_case, session=session)
+    if registered.spec.guardrails:  # guardrail metrics are computed from per-item results
+        runs = [evals.get_eval_run(r.id, session=session) or r for r in runs]
+    config_ids = {r.configuration_id for r in runs if r.configuration_id is not None}
+    configs = {i: store.get_configuration(i, session=session) for i in sorted(config_ids)}
+    return ReportRead(registered, decisions, runs, configs)
