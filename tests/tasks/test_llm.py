@@ -204,8 +204,15 @@ def test_interrupted_batch_keeps_the_answers_it_got_and_a_rerun_pays_only_for_th
         if len(finished) == 20:
             signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of the batch
 
-    with pytest.raises(KeyboardInterrupt):
-        run_batch(_options(sandbox_url, concurrency=2), requests, cache=cache, on_done=interrupt)
+    # Ctrl-C as a command line process gets it, whatever handler an earlier test left behind.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(
+                _options(sandbox_url, concurrency=2), requests, cache=cache, on_done=interrupt
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     first_calls = _stats(sandbox_url)["chat_completions"]
     kept = len(cache.get_many([r.cache_key() for r in requests]))
     # Stopped at once: at most the calls in flight beyond the 20 answered; all 20 kept.
