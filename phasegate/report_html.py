@@ -10,7 +10,8 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from phasegate.report_format import FILTERS, gate_value, when
-from state.domain import Configuration, Decision, EvalRun, UseCase
+from state.domain import EvalRun
+from state.read_units import ReportRead
 from state.store_api import Store
 from tasks.guardrail_metrics import summarise_metrics
 
@@ -22,13 +23,9 @@ SLOT, LEFT, TOP, PLOT_HEIGHT, BELOW = 88, 56, 10, 230, 80
 
 
 @dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows, read from the store; `ui_url` is the Prefect UI's."""
+class ReportData(ReportRead):
+    """Everything the report shows: what the store holds, and the Prefect UI's address."""
 
-    use_case: UseCase
-    decisions: list[Decision]
-    eval_runs: list[EvalRun]
-    configurations: dict[int, Configuration]
     ui_url: str | None = None
 
     def flow_run_url(self, flow_run_id: str | None) -> str | None:
@@ -46,7 +43,7 @@ class ReportData:
 def load_report(use_case: str, *, store_url: str, ui_url: str | None) -> ReportData:
     """Read a use case, its decisions, every eval run and their configurations."""
     read = Store(store_url).read_report(use_case)
-    return ReportData(read.use_case, read.decisions, read.eval_runs, read.configurations, ui_url)
+    return ReportData(**vars(read), ui_url=ui_url)
 
 
 def _y(value: float) -> float:
