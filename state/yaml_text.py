@@ -1,5 +1,6 @@
-"""Read YAML strictly: bytes that are not UTF-8, duplicate keys and NUL characters are errors
-that name the file and the line or field. A leaf: it imports nothing of the project but errors.
+"""Read YAML strictly: bytes that are not UTF-8, duplicate keys, NUL characters and aliases that
+expand past a bound are errors that name the file and the line or field. A leaf: it imports
+nothing of the project but errors.
 """
 
 from collections.abc import Hashable
@@ -9,6 +10,9 @@ import yaml
 from state.errors import SpecError
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+# Aliases share one node, so a few lines can stand for billions ("billion laughs"); every walk of
+# the loaded value would expand them. A spec is configuration: far below this many nodes.
+MAX_EXPANDED_NODES = 100_000
 
 
 def decode_utf8(data: bytes, source: str) -> str:
@@ -75,16 +79,66 @@ def nul_field(value: object, path: str = "") -> str | None:
     return None
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    """The nodes directly under `node` (keys and values of a mapping)."""
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """Refuse a node graph whose aliases recurse or expand it past MAX_EXPANDED_NODES.
+
+    Counts the expanded size once per distinct node (never expanding anything), iteratively so
+    that deep nesting does not exhaust Python's stack.
+    """
+    sizes: dict[int, int] = {}
+    ancestors: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            ancestors.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > max(MAX_EXPANDED_NODES, len(sizes)):
+                raise SpecError(
+                    f"{source}: line {node.start_mark.line + 1}: invalid YAML (aliases expand "
+                    f"this node to {sizes[key]:,} nodes; at most {MAX_EXPANDED_NODES:,} allowed)"
+                )
+        elif key in ancestors:
+            raise SpecError(
+                f"{source}: line {node.start_mark.line + 1}: invalid YAML (recursive alias)"
+            )
+        elif key not in sizes:
+            ancestors.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+
+
 def load_yaml(text: str, source: str) -> object:
     """The YAML document of `text`; errors name `source` and the line or field.
 
-    A NUL character is refused: PostgreSQL text cannot hold it, and a spec's names and prompts
-    reach text columns.
+    The document is composed and its aliases bounded before anything is constructed. A NUL
+    character is refused: PostgreSQL text cannot hold it, and names and prompts reach text
+    columns.
     """
     try:
-        value = yaml.load(text, Loader=_UniqueKeyLoader)
+        loader = _UniqueKeyLoader(text)  # its reader refuses control characters at once
+        try:
+            value = None
+            if (node := loader.get_single_node()) is not None:
+                _check_aliases(node, source)
+                value = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, source) from exc
+    except RecursionError as exc:
+        # PyYAML composes and constructs recursively: a few thousand open brackets exhaust it.
+        raise SpecError(f"{source}: invalid YAML (nested too deeply)") from exc
     if field := nul_field(value):
         raise SpecError(f"{source}: {field}: must not contain a NUL character")
     return value

@@ -72,3 +72,31 @@ def test_load_spec_names_the_line_of_a_raw_control_character(tmp_path: Path) -> 
     last = len(path.read_text().splitlines())
     with pytest.raises(SpecError, match=rf"line {last}: invalid YAML \(character #x0007"):
         load_spec(path)
+
+
+def _alias_bomb(levels: int) -> str:
+    """A 'billion laughs' document: each level is a list of nine aliases of the one before."""
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
+    return "\n".join(lines) + f"\nname: *l{levels - 1}\n"
+
+
+def test_load_spec_refuses_an_alias_bomb_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(_alias_bomb(9))
+    with pytest.raises(SpecError, match=rf"^{path}: line 6: invalid YAML \(aliases expand "):
+        load_spec(path)
+
+
+def test_load_spec_refuses_a_recursive_alias(tmp_path: Path) -> None:
+    path = _spec_with(tmp_path, "tags: &t [*t]\n")
+    with pytest.raises(SpecError, match=r"line \d+: invalid YAML \(recursive alias\)"):
+        load_spec(path)
+
+
+def test_load_spec_refuses_nesting_deeper_than_python_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("name: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(SpecError, match=rf"^{path}: invalid YAML \(nested too deeply\)"):
+        load_spec(path)

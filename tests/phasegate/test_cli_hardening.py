@@ -1,0 +1,35 @@
+"""Issue 23's CLI edges: an alias bomb, bad thresholds, paths and ports exit 2 naming what is
+wrong, and the store stays unchanged — on SQLite and PostgreSQL.
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.phasegate.test_cli_inputs import _cli, _snapshot, cli_store_fixture  # noqa: F401
+from tests.specs import write_spec
+
+
+def _alias_bomb(levels: int) -> str:
+    """'Billion laughs': each level a list of nine aliases of the one before; `name` the last."""
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join(lines) + f"\nname: *l{levels - 1}\n"
+
+
+def test_apply_alias_bomb_exits_2_at_once_naming_the_file(
+    cli_store: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_spec(tmp_path / "specs", name="good-one")
+    bomb = tmp_path / "specs" / "bomb.yaml"
+    bomb.write_text(_alias_bomb(9))
+    before = _snapshot(cli_store)
+    started = time.monotonic()
+    code, err = _cli(capsys, "apply", str(tmp_path / "specs"))
+    elapsed = time.monotonic() - started
+    # The issue's acceptance bound (generous: the refusal takes milliseconds; before, the walk
+    # of the expanded tree ran for minutes of CPU and never ended).
+    assert (code, elapsed < 2.0) == (2, True), (err, elapsed)
+    assert f"error: {bomb}: line 6: invalid YAML (aliases expand this node to" in err
+    assert _snapshot(cli_store) == before
