@@ -31,6 +31,7 @@ from tasks.gates import (
     entry_met,
     entry_reason,
     gate_result,
+    move_objective,
     run_checks,
     unmet,
     verdict,
@@ -143,6 +144,8 @@ def _check_entry(ctx: UseCaseContext, draft: Draft) -> tuple[GateInputs, dict[st
     )
     entry = run_checks(inputs, Stage.ENTRY) + refused
     draft.gates += entry
+    objective, why = move_objective(entry)
+    inputs = inputs.model_copy(update={"objective": objective, "objective_reason": why})
     return (inputs, reuse) if entry_met(entry) and not refused else None
 
 

@@ -28,7 +28,16 @@ Retriever = Literal["fts", "embeddings"]
 MAX_ERROR_RATE = 0.02
 # Fields added after specs were first hashed: left out of the canonical JSON while they hold
 # their default, so that every existing spec keeps its hash until it uses one of them.
-LATER = frozenset({"metrics", "min_detectable_gain", "generation", "answers", "max_error_rate"})
+LATER = frozenset(
+    {
+        "metrics",
+        "min_detectable_gain",
+        "generation",
+        "answers",
+        "max_error_rate",
+        "max_quality_loss",
+    }
+)
 
 
 class _Strict(BaseModel):
@@ -177,6 +186,14 @@ class QualityGate(_Strict):
         le=1,
         description="the true gain the eval set must be able to detect (80 % power, 95 % "
         "interval) before a candidate is built; default: min_gain when above 0, else no check",
+    )
+    max_quality_loss: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="a move made for cost alone (quality target met, volume above the "
+        "break-even) may lose at most this much quality: it passes "
+        "when the 95 % paired interval's lower bound is above −max_quality_loss",
     )
     min_paired: int = Field(30, ge=1, description="paired items needed for a verdict")
     bootstrap_samples: int = Field(

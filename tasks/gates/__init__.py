@@ -7,7 +7,8 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     results.py      `gate_result`, the one builder of a result; `passed`, `worst`
     entry.py        entry checks: need (quality, volume), data, privacy
     absolute.py     the subject alone against a threshold: quality floor, latency
-    paired.py       the paired comparison and its rules (superiority, non-inferiority)
+    paired.py       the paired comparison and its rules (superiority, non-inferiority,
+                    within_loss for moves made for cost or a retirement)
     comparative.py  promotion checks against the baseline: gain, canary, break-even
     guardrails.py   `guardrail_<name>`: metrics that must not regress beyond a margin
     power.py        the entry check `eval_power`: can the eval set detect the required gain?
@@ -31,6 +32,7 @@ from tasks.gates.entry import (
     gate_need,
     gate_need_quality,
     gate_privacy,
+    move_objective,
 )
 from tasks.gates.guardrails import gate_guardrail_regressions, gate_guardrails
 from tasks.gates.inputs import (
@@ -41,6 +43,7 @@ from tasks.gates.inputs import (
     THRESHOLDS,
     TRANSITIONS,
     GateInputs,
+    Objective,
     Roles,
     Transition,
     transition_into,
@@ -73,6 +76,7 @@ __all__ = [
     "TRANSITIONS",
     "Check",
     "GateInputs",
+    "Objective",
     "Roles",
     "Transition",
     "Verdict",
@@ -96,6 +100,7 @@ __all__ = [
     "gate_quality_gain",
     "gate_regression",
     "gate_result",
+    "move_objective",
     "passed",
     "apply_checks",
     "run_checks",

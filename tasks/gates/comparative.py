@@ -3,8 +3,8 @@
 from state.domain import GateResult
 from state.phases import GateStatus, Stage
 from tasks.costs import TokensPerQuery, break_even
-from tasks.gates.inputs import GateInputs, fine_tuning_thresholds
-from tasks.gates.paired import compare, non_inferiority, superiority
+from tasks.gates.inputs import GateInputs, Objective, fine_tuning_thresholds
+from tasks.gates.paired import Comparison, compare, non_inferiority, superiority, within_loss
 from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result, passed, worst
 
 PROMOTION = Stage.PROMOTION
@@ -40,13 +40,15 @@ def paired_gain(inputs: GateInputs, check: str) -> GateResult:
             threshold=gate.min_gain,
             **evidence,
         )
+    if inputs.objective != Objective.QUALITY:
+        return _no_real_loss(inputs, check, comparison, evidence)
     status = superiority(comparison, gate.min_gain)
     relative_status, relative = _relative_gain(
         gate.min_relative_gain, comparison.baseline_mean, comparison.subject_mean
     )
     detail = (
         f"paired mean gain {comparison.interval()}; pass needs a lower bound > min_gain "
-        f"{gate.min_gain:+.3f} and a positive mean gain"
+        f"{gate.min_gain:+.3f} and a positive mean gain ({_why(inputs)})"
     )
     if status == FAIL and comparison.high <= 0:
         detail = f"{roles.subject_name} gains nothing over {roles.baseline_name}: {detail}"
@@ -63,6 +65,38 @@ def paired_gain(inputs: GateInputs, check: str) -> GateResult:
         **evidence,
         relative_gain=relative,
         min_relative_gain=gate.min_relative_gain,
+        rule="superiority",
+        objective=str(inputs.objective),
+    )
+
+
+def _why(inputs: GateInputs) -> str:
+    """Which rule applied and why, for a detail."""
+    rule = "superiority" if inputs.objective == Objective.QUALITY else "non-inferiority"
+    return f"rule: {rule}, objective {inputs.objective}: {inputs.objective_reason}"
+
+
+def _no_real_loss(
+    inputs: GateInputs, check: str, comparison: Comparison, evidence: dict
+) -> GateResult:
+    """A move made for cost or a retirement: paired non-inferiority within max_quality_loss."""
+    margin = inputs.thresholds.max_quality_loss
+    status = within_loss(comparison, margin)
+    detail = (
+        f"paired mean change {comparison.interval()}; pass needs a lower bound > "
+        f"−max_quality_loss {-margin:+.3f}, fail is an upper bound below it ({_why(inputs)})"
+    )
+    return gate_result(
+        check,
+        PROMOTION,
+        status,
+        detail,
+        observed=comparison.gain,
+        threshold=-margin,
+        **evidence,
+        rule="non_inferiority",
+        objective=str(inputs.objective),
+        max_quality_loss=margin,
     )
 
 

@@ -1,8 +1,10 @@
 """Entry checks: is the next phase needed (quality, volume) and possible (data, privacy)?"""
 
+from collections.abc import Sequence
+
 from state.domain import GateResult
-from state.phases import Stage
-from tasks.gates.inputs import GateInputs, fine_tuning_thresholds, rag_thresholds
+from state.phases import GateStatus, Stage
+from tasks.gates.inputs import GateInputs, Objective, fine_tuning_thresholds, rag_thresholds
 from tasks.gates.results import INCONCLUSIVE, PASS, gate_result, passed
 
 ENTRY = Stage.ENTRY
@@ -115,3 +117,24 @@ def gate_privacy(inputs: GateInputs) -> GateResult:
         external_api=external_api,
         self_hosted=self_hosted,
     )
+
+
+def move_objective(entry: Sequence[GateResult]) -> tuple[Objective, str]:
+    """Why the move is made, read from the entry's `need`: for quality, or for cost alone.
+
+    Cost alone is the RAG → fine-tuning need met by volume while the active quality already
+    meets its target; every other need (including an unknown quality) asks for a real gain.
+    """
+    need = next((r for r in entry if r.check == "need"), None)
+    if need is None:
+        return Objective.QUALITY, "the move is needed for quality"
+    quality, volume = need.evidence["need_quality"], need.evidence["need_volume"]
+    if quality["status"] == GateStatus.FAIL and volume["status"] == GateStatus.PASS:
+        reason = (
+            f"the active quality {quality['observed']:.3f} meets its target "
+            f"{quality['threshold']:.3f} and the move is needed for volume alone "
+            f"({volume['observed']} queries in 30 days ≥ {volume['threshold']}), so it is "
+            "judged for cost at equal quality"
+        )
+        return Objective.COST, reason
+    return Objective.QUALITY, "the move is needed for quality, so it must show a real gain"

@@ -10,6 +10,8 @@ depends on the caller; `Roles` names them in details and evidence keys:
   (`restored`), with every check named `restored_<check>`.
 """
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from state.domain import EvalRun
@@ -30,6 +32,13 @@ def transition_into(phase: Phase) -> Transition:
     """The transition whose gate guarded the move into `phase` (prompting: its own gate)."""
     earlier = [p for p in Phase if p.next == phase]
     return (earlier[0] if earlier else phase).transition or ""
+
+
+class Objective(StrEnum):
+    """Why a move is made, which decides the rule of its quality check (docs/gates.md)."""
+
+    QUALITY = "quality"  # a real gain is required (superiority)
+    COST = "cost"  # equal quality for less money: non-inferiority within max_quality_loss
 
 
 class Roles(BaseModel):
@@ -85,6 +94,10 @@ class GateInputs(BaseModel):
     prices_candidate: Price | None = None
     training_tokens: int | None = Field(None, ge=0, description="training file tokens × epochs")
     self_hosted: bool = False
+    objective: Objective = Field(Objective.QUALITY, description="why the move is made")
+    objective_reason: str = Field(
+        "the move is needed for quality", description="why the objective applies, for the detail"
+    )
 
     @model_validator(mode="after")
     def _thresholds_fit_transition(self) -> "GateInputs":

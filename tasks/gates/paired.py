@@ -7,7 +7,10 @@ and a seeded bootstrap interval of its mean. Two rules read it:
   above `min_gain` and the mean gain is positive; fail when the upper bound is at or below
   `min_gain` (or at or below 0: a tie gains nothing); else inconclusive;
 - `non_inferiority` (nothing may get worse by more than a margin): pass when the lower bound
-  is at or above −margin, fail when the whole interval lies below it, else inconclusive.
+  is at or above −margin, fail when the whole interval lies below it, else inconclusive;
+- `within_loss` (a move made for cost or for a retirement may lose at most `max_quality_loss`):
+  pass when the lower bound is strictly above −margin, fail when the upper bound is strictly
+  below it, else inconclusive (a person decides).
 
 Too few pairs (`min_paired`) is inconclusive under either rule.
 """
@@ -136,5 +139,14 @@ def non_inferiority(comparison: Comparison, margin: float) -> GateStatus:
     if not comparison.enough:
         return INCONCLUSIVE
     if comparison.low >= -margin:
+        return PASS
+    return FAIL if comparison.high < -margin else INCONCLUSIVE
+
+
+def within_loss(comparison: Comparison, margin: float) -> GateStatus:
+    """Status of a move that may lose at most `margin`: the lower bound must be above −margin."""
+    if not comparison.enough:
+        return INCONCLUSIVE
+    if comparison.low > -margin:
         return PASS
     return FAIL if comparison.high < -margin else INCONCLUSIVE

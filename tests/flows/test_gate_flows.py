@@ -72,3 +72,24 @@ def test_a_rag_candidate_whose_documents_are_irrelevant_ties_and_is_held(
     assert (gain.evidence["ci_low"], gain.evidence["ci_high"]) == (0.0, 0.0)
     assert "gains nothing" in gain.detail
     assert step.use_case.active_phase == "prompting"
+
+
+def test_a_fine_tune_needed_for_volume_alone_is_judged_for_cost(
+    journey_from: Callable[..., Journey],
+) -> None:
+    # RAG meets a target of 0.3; 9,000 queries a month exceed the break-even: cost is the need.
+    cost_only = GATES | {"rag_to_fine_tuning": GATES["rag_to_fine_tuning"] | {"target": 0.3}}
+    journey = journey_from("rag", gates=cost_only)
+
+    step = run_check(journey, auto_approve=True)
+
+    checks = {g.check: g for g in step.decision.gate_results}
+    gain = checks["quality_gain"]
+    assert checks["need"].observed == "volume"
+    assert (gain.evidence["rule"], gain.evidence["objective"]) == ("non_inferiority", "cost")
+    assert "needed for volume alone" in gain.detail
+    low, high = gain.evidence["ci_low"], gain.evidence["ci_high"]
+    expected = "pass" if low > -0.02 else "fail" if high < -0.02 else "inconclusive"
+    assert (gain.status, gain.threshold) == (expected, -0.02)
+    moved = all(g.status == "pass" for g in step.decision.gate_results)
+    assert step.decision.kind == ("advanced" if moved else "held")
