@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from sandbox.errors import bad_request, not_found
 from sandbox.fine_tuning import TERMINAL, Job
-from sandbox.lifecycle import cancel
+from sandbox.lifecycle import VALIDATED_AT, cancel
 from sandbox.reader import BASE_MODELS
 from sandbox.text import stable_hash
 from sandbox.wire import json_body, limit_of, page, state_of
@@ -110,7 +110,15 @@ async def create_job(request: Request) -> JSONResponse:
     )
     job.event(job.created, f"Created fine-tuning job: {job_id}")
     state.jobs[job_id] = job
+    state.watch(lambda: _next_change(job), lambda: state.refresh(job))
     return JSONResponse(job.to_json())
+
+
+def _next_change(job: Job) -> float | None:
+    """When a job may end next: after validation (it may fail), then at its end."""
+    if job.status in TERMINAL:
+        return None
+    return job.created + (VALIDATED_AT * job.duration if job.plan is None else job.duration)
 
 
 def _job(request: Request, job_id: str, stat: str) -> Job:
@@ -165,4 +173,5 @@ async def cancel_job(job_id: str, request: Request) -> JSONResponse:
             "job_not_cancellable",
         )
     cancel(job)
+    state_of(request).notify("fine_tuning.job.cancelled", job.id)
     return JSONResponse(job.to_json())

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from sandbox import api_chat, api_files, api_tuning
+from sandbox import api_batches, api_chat, api_files, api_tuning
 from sandbox.config import SandboxConfig
 from sandbox.errors import APIError, bad_request, error_body, model_not_found
 from sandbox.state import SandboxState
@@ -44,6 +44,12 @@ async def set_faults(request: Request) -> JSONResponse:
     """Update configuration fields (faults, latency, job timing) at runtime."""
     config = state_of(request).set_faults(await json_body(request))
     return JSONResponse(config.model_dump())
+
+
+@admin.get("/webhooks")
+async def webhooks_sent(request: Request) -> JSONResponse:
+    """The last webhooks sent: url, headers, body and the receiver's status (for replays)."""
+    return JSONResponse({"data": list(state_of(request).notifier.sent)})
 
 
 @admin.post("/models/{model_id:path}/degrade")
@@ -89,6 +95,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app.include_router(api_chat.router)
     app.include_router(api_files.router)
     app.include_router(api_tuning.router)
+    app.include_router(api_batches.router)
     app.include_router(admin)
     app.add_exception_handler(APIError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

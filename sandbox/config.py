@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ENV_PREFIX = "SANDBOX_"
 
@@ -28,6 +30,26 @@ class SandboxConfig(BaseModel):
     answer_threshold: float = Field(0.3, ge=0, le=1, description="Min overlap for the reader.")
     tuned_threshold: float = Field(0.5, ge=0, le=1, description="Min overlap for a tuned pair.")
     metrics_sample: int = Field(200, ge=1, description="Max pairs scored per checkpoint metric.")
+    batch_seconds: float = Field(6.0, gt=0, description="Wall time of a batch, start to end.")
+    batch_expire_seconds: float | None = Field(
+        None, gt=0, description="A batch still running this long after creation expires."
+    )
+    batch_max_requests: int = Field(50_000, ge=1, description="Most requests in a batch file.")
+    batch_max_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest batch file.")
+    webhook_url: str | None = Field(None, description="Where batch/fine-tuning webhooks go.")
+    webhook_secret: str | None = Field(None, description="whsec_<base64> key signing webhooks.")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value.removeprefix("whsec_"), validate=True)
+            except binascii.Error:
+                raise ValueError("webhook_secret must be whsec_<base64>") from None
+            if not value.startswith("whsec_"):
+                raise ValueError("webhook_secret must be whsec_<base64>")
+        return value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SandboxConfig:

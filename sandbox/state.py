@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
+from sandbox import batches
+from sandbox.batches import Batch, Limits
+from sandbox.chat import answer_chat, validate_chat
 from sandbox.config import SandboxConfig
 from sandbox.errors import bad_request
-from sandbox.fine_tuning import FileStore, Job
+from sandbox.fine_tuning import TERMINAL, FileStore, Job
 from sandbox.lifecycle import refresh
+from sandbox.notify import Notifier
 from sandbox.reader import BASE_MODELS, TunedModel
 
 STAT_KEYS = (
@@ -34,6 +41,14 @@ STAT_KEYS = (
     "prompt_tokens",
     "completion_tokens",
     "max_in_flight",
+    "batches_create",
+    "batches_retrieve",
+    "batches_list",
+    "batches_cancel",
+    "batch_requests",
+    "batch_requests_ok",
+    "webhooks_sent",
+    "webhooks_failed",
 )
 
 
@@ -49,6 +64,8 @@ class SandboxState:
         self.files = FileStore()
         self.jobs: dict[str, Job] = {}
         self.models: dict[str, TunedModel] = {}
+        self.batches: dict[str, Batch] = {}
+        self.notifier = Notifier()
 
     def next_counter(self) -> int:
         """Sequence number of a chat/embeddings request (seeds its fault stream)."""
@@ -70,12 +87,15 @@ class SandboxState:
         self.stats = dict.fromkeys(STAT_KEYS, 0)
         self.counter = 0
         self.config = self.initial.model_copy()
+        self.notifier.sent.clear()
         for model in self.models.values():
             model.degrade = 0.0
         if everything:
+            self.notifier.cancel_all()
             self.files = FileStore()
             self.jobs.clear()
             self.models.clear()
+            self.batches.clear()
 
     def set_faults(self, update: dict[str, Any]) -> SandboxConfig:
         """Change config fields at runtime (validated like the constructor)."""
@@ -90,9 +110,42 @@ class SandboxState:
         return self.config.tuned_threshold, self.config.answer_threshold
 
     def refresh(self, job: Job) -> Job:
-        """Bring one job up to date."""
+        """Bring one job up to date; a job that ends now sends its webhook."""
+        running = job.status not in TERMINAL
         refresh(job, self.files, self.models, self.thresholds(), self.config.metrics_sample)
+        if running and job.status in TERMINAL:
+            self.notify(f"fine_tuning.job.{job.status}", job.id)
         return job
+
+    def notify(self, kind: str, object_id: str) -> None:
+        """Send a webhook `kind` about `object_id` when a webhook URL is configured."""
+        config = self.config
+        self.notifier.send(config.webhook_url, config.webhook_secret, kind, object_id, self.stats)
+
+    def watch(self, next_change: Callable[[], float | None], advance: Callable[[], Any]) -> None:
+        """Advance an object at each of its status changes, so it ends (and notifies) on time."""
+
+        async def run() -> None:
+            while (at := next_change()) is not None:
+                # A hair past the change, so that `advance` sees it happened.
+                await asyncio.sleep(max(0.0, at - time.time()) + 0.002)
+                advance()
+
+        self.notifier.spawn(run())
+
+    def answer_line(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A batch line answered by the chat mechanics of `/v1/chat/completions`."""
+        self.stats["batch_requests"] += 1
+        completion = answer_chat(self, validate_chat(self, body))
+        self.stats["batch_requests_ok"] += 1
+        return completion
+
+    def refresh_batch(self, batch: Batch) -> Batch:
+        """Bring one batch up to date; a batch that ends now sends its webhook."""
+        limits = Limits(self.config.batch_max_requests, self.config.batch_max_bytes)
+        if batches.refresh(batch, self.files, self.answer_line, limits, time.time()):
+            self.notify(f"batch.{batch.status}", batch.id)
+        return batch
 
     def refresh_all(self) -> None:
         """Bring every job up to date (so finished jobs register their models)."""

@@ -19,6 +19,8 @@ from sandbox.state import SandboxState
 
 #: Job duration used by the test server (statuses move every 20/20/60 % of it).
 TEST_JOB_SECONDS = 0.3
+#: Batch duration used by the test server (validating 10 %, answering to 90 %, finalizing).
+TEST_BATCH_SECONDS = 0.4
 STARTUP_TIMEOUT = 10.0
 
 
@@ -102,8 +104,9 @@ def _serve(config: SandboxConfig) -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
-    """Session-wide sandbox server with ``job_seconds=TEST_JOB_SECONDS``."""
-    yield from _serve(SandboxConfig(job_seconds=TEST_JOB_SECONDS))
+    """Session-wide sandbox server with ``job_seconds=TEST_JOB_SECONDS`` (and batch seconds)."""
+    config = SandboxConfig(job_seconds=TEST_JOB_SECONDS, batch_seconds=TEST_BATCH_SECONDS)
+    yield from _serve(config)
 
 
 @pytest.fixture
