@@ -1,4 +1,4 @@
-"""deploy/: the same deployments on a Docker and a Kubernetes pool, checked with Prefect's models."""
+"""deploy/: the deployments on a Docker and a Kubernetes pool, checked with Prefect's models."""
 
 import json
 import re
@@ -79,7 +79,8 @@ def test_pool_file_holds_no_secret_value(pool: str) -> None:
     env = _job_variables(pool).get("env", {})
     assert [value for value in env.values() if SECRET_VALUE.search(str(value))] == []
     block_references = [v for v in env.values() if "prefect.blocks" in str(v)]
-    assert all(re.fullmatch(r"\{\{ prefect\.blocks\.secret\.[\w-]+ \}\}", v) for v in block_references)
+    reference = re.compile(r"\{\{ prefect\.blocks\.secret\.[\w-]+ \}\}")
+    assert all(reference.fullmatch(v) for v in block_references)
 
 
 def test_kubernetes_pods_take_their_settings_from_a_kubernetes_secret() -> None:
