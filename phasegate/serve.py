@@ -26,6 +26,9 @@ SERVER_START_SECONDS = 90.0
 EXISTING_API_SECONDS = 10.0
 DEPLOY_SECONDS = 180.0
 WORKER_START_SECONDS = 60.0
+# Flow runs one worker starts at a time. Without a limit the first worker to poll claims every
+# queued run (12 of 12 with two workers); with one, queued checks spread over the workers.
+WORKER_LIMIT = 4
 
 
 def prefect_args(*args: str) -> list[str]:
@@ -46,7 +49,8 @@ class LocalPrefect:
     env: dict[str, str]
     log_dir: Path
     children: list[Child] = field(default_factory=list)
-    worker_name: str = field(default_factory=lambda: f"phasegate-{uuid.uuid4().hex[:8]}")
+    name: str = field(default_factory=lambda: f"phasegate-{uuid.uuid4().hex[:8]}")
+    worker_names: list[str] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -89,16 +93,24 @@ class LocalPrefect:
         self.children.append(child)
         return child
 
-    def launch(self, *, webhook_port: int | None = None) -> Child:
-        """Start the worker and `prefect deploy --all` side by side (and the webhook API).
+    def launch(
+        self, *, webhook_port: int | None = None, workers: int = 1, worker_limit: int = WORKER_LIMIT
+    ) -> Child:
+        """Start the workers and `prefect deploy --all` side by side (and the webhook API).
 
-        Returns the deploy process, for `wait_ready`.
+        Each worker has a name of its own (`<stack>-<n>`) and starts at most `worker_limit`
+        flow runs at a time. Returns the deploy process, for `wait_ready`.
         """
-        self._spawn(
-            "prefect-worker",
-            prefect_args("worker", "start", "--pool", POOL, "--type", "process")
-            + ["--name", self.worker_name],
-        )
+        for number in range(1, workers + 1):
+            name = f"{self.name}-{number}"
+            self.worker_names.append(name)
+            self._spawn(
+                f"prefect-worker-{number}" if workers > 1 else "prefect-worker",
+                prefect_args(
+                    *("worker", "start", "--pool", POOL, "--type", "process", "--name", name),
+                    *("--limit", str(worker_limit)),
+                ),
+            )
         deploying = self._spawn("prefect-deploy", prefect_args("--no-prompt", "deploy", "--all"))
         if webhook_port is not None:
             args = [sys.executable, "-c", "from phasegate.cli import main; main()", "webhook"]
@@ -111,7 +123,7 @@ class LocalPrefect:
         deploy_timeout: float = DEPLOY_SECONDS,
         worker_timeout: float = WORKER_START_SECONDS,
     ) -> None:
-        """Wait for the deployments to be applied and the worker to poll the pool."""
+        """Wait for the deployments to be applied and every worker to poll the pool."""
         try:
             code = deploying.process.wait(timeout=deploy_timeout)
         except subprocess.TimeoutExpired as exc:
@@ -125,21 +137,23 @@ class LocalPrefect:
         while True:
             if reason := self.first_exit():
                 raise ServeError(f"a process of the stack stopped: {reason}")
-            if self._worker_polled():
+            if not (silent := self._workers_not_polling()):
                 return
             if time.monotonic() > deadline:
                 raise ServeError(
-                    f"worker {self.worker_name} did not poll pool {POOL!r} within "
+                    f"worker {', '.join(silent)} did not poll pool {POOL!r} within "
                     f"{worker_timeout:.0f} s"
                 )
             time.sleep(0.25)
 
-    def _worker_polled(self) -> bool:
+    def _workers_not_polling(self) -> list[str]:
+        """The names of this stack's workers that the pool has not heard from yet."""
         try:
             status, found = call_api(self.api_url, "POST", f"/work_pools/{POOL}/workers/filter", {})
         except OSError:
-            return False  # the API is restarting or busy; the deadline bounds the wait
-        return status == 200 and any(w["name"] == self.worker_name for w in found)
+            return self.worker_names  # the API is restarting or busy; the deadline bounds it
+        polled = {w["name"] for w in found} if status == 200 else set()
+        return [name for name in self.worker_names if name not in polled]
 
     def first_exit(self) -> str | None:
         """Why the first process that stopped did so, or None while they all run."""
@@ -163,14 +177,19 @@ def start_local_prefect(
     api_url: str | None = None,
     webhook_port: int | None = None,
     env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    worker_limit: int = WORKER_LIMIT,
 ) -> LocalPrefect:
-    """Start (or use, given `api_url`) a server, then the pool, the deployments and a worker.
+    """Start (or use, given `api_url`) a server, then the pool, the deployments and workers.
 
     On any failure, or Ctrl-C, what was started is stopped before the error propagates.
     """
     stack = LocalPrefect.start(log_dir=log_dir, port=port, api_url=api_url, env=env)
     try:
-        stack.wait_ready(stack.launch(webhook_port=webhook_port))
+        launched = stack.launch(
+            webhook_port=webhook_port, workers=workers, worker_limit=worker_limit
+        )
+        stack.wait_ready(launched)
     except BaseException:
         stack.stop()
         raise

@@ -18,7 +18,15 @@ POOLS = {
 }
 IMAGE_DIRECTORY = "/opt/phasegate"
 # What a pool file may change: only where the runs go.
-SAME_AS_PROCESS_POOL = ("name", "entrypoint", "description", "tags", "triggers", "schedules")
+SAME_AS_PROCESS_POOL = (
+    "name",
+    "entrypoint",
+    "description",
+    "tags",
+    "triggers",
+    "schedules",
+    "concurrency_limit",
+)
 SECRET_VALUE = re.compile(r"sk-|whsec_|://[^/@\s]+:[^/@\s]+@|password=", re.IGNORECASE)
 
 

@@ -68,6 +68,15 @@ def test_scheduled_deployment_has_a_valid_cron(name: str, every: str) -> None:
     CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
 
 
+def test_phase_checks_are_bounded_by_a_deployment_concurrency_limit() -> None:
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    model = PrefectYamlModel.model_validate(PREFECT_YAML)
+    (check,) = [d for d in model.deployments if d.name == "phase-check"]
+    assert check.concurrency_limit.limit >= 2
+    assert check.concurrency_limit.collision_strategy == "ENQUEUE"
+
+
 def test_prefect_yaml_pulls_nothing_over_a_network() -> None:
     steps = PREFECT_YAML.get("pull") or []
     assert all(set(step) == {"prefect.deployments.steps.set_working_directory"} for step in steps)

@@ -57,6 +57,12 @@ def serve_command(
     webhook_port: Annotated[
         int, typer.Option(min=1, max=65535, help="port of the webhook API")
     ] = 8787,
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="process workers on the phasegate pool")
+    ] = 1,
+    worker_limit: Annotated[
+        int, typer.Option(min=1, max=100, help="flow runs each worker starts at a time")
+    ] = 4,
 ) -> None:
     """Run the deployments locally: Prefect server, work pool, deployments and a worker."""
     # Imported here, as in every command: only what this command needs (see the package).
@@ -76,12 +82,15 @@ def serve_command(
         port=port,
         api_url=api_url,
         webhook_port=webhook_port if webhook else None,
+        workers=workers,
+        worker_limit=worker_limit,
     )
     try:
         typer.echo(f"Prefect UI:   {stack.ui_url}")
         typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
         typer.echo("deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor")
-        typer.echo(f"worker:       {stack.worker_name}, polling pool {POOL!r}")
+        names = ", ".join(stack.worker_names)
+        typer.echo(f"workers:      {names}, polling pool {POOL!r}, {worker_limit} runs each")
         if webhook:
             typer.echo(f"webhook API:  http://127.0.0.1:{webhook_port}")
         typer.echo(f"logs:         {log_dir}/")

@@ -148,10 +148,11 @@ def test_wait_ready_fails_when_no_worker_polls_in_time(
     fake_api.post = 200  # the pool's worker list: always empty
     stack = LocalPrefect(fake_api.url, {}, tmp_path)
     stack.children.append(serve_helpers.sleeper(tmp_path, "prefect-worker"))
+    stack.worker_names.append("phasegate-test-1")
     deploying = serve_helpers.sleeper(tmp_path, "deploy", "pass")
     stack.children.append(deploying)
     try:
-        with pytest.raises(ServeError, match="did not poll pool 'phasegate'"):
+        with pytest.raises(ServeError, match="phasegate-test-1 did not poll pool 'phasegate'"):
             stack.wait_ready(deploying, worker_timeout=0.3)
     finally:
         stack.stop(grace=1)
@@ -172,3 +173,26 @@ def test_start_local_prefect_stops_what_it_started_when_deploy_fails(
         serve.start_local_prefect(log_dir=tmp_path, api_url=fake_api.url)
     assert [child.name for child in spawned] == ["prefect-worker", "prefect-deploy"]
     assert all(child.process.poll() is not None for child in spawned)
+
+
+def test_launch_starts_each_worker_with_a_name_of_its_own_and_a_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawned = _record_spawns(monkeypatch)
+    commands: list[tuple[str, ...]] = []
+
+    def prefect_args(*args: str) -> list[str]:
+        commands.append(args)
+        return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    monkeypatch.setattr(serve, "prefect_args", prefect_args)
+    stack = serve_helpers.stack(tmp_path)
+    try:
+        stack.launch(workers=2, worker_limit=3)
+    finally:
+        stack.stop(grace=1)
+    workers = [args for args in commands if args[0] == "worker"]
+    names = [args[args.index("--name") + 1] for args in workers]
+    assert names == stack.worker_names == [f"{stack.name}-1", f"{stack.name}-2"]
+    assert [args[args.index("--limit") + 1] for args in workers] == ["3", "3"]
+    assert [child.name for child in spawned][:2] == ["prefect-worker-1", "prefect-worker-2"]
