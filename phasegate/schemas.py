@@ -48,7 +48,8 @@ def _type(schema: dict, node: dict) -> str:
     elif inner.get("type") == "array":
         text = f"list of {_type(schema, inner['items'])}"
     else:
-        text = inner.get("type", "any")
+        kind = inner.get("type", "any")
+        text = " or ".join(kind) if isinstance(kind, list) else kind
     return f"{text} or null" if optional else text
 
 

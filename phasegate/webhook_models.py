@@ -91,6 +91,17 @@ class InteractionItem(_Body):
     output: Text = ""
     label: Text | None = None
     rating: float | None = Field(None, allow_inf_nan=False)
+    configuration_id: int | None = Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="the configuration `GET .../active` served (its `configuration.id`); "
+        "refused unless it is the active one or a rollout arm of the use case",
+    )
+    latency_ms: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="how long the call took"
+    )
+    error: bool | None = Field(None, description="whether the call failed; unset: not known")
 
 
 class InteractionsRequest(_Signed):
@@ -139,8 +150,16 @@ class ActiveTunedModel(BaseModel):
     job_id: str
 
 
+class RolloutStepRead(BaseModel):
+    """The live rollout a routing key was split by: its id, step and the canaries' share."""
+
+    id: int
+    step: int = Field(description="0 for the first step")
+    weight: float = Field(description="per cent of routing keys served the canary")
+
+
 class ActiveConfiguration(BaseModel):
-    """What an application should call for a use case now."""
+    """What an application should call for a use case now (for its routing key)."""
 
     use_case: str
     phase: str
@@ -148,6 +167,8 @@ class ActiveConfiguration(BaseModel):
     prompt: ActivePrompt | None = None
     tuned_model: ActiveTunedModel | None = None
     version: int
+    arm: str = Field("control", description="`control`, or the canary arm that served the key")
+    rollout: RolloutStepRead | None = Field(None, description="the live rollout, if any")
 
 
 def active_configuration(parts: ActiveParts) -> ActiveConfiguration:
@@ -162,14 +183,18 @@ def active_configuration(parts: ActiveParts) -> ActiveConfiguration:
     if parts.tuned_model is not None:
         fields = {"model_id", "base_model", "training_file_hash", "job_id"}
         tuned = ActiveTunedModel(**parts.tuned_model.model_dump(include=fields))
-    configuration = parts.configuration
+    configuration, rollout = parts.configuration, parts.rollout
     return ActiveConfiguration(
         use_case=parts.use_case.name,
-        phase=parts.use_case.active_phase,
+        phase=configuration.phase if rollout and configuration else parts.use_case.active_phase,
         configuration=configuration.model_dump(mode="json") if configuration else None,
         prompt=prompt,
         tuned_model=tuned,
         version=parts.use_case.version,
+        arm=parts.arm,
+        rollout=RolloutStepRead(id=rollout.id, step=rollout.step, weight=rollout.weight)
+        if rollout
+        else None,
     )
 
 

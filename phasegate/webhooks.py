@@ -30,7 +30,7 @@ from phasegate.webhook_models import (
 )
 from state.canonical import canonical_json
 from state.deliveries import Delivery, Replays
-from state.errors import ApiError, EmitError, NotFound, SignatureError
+from state.errors import ApiError, EmitError, InputError, NotFound, SignatureError
 from state.inputs import SLUG
 from state.interactions import NewInteraction
 from state.settings import Settings
@@ -45,6 +45,8 @@ MAX_BODY_BYTES = 1024 * 1024
 NAME = re.compile(SLUG)
 # Requests that change nothing: their id is not reserved, so that readers may poll.
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+ROUTING_HEADER = "Phasegate-Routing-Key"
+MAX_ROUTING_KEY = 200
 
 
 @dataclass
@@ -169,16 +171,17 @@ async def submit_interactions(request: Request) -> Response:
             InteractionsRequest, request.headers.get("content-type"), call.body, target=call.target
         )
         records = [
-            NewInteraction(
-                client_id=i.id, input=i.input, output=i.output, label=i.label, rating=i.rating
-            )
+            NewInteraction(client_id=i.id, **i.model_dump(exclude={"id"}))
             for i in submitted.interactions
         ]
         context = call.context
         # The interactions and their delivery in one unit of work: None for a replay.
-        recorded = await context.in_store(
-            context.store.record_interactions_once, context.replays, call.delivery, records
-        )
+        try:
+            recorded = await context.in_store(
+                context.store.record_interactions_once, context.replays, call.delivery, records
+            )
+        except InputError as exc:
+            raise ApiError(422, "unknown_configuration", str(exc)) from exc
         if recorded is None:
             raise replayed(call.delivery)
         inserted, duplicates = recorded
@@ -187,11 +190,23 @@ async def submit_interactions(request: Request) -> Response:
     return await _signed(request, handle)
 
 
+def _routing_key(request: Request) -> str | None:
+    """The caller's routing key: `?key=` or the `Phasegate-Routing-Key` header (None: random)."""
+    key = request.query_params.get("key", request.headers.get(ROUTING_HEADER))
+    if key is not None and not 1 <= len(key) <= MAX_ROUTING_KEY:
+        raise ApiError(
+            422, "invalid_routing_key", f"key: must be 1 to {MAX_ROUTING_KEY} characters"
+        )
+    return key
+
+
 async def read_active(request: Request) -> Response:
-    """Answer the active configuration of a use case, with an ETag."""
+    """Answer what a routing key is served (a rollout arm, else the active one), with an ETag."""
 
     async def handle(call: _Call) -> Response:
-        parts = await call.context.in_store(call.context.store.active_parts, call.delivery.use_case)
+        key = _routing_key(request)
+        context = call.context
+        parts = await context.in_store(context.store.served_parts, call.delivery.use_case, key)
         active = active_configuration(parts)
         content = canonical_json(active.model_dump(mode="json")).encode()
         etag = f'"{hashlib.sha256(content).hexdigest()}"'

@@ -16,11 +16,12 @@ from state import (
     embeddings,
     interactions,
     lookup,
+    rollouts,
     store,
     usage,
 )
 from state.deliveries import Delivery, Replays
-from state.errors import NotFound
+from state.errors import InputError, NotFound
 
 #: Chunks a document's text: (document id, its file, its bytes) -> chunks.
 Chunker = Callable[[str, Path, bytes], list[documents.Chunk]]
@@ -131,6 +132,21 @@ def record_interactions_once(
     *,
     session: Session,
 ) -> tuple[int, int] | None:
+    """Reserve the delivery and store its interactions; None for a replay.
+
+    An interaction naming a configuration the use case never served (neither the active one
+    nor a rollout arm) refuses the whole batch with InputError, before anything is written.
+    """
+    named = {r.configuration_id for r in records if r.configuration_id is not None}
+    if named:
+        served = rollouts.served_configuration_ids(delivery.use_case, session=session)
+        for index, record in enumerate(records):
+            if record.configuration_id is not None and record.configuration_id not in served:
+                raise InputError(
+                    f"interactions.{index}.configuration_id: {record.configuration_id} is not "
+                    f"a configuration {delivery.use_case!r} serves (the active one or a "
+                    "rollout arm, as GET .../active names it)"
+                )
     if not replays.reserve([delivery], session=session)[0]:
         return None
     return interactions.record_interactions(delivery.use_case, records, session=session)

@@ -25,6 +25,9 @@ class NewInteraction(BaseModel):
     output: str = ""
     label: str | None = None
     rating: float | None = None
+    configuration_id: int | None = Field(None, description="the configuration that served it")
+    latency_ms: float | None = Field(None, ge=0)
+    error: bool | None = None
 
 
 class Interaction(NewInteraction):
@@ -95,7 +98,47 @@ def list_labelled_interactions(
             output=row.output,
             label=row.label,
             rating=row.rating,
+            configuration_id=row.configuration_id,
+            latency_ms=row.latency_ms,
+            error=row.error,
             created_at=aware(row.created_at),
         )
         for row in reversed(session.exec(query).all())
     ]
+
+
+class Observation(BaseModel):
+    """What the live analysis reads of one interaction: its arm and its outcomes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    configuration_id: int
+    output: str
+    label: str | None
+    rating: float | None
+    latency_ms: float | None
+    error: bool | None
+
+
+def observations(
+    use_case: str, configuration_ids: list[int], *, since: datetime, session: Session
+) -> list[Observation]:
+    """Interactions served by these configurations and received since `since`, oldest first."""
+    query = (
+        select(
+            InteractionRecord.configuration_id,
+            InteractionRecord.output,
+            InteractionRecord.label,
+            InteractionRecord.rating,
+            InteractionRecord.latency_ms,
+            InteractionRecord.error,
+        )
+        .where(
+            InteractionRecord.use_case_id == lookup.use_case_id(session, use_case),
+            col(InteractionRecord.configuration_id).in_(configuration_ids),
+            InteractionRecord.created_at >= since.astimezone(UTC),
+        )
+        .order_by(col(InteractionRecord.id))
+    )
+    fields = list(Observation.model_fields)
+    return [Observation(**dict(zip(fields, row, strict=True))) for row in session.exec(query)]

@@ -211,7 +211,10 @@ class InteractionRecord(SQLModel, table=True):
     """A production input with its output and, when known, a label or rating."""
 
     __tablename__ = "interaction"
-    __table_args__ = (UniqueConstraint("use_case_id", "client_id", name="uq_interaction_client"),)
+    __table_args__ = (
+        UniqueConstraint("use_case_id", "client_id", name="uq_interaction_client"),
+        Index("ix_interaction_configuration_created", "configuration_id", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     use_case_id: int = Field(foreign_key="use_case.id", index=True)
     client_id: str = Field(max_length=200)
@@ -219,6 +222,11 @@ class InteractionRecord(SQLModel, table=True):
     output: str = Field(default="", sa_type=Text)
     label: str | None = Field(default=None, sa_type=Text)
     rating: float | None = None
+    configuration_id: int | None = Field(
+        default=None, foreign_key="configuration.id", description="the arm that served it"
+    )
+    latency_ms: float | None = None
+    error: bool | None = Field(default=None, description="None: not reported")
     created_at: datetime = _when()
 
 

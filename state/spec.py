@@ -20,6 +20,7 @@ from state.canonical import canonical_json, content_hash
 from state.errors import SpecError
 from state.inputs import SLUG
 from state.spec_metrics import Guardrail, Metric, Metrics
+from state.spec_rollout import RolloutSettings
 from state.yaml_text import decode_utf8, load_yaml
 
 TaskKind = Literal["qa", "classification", "extraction", "generation"]
@@ -36,6 +37,7 @@ LATER = frozenset(
         "answers",
         "max_error_rate",
         "max_quality_loss",
+        "rollout",
     }
 )
 
@@ -300,6 +302,11 @@ class UseCaseSpec(_Strict):
     )
     answers: AnswerExtraction | None = Field(
         None, description="how an output becomes the compared answer (docs/answers.md)"
+    )
+    rollout: RolloutSettings = Field(
+        RolloutSettings(),
+        description="live traffic in steps after a move passes its gates (docs/rollouts.md); "
+        "default: 10 % of routing keys, then 100 %; `steps: []` switches at once",
     )
 
     @model_validator(mode="before")

@@ -15,6 +15,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlmodel import Session
 
 from state import (
+    active,
     approvals,
     check_units,
     embeddings,
@@ -26,10 +27,10 @@ from state import (
     prompt_library,
     read_units,
     retention,
+    rollouts,
     store,
     usage,
 )
-from state.active import active_parts
 from state.db import store_session
 
 P = ParamSpec("P")
@@ -67,7 +68,8 @@ class Store:
     get_configuration = _unit(store.get_configuration)
     get_configurations = _unit(check_units.get_configurations)
     save_configuration = _unit(store.save_configuration)
-    active_parts = _unit(active_parts)
+    active_parts = _unit(active.active_parts)
+    served_parts = _unit(active.served_parts)
 
     # A phase check: what it reads as it starts, and its decision
     load_check_context = _unit(check_units.load_check_context)
@@ -120,6 +122,13 @@ class Store:
     chunks_without_embedding = _unit(embeddings.chunks_without_embedding)
     save_embeddings = _unit(embeddings.save_embeddings)
     nearest_chunks = _unit(intake_units.nearest_chunks)
+
+    # Rollouts: live traffic split between the control and canaries
+    start_rollout = _unit(rollouts.start_rollout)
+    get_rollout = _unit(rollouts.get_rollout)
+    get_live_rollout = _unit(rollouts.get_live_rollout)
+    list_rollouts = _unit(rollouts.list_rollouts)
+    change_rollout = _unit(rollouts.change_rollout)
 
     # Leases and retention
     leases_and_breaks = _unit(read_units.leases_and_breaks)

@@ -6,8 +6,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["phasegate", "flows", "tasks", "state"]
 # errors is the leaf of the leaves: the others may raise its exceptions. inputs (the bounds of
-# every door, use case names among them), yaml_text (strict YAML), spec_metrics (the spec's
-# metrics section) and canonical (canonical JSON and its hash) are leaves spec builds on.
+# every door, use case names among them), yaml_text (strict YAML), spec_metrics and
+# spec_rollout (the spec's metrics and rollout sections) and canonical (canonical JSON and its
+# hash) are leaves spec builds on.
 LEAVES = {
     "state/spec.py",
     "state/canonical.py",
@@ -17,6 +18,7 @@ LEAVES = {
     "state/inputs.py",
     "state/yaml_text.py",
     "state/spec_metrics.py",
+    "state/spec_rollout.py",
     "state/revisions.py",
     "state/volume_window.py",
     "state/store_location.py",
@@ -73,6 +75,7 @@ def test_leaves_import_nothing_of_the_project() -> None:
         "state.inputs",
         "state.yaml_text",
         "state.spec_metrics",
+        "state.spec_rollout",
     }
     wrong = [
         f"{leaf} imports {name}"

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import state.models  # noqa: F401  (registers the tables)
+import state.rollout_models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(

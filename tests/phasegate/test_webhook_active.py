@@ -28,6 +28,8 @@ def test_active_of_a_new_use_case_is_prompting_without_configuration(client: Tes
         "prompt": None,
         "tuned_model": None,
         "version": 1,
+        "arm": "control",
+        "rollout": None,
     }
 
 
