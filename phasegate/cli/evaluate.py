@@ -42,6 +42,17 @@ def _examples(loaded: LoadedSpec, variant: PromptVariant, items: list[EvalItem])
     return load_examples(training, variant.k, {normalise_input(item.input) for item in items})
 
 
+def _check_options(model: str | None, fail_under: float | None, lower_bound: bool) -> None:
+    """Refuse options that could never mean what they say, before anything is read or run."""
+    if model is not None and not model.strip():
+        raise InputError("--model: must not be empty")
+    if lower_bound and fail_under is None:
+        raise InputError("--lower-bound: compares against --fail-under, which is not given")
+    # Every primary metric scores in [0, 1]; NaN compares false, so the gate could never fail.
+    if fail_under is not None and not 0 <= fail_under <= 1:
+        raise InputError(f"--fail-under: must be a number from 0 to 1 (got {fail_under})")
+
+
 def _metric_row(summary: MetricSummary) -> tuple[str, str]:
     """One guardrail metric: its mean and interval over the items that have a value."""
     label = f"{summary.name} ({summary.direction} is better)"
@@ -120,6 +131,7 @@ def eval_command(
     from tasks.guardrail_metrics import summarise_metrics
     from tasks.prompts import build_messages
 
+    _check_options(model, fail_under, lower_bound)
     settings = get_settings()
     registered = store().require_use_case(use_case)
     loaded = LoadedSpec(spec=registered.spec, path=Path(registered.spec_path))

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.phasegate.test_cli_inputs import _cli, _snapshot, cli_store_fixture  # noqa: F401
+from state.settings import get_settings
+from tests.phasegate.test_cli_inputs import (  # noqa: F401 - the fixture is used by name
+    NAME,
+    _cli,
+    _snapshot,
+    cli_store_fixture,
+)
 from tests.specs import write_spec
 
 
@@ -33,3 +39,34 @@ def test_apply_alias_bomb_exits_2_at_once_naming_the_file(
     assert (code, elapsed < 2.0) == (2, True), (err, elapsed)
     assert f"error: {bomb}: line 6: invalid YAML (aliases expand this node to" in err
     assert _snapshot(cli_store) == before
+
+
+@pytest.fixture(name="reachable_store")
+def reachable_store_fixture(
+    cli_store: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """`cli_store` with the provider set to the test sandbox, so that an eval could run."""
+    monkeypatch.setenv("PHASEGATE_BASE_URL", sandbox_url)
+    get_settings.cache_clear()
+    return cli_store
+
+
+EVAL = {
+    "fail-under nan": (["--fail-under", "nan"], "--fail-under: must be a number from 0 to 1"),
+    "fail-under -1": (["--fail-under", "-1"], "--fail-under: must be a number from 0 to 1"),
+    "fail-under 1.5": (["--fail-under", "1.5"], "--fail-under: must be a number from 0 to 1"),
+    "empty model": (["--model", ""], "--model: must not be empty"),
+    "blank model": (["--model", "  "], "--model: must not be empty"),
+    "lower bound alone": (["--lower-bound"], "--lower-bound: compares against --fail-under"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVAL))
+def test_eval_bad_option_exits_2_naming_it_and_runs_nothing(
+    reachable_store: str, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    args, message = EVAL[case]
+    before = _snapshot(reachable_store)
+    code, err = _cli(capsys, "eval", NAME, *args)
+    assert (code, f"error: {message}" in err) == (2, True), err
+    assert _snapshot(reachable_store) == before
