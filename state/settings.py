@@ -160,6 +160,17 @@ class Settings(BaseSettings):
         description="seconds a check's lease outlives its last heartbeat (beats every third)",
     )
 
+    @field_validator("data_dir")
+    @classmethod
+    def _not_under_a_file(cls, value: Path) -> Path:
+        # Created on first use: only a file where it, or a folder on its way, would go is wrong.
+        for part in (value, *value.parents):
+            if part.exists():
+                if not part.is_dir():
+                    raise ValueError(f"must be a directory ({part} is a file)")
+                break
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:

@@ -80,4 +80,6 @@ def store_location() -> StoreLocation | None:
     if database_url is not None and not database_url.startswith(("sqlite", "postgresql")):
         return None
     data_dir = Path(given["data_dir"]) if "data_dir" in given else Path(".phasegate")
+    if data_dir.exists() and not data_dir.is_dir():
+        return None  # Settings refuses it, naming the variable
     return StoreLocation(data_dir, database_url)

@@ -11,16 +11,27 @@ from phasegate.cli.app import app, console
 @app.command("report")
 def report_command(
     use_case: str,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file, or a directory to write USE_CASE.html in"),
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report of a use case (no network needed to view it)."""
     from prefect.settings import PREFECT_UI_URL
 
     from phasegate.report_html import load_report, render_report
+    from state.errors import InputError
     from state.settings import get_settings
 
     data = load_report(use_case, store_url=get_settings().store_url, ui_url=PREFECT_UI_URL.value())
-    target = output or Path("reports") / f"{use_case}.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(data))
+    target = output or Path("reports")
+    if target.is_dir() or output is None:
+        target = target / f"{use_case}.html"  # a directory is where the report goes, as cp does
+    if blocked := next((part for part in target.parents if part.is_file()), None):
+        raise InputError(f"-o: {target}: {blocked} is a file, not a directory")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_report(data))
+    except OSError as exc:
+        raise InputError(f"-o: {target}: cannot write ({exc.strerror})") from exc
     console.print(f"report written to {target}")

@@ -12,7 +12,7 @@ from phasegate.cli.app import app
 @app.command("sandbox")
 def sandbox_command(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8900,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 8900,
     latency_ms: Annotated[float | None, typer.Option(help="added latency per call")] = None,
     job_seconds: Annotated[float | None, typer.Option(help="fine-tuning job duration")] = None,
 ) -> None:

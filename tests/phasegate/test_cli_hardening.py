@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from state.settings import get_settings
+from state.settings import Settings, get_settings
 from tests.phasegate.test_cli_inputs import (  # noqa: F401 - the fixture is used by name
     NAME,
     _cli,
+    _phasegate,
     _snapshot,
     cli_store_fixture,
 )
@@ -70,3 +71,48 @@ def test_eval_bad_option_exits_2_naming_it_and_runs_nothing(
     code, err = _cli(capsys, "eval", NAME, *args)
     assert (code, f"error: {message}" in err) == (2, True), err
     assert _snapshot(reachable_store) == before
+
+
+def test_report_into_a_directory_writes_use_case_html_there(
+    cli_store: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    code, err = _cli(capsys, "report", NAME, "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert (tmp_path / "out" / f"{NAME}.html").read_text().startswith("<!doctype html>")
+
+
+def test_report_under_a_file_exits_2_naming_the_path(
+    cli_store: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("not a directory")
+    target = tmp_path / "taken" / "report.html"
+    code, err = _cli(capsys, "report", NAME, "-o", str(target))
+    assert (code, f"error: -o: {target}: {target.parent} is a file" in err) == (2, True), err
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "99999999999999999999"])
+def test_sandbox_bad_port_exits_2_like_webhook(
+    capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    # A process: `sandbox` replaces its process with the server's (os.execv).
+    sandbox = _phasegate("sandbox", "--port", port)
+    webhook_code, webhook_err = _cli(capsys, "webhook", "--port", port)
+    assert (sandbox.returncode, webhook_code) == (2, 2), sandbox.stderr
+    assert "Invalid value for '--port'" in sandbox.stderr
+    assert "Traceback" not in sandbox.stderr
+
+
+@pytest.mark.parametrize("under", ["", "sub/"])
+def test_data_dir_that_is_a_file_exits_2_naming_the_setting(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, under: str
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setenv("PHASEGATE_DATA_DIR", f"{tmp_path / 'file'}/{under}")
+    get_settings.cache_clear()
+    for command in (["status"], ["apply", str(write_spec(tmp_path / "specs"))]):
+        result = _phasegate(*command)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(
+            f"error: PHASEGATE_DATA_DIR: Value error, must be a directory ({tmp_path / 'file'} is"
+        ), result.stderr
