@@ -28,6 +28,18 @@ class Price(BaseModel):
     output_per_m: float = Field(ge=0, description="per 1M completion tokens")
     training_per_m: float = Field(0.0, ge=0, description="per 1M trained tokens")
     hosting_per_month: float = Field(0.0, ge=0, description="fixed monthly hosting")
+    batch_factor: float = Field(
+        0.5, gt=0, le=1, description="share of the input/output price a Batch API request pays"
+    )
+
+    def for_batch(self) -> "Price":
+        """The per-token prices of this model through the Batch API."""
+        return self.model_copy(
+            update={
+                "input_per_m": self.input_per_m * self.batch_factor,
+                "output_per_m": self.output_per_m * self.batch_factor,
+            }
+        )
 
 
 DEFAULT_PRICES: dict[str, Price] = {

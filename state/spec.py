@@ -38,6 +38,7 @@ LATER = frozenset(
         "max_error_rate",
         "max_quality_loss",
         "rollout",
+        "eval",  # UseCaseSpec.eval; DataFiles.eval is required, so never left out
     }
 )
 
@@ -123,6 +124,28 @@ class FineTuningSettings(_Strict):
     )
     max_tokens_per_example: int = Field(
         16384, ge=16, description="longer examples are refused with their line number"
+    )
+
+
+class EvalSettings(_Strict):
+    """How eval sets are scored: calls one by one, or through the provider's Batch API."""
+
+    mode: Literal["online", "batch"] = Field(
+        "online",
+        description="online: chat calls now; batch: one Batch API job per file, at the batch "
+        "price, answered within 24 h (docs/batch.md)",
+    )
+    batch_max_requests: int = Field(
+        50_000, ge=1, le=50_000, description="requests per batch input file (OpenAI: 50,000)"
+    )
+    batch_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        le=200 * 1024 * 1024,
+        description="bytes per batch input file (OpenAI: 200 MB); larger sets are split",
+    )
+    poll_max_seconds: float = Field(
+        60.0, gt=0, le=3600, description="longest pause between two polls of a running batch"
     )
 
 
@@ -299,6 +322,9 @@ class UseCaseSpec(_Strict):
     )
     generation: GenerationSettings | None = Field(
         None, description="sampling settings of every call (docs/answers.md)"
+    )
+    eval: EvalSettings = Field(
+        EvalSettings(), description="how eval sets are scored: online or Batch API"
     )
     answers: AnswerExtraction | None = Field(
         None, description="how an output becomes the compared answer (docs/answers.md)"
