@@ -5,6 +5,7 @@ import binascii
 import ipaddress
 import json
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -158,6 +159,11 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000, description="open connections per webhook process; beyond: 503"
     )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    retirements: dict[str, date] = Field(
+        default_factory=dict,
+        description="shutdown dates of models whose provider publishes none, as JSON "
+        '{"model": "YYYY-MM-DD"}; a date the provider publishes wins',
+    )
     retention_days: int = Field(
         90,
         ge=0,

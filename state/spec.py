@@ -39,6 +39,7 @@ LATER = frozenset(
         "max_quality_loss",
         "rollout",
         "eval",  # UseCaseSpec.eval; DataFiles.eval is required, so never left out
+        "retirement",
     }
 )
 
@@ -285,6 +286,14 @@ class ApprovalPolicy(_Strict):
     )
 
 
+class RetirementSettings(_Strict):
+    """When a model's announced shutdown holds the use case (docs/retirement.md)."""
+
+    horizon_days: int = Field(
+        60, ge=0, le=3650, description="a shutdown this many days away or nearer holds the use case"
+    )
+
+
 def _metric_or_metrics(schema: dict) -> None:
     """In the JSON Schema, `metric` or `metrics` (whose `primary` stands for it) is required."""
     schema["required"] = [name for name in schema["required"] if name != "metric"]
@@ -333,6 +342,9 @@ class UseCaseSpec(_Strict):
         RolloutSettings(),
         description="live traffic in steps after a move passes its gates (docs/rollouts.md); "
         "default: 10 % of routing keys, then 100 %; `steps: []` switches at once",
+    )
+    retirement: RetirementSettings = Field(
+        RetirementSettings(), description="how near a model's shutdown holds the use case"
     )
 
     @model_validator(mode="before")

@@ -321,3 +321,18 @@ def run_batch(
             )
 
     return run_sync(batch)
+
+
+def model_shutdowns(options: ProviderOptions) -> dict[str, str | None]:
+    """Every model the provider lists, with its announced `shutdown_date` (None: none).
+
+    The one reading of `GET /v1/models`; the SDK's own retries cover a passing failure.
+    """
+    client = openai.OpenAI(
+        base_url=options.base_url,
+        api_key=options.api_key.get_secret_value(),
+        timeout=options.timeout,
+        max_retries=options.max_retries,
+    )
+    with client:
+        return {model.id: getattr(model, "shutdown_date", None) for model in client.models.list()}
