@@ -11,6 +11,7 @@ from tasks.evaluation import (
     score_requests,
 )
 from tasks.judging import judge_answers, judge_guardrail
+from tasks.llm_batch import BatchOptions
 from tasks.prompts import Passage, build_messages
 from tasks.reports import publish_eval_table
 from tasks.retrieval import retrieve_passages
@@ -119,6 +120,7 @@ def score_on(
         judge_model=ctx.settings.judge_model,
         price=ctx.settings.price_for(config.model),
         max_error_rate=ctx.spec.gates.max_error_rate,
+        batch_api=BatchOptions.of(ctx.spec.eval) if ctx.spec.eval.mode == "batch" else None,
     )
     # An invalid run is no measurement: its answers are not worth grading.
     if run.valid and (judged := judge_guardrail(ctx.spec)) is not None:

@@ -35,7 +35,7 @@ async def retrieve_model(model_id: str, request: Request) -> JSONResponse:
         raise model_not_found(model_id)
     tuned = state.models.get(model_id)
     created, owner = (tuned.created, tuned.owned_by) if tuned else (1700000000, "sandbox")
-    return JSONResponse({"id": model_id, "object": "model", "created": created, "owned_by": owner})
+    return JSONResponse(state.model_object(model_id, created, owner))
 
 
 async def _faulted(state: SandboxState, request: Request) -> Response | None:

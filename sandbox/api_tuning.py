@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse
 from sandbox.errors import bad_request, not_found
 from sandbox.fine_tuning import TERMINAL, Job
 from sandbox.lifecycle import VALIDATED_AT, cancel
-from sandbox.reader import BASE_MODELS
 from sandbox.text import stable_hash
 from sandbox.wire import json_body, limit_of, page, state_of
 
@@ -77,7 +76,7 @@ async def create_job(request: Request) -> JSONResponse:
     body = await json_body(request)
     model = body.get("model")
     parent = state.models.get(model) if isinstance(model, str) else None
-    if model not in BASE_MODELS and (parent is None or parent.checkpoint):
+    if model not in state.base_models() and (parent is None or parent.checkpoint):
         raise bad_request(
             f"Model {model!r} is not available for fine-tuning.", "model", "model_not_available"
         )

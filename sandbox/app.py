@@ -36,14 +36,14 @@ async def reset(request: Request) -> JSONResponse:
 @admin.get("/faults")
 async def get_faults(request: Request) -> JSONResponse:
     """The current configuration."""
-    return JSONResponse(state_of(request).config.model_dump())
+    return JSONResponse(state_of(request).config.model_dump(mode="json"))
 
 
 @admin.post("/faults")
 async def set_faults(request: Request) -> JSONResponse:
     """Update configuration fields (faults, latency, job timing) at runtime."""
     config = state_of(request).set_faults(await json_body(request))
-    return JSONResponse(config.model_dump())
+    return JSONResponse(config.model_dump(mode="json"))
 
 
 @admin.get("/webhooks")

@@ -33,6 +33,8 @@ def check_model(state: SandboxState, body: dict[str, Any]) -> str:
         raise bad_request("You must provide a model parameter.", param="model")
     if not state.known_model(model):
         raise model_not_found(model)
+    if (when := state.shut_down(model)) is not None:
+        raise model_not_found(model, f"The model `{model}` was shut down on {when.isoformat()}.")
     return model
 
 
@@ -89,9 +91,9 @@ def answer_chat(state: SandboxState, call: ChatCall) -> dict[str, Any]:
     tuned = state.models.get(call.model)
     tuned_t, reader_t = state.thresholds()
     if tuned is None:
-        answer = read(prompt, call.model, reader_t)
+        answer = read(prompt, state.behaviour(call.model), reader_t)
     else:
-        answer = answer_tuned(tuned, prompt, tuned_t, reader_t)
+        answer = answer_tuned(tuned, prompt, tuned_t, reader_t, state.behaviour(tuned.base))
     finish = "stop"
     answer, _ = cut_at_stop(answer, call.stops)
     if call.limit is not None:

@@ -5,11 +5,24 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ENV_PREFIX = "SANDBOX_"
+#: The reader mechanics a model can have (see README "Model differences").
+BEHAVIOURS = ("sandbox-base", "sandbox-small", "sandbox-judge")
+
+
+def _pairs(raw: Any) -> Any:
+    """`a=x,b=y` (an env var or a CLI flag) as a mapping; a mapping stays as it is."""
+    if not isinstance(raw, str):
+        return raw
+    pairs = [part.split("=", 1) for part in raw.split(",") if part.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"expected MODEL=VALUE pairs separated by commas, got {raw!r}")
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 class SandboxConfig(BaseModel):
@@ -50,6 +63,28 @@ class SandboxConfig(BaseModel):
             if not value.startswith("whsec_"):
                 raise ValueError("webhook_secret must be whsec_<base64>")
         return value
+
+    extra_models: dict[str, str] = Field(
+        default_factory=lambda: {"sandbox-small-2": "sandbox-base"},
+        description="More model ids, each with the reader mechanics of a built-in model.",
+    )
+    shutdown_dates: dict[str, date] = Field(
+        default_factory=dict,
+        description="Announced shutdown date per model id; from that day the model answers 404.",
+    )
+
+    @field_validator("extra_models", "shutdown_dates", mode="before")
+    @classmethod
+    def _from_pairs(cls, raw: Any) -> Any:
+        return _pairs(raw)
+
+    @field_validator("extra_models")
+    @classmethod
+    def _known_behaviour(cls, models: dict[str, str]) -> dict[str, str]:
+        for model, behaviour in models.items():
+            if behaviour not in BEHAVIOURS:
+                raise ValueError(f"{model}: behaviour {behaviour!r} is not one of {BEHAVIOURS}")
+        return models
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SandboxConfig:

@@ -51,7 +51,7 @@ def not_found(kind: str, ident: str, param: str = "id", code: str | None = None)
     return APIError(404, f"No such {kind}: {ident}", param=param, code=code or f"{kind}_not_found")
 
 
-def model_not_found(model: str) -> APIError:
-    """OpenAI's 404 for an unknown model."""
-    message = f"The model `{model}` does not exist or you do not have access to it."
+def model_not_found(model: str, message: str | None = None) -> APIError:
+    """OpenAI's 404 for an unknown (or shut down) model."""
+    message = message or f"The model `{model}` does not exist or you do not have access to it."
     return APIError(404, message, param="model", code="model_not_found")

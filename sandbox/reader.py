@@ -180,14 +180,21 @@ def corrupt(pairs: Sequence[Pair], answer: str, question: str) -> str:
 
 
 def answer_tuned(
-    model: TunedModel, prompt: Prompt, tuned_threshold: float, answer_threshold: float
+    model: TunedModel,
+    prompt: Prompt,
+    tuned_threshold: float,
+    answer_threshold: float,
+    behaviour: str | None = None,
 ) -> str:
-    """Nearest training pair's answer if close enough, else the base reader; then degradation."""
+    """Nearest training pair's answer if close enough, else the base reader; then degradation.
+
+    ``behaviour`` is the base model's reader mechanics (default: the base model's own).
+    """
     idx, score = nearest(model, prompt.words)
     if idx >= 0 and score >= tuned_threshold:
         answer = model.pairs[idx].answer
     else:
-        answer = read(prompt, model.base, answer_threshold, model.learned)
+        answer = read(prompt, behaviour or model.base, answer_threshold, model.learned)
     if model.degrade > 0 and unit_share(f"{model.id}\n{prompt.question}") < model.degrade:
         answer = corrupt(model.pairs, answer, prompt.question)
     return answer

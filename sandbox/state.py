@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sandbox import batches
@@ -152,23 +153,49 @@ class SandboxState:
         for job in list(self.jobs.values()):
             self.refresh(job)
 
+    def base_models(self) -> tuple[str, ...]:
+        """The built-in models, then the configured extra ones."""
+        return BASE_MODELS + tuple(m for m in self.config.extra_models if m not in BASE_MODELS)
+
+    def behaviour(self, model: str) -> str:
+        """The built-in reader mechanics a base model answers with."""
+        return self.config.extra_models.get(model, model)
+
     def known_model(self, model: str) -> bool:
         """Whether ``model`` is a base model or a registered tuned model."""
-        if model in BASE_MODELS or model in self.models:
+        if model in self.base_models() or model in self.models:
             return True
         if model.startswith("ft:"):
             self.refresh_all()
         return model in self.models
 
+    def shutdown_date(self, model: str) -> date | None:
+        """A model's announced shutdown date; a tuned model stops with its base model."""
+        dates = self.config.shutdown_dates
+        tuned = self.models.get(model)
+        own, base = dates.get(model), dates.get(tuned.base) if tuned else None
+        return min((d for d in (own, base) if d is not None), default=None)
+
+    def shut_down(self, model: str) -> date | None:
+        """The shutdown date if it has passed (today UTC counts): the model no longer answers."""
+        when = self.shutdown_date(model)
+        return when if when is not None and when <= datetime.now(UTC).date() else None
+
+    def model_object(self, model: str, created: int, owned_by: str) -> dict[str, Any]:
+        """One OpenAI ``model`` object, with ``shutdown_date`` when one is announced."""
+        obj: dict[str, Any] = {"id": model, "object": "model", "created": created}
+        obj["owned_by"] = owned_by
+        when = self.shutdown_date(model)
+        if when is not None:
+            obj["shutdown_date"] = when.isoformat()
+        return obj
+
     def model_list(self) -> list[dict[str, Any]]:
         """OpenAI ``model`` objects: base models, then tuned models (checkpoints excluded)."""
         self.refresh_all()
-        out = [
-            {"id": m, "object": "model", "created": 1700000000, "owned_by": "sandbox"}
-            for m in BASE_MODELS
-        ]
+        out = [self.model_object(m, 1700000000, "sandbox") for m in self.base_models()]
         out += [
-            {"id": t.id, "object": "model", "created": t.created, "owned_by": t.owned_by}
+            self.model_object(t.id, t.created, t.owned_by)
             for t in self.models.values()
             if not t.checkpoint
         ]

@@ -328,3 +328,19 @@ class WebhookDeliveryRecord(SQLModel, table=True):
     use_case: str = Field(primary_key=True, max_length=63)
     webhook_id: str = Field(primary_key=True, max_length=128)
     sent_at: int = Field(sa_type=BigInteger, index=True, description="webhook-timestamp")
+
+
+class ModelRetirementRecord(SQLModel, table=True):
+    """A model's announced shutdown, noted once per configuration that runs on it."""
+
+    __tablename__ = "model_retirement"
+    __table_args__ = (UniqueConstraint("configuration_id", "model", "shutdown_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    configuration_id: int = Field(foreign_key="configuration.id", index=True)
+    model: str = Field(max_length=200, index=True)
+    shutdown_date: date
+    source: str = Field(max_length=500)
+    days_left: int
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    noticed_at: datetime = _when()

@@ -5,6 +5,7 @@ import binascii
 import ipaddress
 import json
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,18 @@ class Price(BaseModel):
     output_per_m: float = Field(ge=0, description="per 1M completion tokens")
     training_per_m: float = Field(0.0, ge=0, description="per 1M trained tokens")
     hosting_per_month: float = Field(0.0, ge=0, description="fixed monthly hosting")
+    batch_factor: float = Field(
+        0.5, gt=0, le=1, description="share of the input/output price a Batch API request pays"
+    )
+
+    def for_batch(self) -> "Price":
+        """The per-token prices of this model through the Batch API."""
+        return self.model_copy(
+            update={
+                "input_per_m": self.input_per_m * self.batch_factor,
+                "output_per_m": self.output_per_m * self.batch_factor,
+            }
+        )
 
 
 DEFAULT_PRICES: dict[str, Price] = {
@@ -146,6 +159,11 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000, description="open connections per webhook process; beyond: 503"
     )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    retirements: dict[str, date] = Field(
+        default_factory=dict,
+        description="shutdown dates of models whose provider publishes none, as JSON "
+        '{"model": "YYYY-MM-DD"}; a date the provider publishes wins',
+    )
     retention_days: int = Field(
         90,
         ge=0,

@@ -38,6 +38,8 @@ LATER = frozenset(
         "max_error_rate",
         "max_quality_loss",
         "rollout",
+        "eval",  # UseCaseSpec.eval; DataFiles.eval is required, so never left out
+        "retirement",
     }
 )
 
@@ -123,6 +125,28 @@ class FineTuningSettings(_Strict):
     )
     max_tokens_per_example: int = Field(
         16384, ge=16, description="longer examples are refused with their line number"
+    )
+
+
+class EvalSettings(_Strict):
+    """How eval sets are scored: calls one by one, or through the provider's Batch API."""
+
+    mode: Literal["online", "batch"] = Field(
+        "online",
+        description="online: chat calls now; batch: one Batch API job per file, at the batch "
+        "price, answered within 24 h (docs/batch.md)",
+    )
+    batch_max_requests: int = Field(
+        50_000, ge=1, le=50_000, description="requests per batch input file (OpenAI: 50,000)"
+    )
+    batch_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        le=200 * 1024 * 1024,
+        description="bytes per batch input file (OpenAI: 200 MB); larger sets are split",
+    )
+    poll_max_seconds: float = Field(
+        60.0, gt=0, le=3600, description="longest pause between two polls of a running batch"
     )
 
 
@@ -262,6 +286,14 @@ class ApprovalPolicy(_Strict):
     )
 
 
+class RetirementSettings(_Strict):
+    """When a model's announced shutdown holds the use case (docs/retirement.md)."""
+
+    horizon_days: int = Field(
+        60, ge=0, le=3650, description="a shutdown this many days away or nearer holds the use case"
+    )
+
+
 def _metric_or_metrics(schema: dict) -> None:
     """In the JSON Schema, `metric` or `metrics` (whose `primary` stands for it) is required."""
     schema["required"] = [name for name in schema["required"] if name != "metric"]
@@ -300,6 +332,9 @@ class UseCaseSpec(_Strict):
     generation: GenerationSettings | None = Field(
         None, description="sampling settings of every call (docs/answers.md)"
     )
+    eval: EvalSettings = Field(
+        EvalSettings(), description="how eval sets are scored: online or Batch API"
+    )
     answers: AnswerExtraction | None = Field(
         None, description="how an output becomes the compared answer (docs/answers.md)"
     )
@@ -307,6 +342,9 @@ class UseCaseSpec(_Strict):
         RolloutSettings(),
         description="live traffic in steps after a move passes its gates (docs/rollouts.md); "
         "default: 10 % of routing keys, then 100 %; `steps: []` switches at once",
+    )
+    retirement: RetirementSettings = Field(
+        RetirementSettings(), description="how near a model's shutdown holds the use case"
     )
 
     @model_validator(mode="before")

@@ -27,6 +27,7 @@ from state import (
     prompt_library,
     read_units,
     retention,
+    retirements,
     rollouts,
     store,
     usage,
@@ -129,6 +130,10 @@ class Store:
     get_live_rollout = _unit(rollouts.get_live_rollout)
     list_rollouts = _unit(rollouts.list_rollouts)
     change_rollout = _unit(rollouts.change_rollout)
+
+    # Model retirements
+    record_retirement = _unit(retirements.record_retirement)
+    list_retirements = _unit(retirements.list_retirements)
 
     # Leases and retention
     leases_and_breaks = _unit(read_units.leases_and_breaks)

@@ -16,6 +16,7 @@ from state.spec import MAX_ERROR_RATE, AnswerExtraction, GenerationSettings, Pro
 from state.spec import Metric as MetricName
 from tasks.answers import extract
 from tasks.llm import CallResult, ChatRequest, ResponseCache, build_client, complete_batch, run_sync
+from tasks.llm_batch import BatchOptions, Ended, complete_in_batches
 from tasks.metrics import METRICS, Scored, judge_scores
 from tasks.prompts import extract_answer
 from tasks.response_cache import StoreResponseCache
@@ -58,6 +59,7 @@ class EvalTarget(BaseModel):
 
 FORMAT_ERROR = "answer format: "
 LATENCY = "whole wait of each call: retries, backoff and timeouts included"
+BATCH_LATENCY = "whole wait of each request's batch, upload to download (no serving latency)"
 
 
 def _answer(request: PreparedRequest, call: CallResult) -> Scored:
@@ -169,8 +171,14 @@ async def _evaluate(
     judge_model: str | None,
     cache: ResponseCache | None,
     on_done: Callable[[int], None] | None,
+    batch_api: BatchOptions | None = None,
+    ended: Ended | None = None,
 ) -> tuple[list[ItemResult], dict[str, Any]]:
-    """Per-item results and run counters of one batch (and its judge batch)."""
+    """Per-item results and run counters of one batch (and its judge batch).
+
+    With `batch_api` the answers come from the provider's Batch API instead of online calls
+    (the judge, if any, still calls online); everything after the answers is the same.
+    """
     batch = {
         "concurrency": provider.concurrency,
         "max_retries": provider.max_retries,
@@ -181,8 +189,15 @@ async def _evaluate(
         ChatRequest(r.model, r.messages, r.temperature, r.max_tokens, tuple(r.stop))
         for r in requests
     ]
-    async with build_client(provider) as client:
-        calls = await complete_batch(client, chat, **batch)
+    retries = provider.max_retries if batch_api else 0
+    async with build_client(provider, sdk_retries=retries) as client:
+        batch_ids = None
+        if batch_api is None:
+            calls = await complete_batch(client, chat, **batch)
+        else:
+            calls, batch_ids = await complete_in_batches(
+                client, chat, batch_api, cache=cache, ended=ended, on_done=on_done
+            )
         answers = [_answer(r, c) for r, c in zip(requests, calls.results, strict=True)]
         batches = [calls]
         scorer = METRICS[target.metric].score
@@ -217,9 +232,11 @@ async def _evaluate(
             "provider_errors": sum(bool(c.error) for b in batches for c in b.results),
             "cached": sum(c.cached for c in calls.results),
             "judge_model": judge_model if scorer is None else None,
-            "latency": LATENCY,
+            "latency": LATENCY if batch_ids is None else BATCH_LATENCY,
         },
     }
+    if batch_ids is not None:
+        counters["extra"] |= {"transport": "batch", "batch_ids": batch_ids}
     return results, counters
 
 
@@ -237,8 +254,13 @@ def evaluate(
     seed: int = 0,
     max_error_rate: float = MAX_ERROR_RATE,
     on_done: Callable[[int], None] | None = None,
+    batch_api: BatchOptions | None = None,
+    ended: Ended | None = None,
 ) -> EvalRun:
     """Score prepared requests on their items, through the response cache of `store_url`.
+
+    `batch_api`: answer through the provider's Batch API (priced with the batch factor);
+    `ended(batch_id)` says whether a provider webhook reported that batch's end.
 
     `on_done(i)` is called as each request of the batch (then of the judge batch) finishes.
     A run with more missing items than `max_error_rate` allows comes back with its
@@ -253,8 +275,12 @@ def evaluate(
     ordered = [by_id[r.item_id] for r in requests]
     cache = StoreResponseCache(store_url) if store_url and use_cache else None
     results, counters = run_sync(
-        lambda: _evaluate(requests, ordered, target, provider, judge_model, cache, on_done)
+        lambda: _evaluate(
+            requests, ordered, target, provider, judge_model, cache, on_done, batch_api, ended
+        )
     )
+    if batch_api is not None and price is not None:
+        price = price.for_batch()
     run = summarise(target, results, price=price, samples=samples, seed=seed, **counters)
     reason = invalid_reason(run, requests, provider.base_url, max_error_rate, judge_model)
     return run.model_copy(update={"invalid_reason": reason}) if reason else run
@@ -273,6 +299,7 @@ def score_requests(
     bootstrap_samples: int = 2000,
     seed: int = 0,
     max_error_rate: float = MAX_ERROR_RATE,
+    batch_api: BatchOptions | None = None,
 ) -> EvalRun:
     """Score a batch of prepared requests on an eval set and aggregate the run."""
     # No task retries: every call is already retried; Prefect's own result cache is off
@@ -300,6 +327,7 @@ def score_requests(
         seed=seed,
         max_error_rate=max_error_rate,
         on_done=progress,
+        batch_api=batch_api,
     )
     if not run.valid:
         logger.warning("%s: no measurement: %s", target.use_case, run.invalid_reason)

@@ -25,3 +25,20 @@ def emit_regression(use_case: str, payload: dict[str, Any]) -> str | None:
         payload={"use_case": use_case} | payload,
     )
     return str(event.id) if event is not None else None
+
+
+MODEL_RETIRING = "phasegate.model.retiring"
+
+
+@task(name="emit-model-retiring-event", cache_policy=NO_CACHE)
+def emit_model_retiring(model: str, payload: dict[str, Any]) -> str | None:
+    """Emit `phasegate.model.retiring` for a model; returns the event id, if sent."""
+    event = emit_event(
+        event=MODEL_RETIRING,
+        resource={
+            "prefect.resource.id": f"phasegate.model.{model}",
+            "prefect.resource.name": model,
+        },
+        payload={"model": model} | payload,
+    )
+    return str(event.id) if event is not None else None

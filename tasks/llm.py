@@ -99,14 +99,32 @@ class ResponseCache(Protocol):
         ...
 
 
-def build_client(options: ProviderOptions) -> openai.AsyncOpenAI:
-    """An async client with an explicit timeout and no SDK retries (batches retry per call)."""
+def build_client(options: ProviderOptions, sdk_retries: int = 0) -> openai.AsyncOpenAI:
+    """An async client with an explicit timeout and `sdk_retries` SDK retries.
+
+    Batches of calls retry per call (0 here); single calls such as the Batch API's take the
+    SDK's own retries, which honour Retry-After.
+    """
     return openai.AsyncOpenAI(
         base_url=options.base_url,
         api_key=options.api_key.get_secret_value(),
         timeout=options.timeout,
-        max_retries=0,
+        max_retries=sdk_retries,
     )
+
+
+def chat_params(request: ChatRequest) -> dict[str, Any]:
+    """The body of a chat completion request (online, or one line of a batch file)."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": request.messages,
+        "temperature": request.temperature,
+    }
+    if request.max_tokens is not None:
+        params["max_tokens"] = request.max_tokens
+    if request.stop:
+        params["stop"] = list(request.stop)
+    return params
 
 
 def _parse(completion: Any) -> CallResult:
@@ -175,15 +193,7 @@ async def _complete(
     probe: bool = False,
 ) -> CallResult:
     """One chat completion with retries; failures come back as a result with `error`."""
-    params: dict[str, Any] = {
-        "model": request.model,
-        "messages": request.messages,
-        "temperature": request.temperature,
-    }
-    if request.max_tokens is not None:
-        params["max_tokens"] = request.max_tokens
-    if request.stop:
-        params["stop"] = list(request.stop)
+    params = chat_params(request)
 
     async def call() -> CallResult:
         """One attempt."""
@@ -311,3 +321,18 @@ def run_batch(
             )
 
     return run_sync(batch)
+
+
+def model_shutdowns(options: ProviderOptions) -> dict[str, str | None]:
+    """Every model the provider lists, with its announced `shutdown_date` (None: none).
+
+    The one reading of `GET /v1/models`; the SDK's own retries cover a passing failure.
+    """
+    client = openai.OpenAI(
+        base_url=options.base_url,
+        api_key=options.api_key.get_secret_value(),
+        timeout=options.timeout,
+        max_retries=options.max_retries,
+    )
+    with client:
+        return {model.id: getattr(model, "shutdown_date", None) for model in client.models.list()}

@@ -22,8 +22,8 @@ def _flow_of(entrypoint: str) -> object:
     return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
 
 
-def test_prefect_yaml_declares_phase_check_sweep_and_monitor() -> None:
-    assert set(DEPLOYMENTS) == {"phase-check", "sweep", "monitor"}
+def test_prefect_yaml_declares_phase_check_sweep_monitor_and_retirement_watch() -> None:
+    assert set(DEPLOYMENTS) == {"phase-check", "sweep", "monitor", "retirement-watch"}
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
@@ -61,7 +61,10 @@ def test_phase_check_trigger_expects_the_event_the_webhook_emits() -> None:
     assert trigger["expect"] == [CHECK_REQUESTED]
 
 
-@pytest.mark.parametrize(("name", "every"), [("sweep", "nightly"), ("monitor", "hourly")])
+@pytest.mark.parametrize(
+    ("name", "every"),
+    [("sweep", "nightly"), ("monitor", "hourly"), ("retirement-watch", "daily")],
+)
 def test_scheduled_deployment_has_a_valid_cron(name: str, every: str) -> None:
     (schedule,) = DEPLOYMENTS[name]["schedules"]
     assert schedule == PREFECT_YAML["definitions"]["schedules"][every]

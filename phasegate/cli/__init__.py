@@ -20,6 +20,7 @@ from phasegate.cli import (  # noqa: F401 - importing a command module registers
     demo,
     evaluate,
     lease,
+    models,
     phases,
     prompts,
     prune,

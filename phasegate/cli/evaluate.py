@@ -79,6 +79,10 @@ def _table(run: EvalRun, title: str, guardrails: list[MetricSummary]) -> Table:
         ("cost per query", cost),
         ("provider calls", f"{run.provider_calls:,} ({run.retries:,} retries)"),
     ]
+    if batch_ids := (run.extra or {}).get("batch_ids"):
+        rows.append(
+            ("Batch API", f"{len(batch_ids)} batch(es), batch price: {', '.join(batch_ids)}")
+        )
     table = Table(title=title, show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -106,6 +110,14 @@ def eval_command(
         bool,
         typer.Option("--lower-bound", help="--fail-under reads the 95% interval's lower bound"),
     ] = False,
+    batch: Annotated[
+        bool | None,
+        typer.Option(
+            "--batch/--online",
+            help="answer through the provider's Batch API at its price, or online "
+            "(default: the spec's eval.mode)",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Score a prompt variant of a use case on its eval set, record the run and show it."""
@@ -129,6 +141,7 @@ def eval_command(
         require_valid,
     )
     from tasks.guardrail_metrics import summarise_metrics
+    from tasks.llm_batch import BatchOptions
     from tasks.prompts import build_messages
 
     _check_options(model, fail_under, lower_bound)
@@ -153,6 +166,8 @@ def eval_command(
         for item in items
     ]
     metric = loaded.spec.metric
+    by_batch = loaded.spec.eval.mode == "batch" if batch is None else batch
+    batch_api = BatchOptions.of(loaded.spec.eval) if by_batch else None
     target = EvalTarget(
         use_case=use_case, eval_set_hash=eval_set_hash, metric=metric, purpose="cli"
     )
@@ -174,6 +189,7 @@ def eval_command(
             price=settings.price_for(chosen),
             max_error_rate=loaded.spec.gates.max_error_rate,
             on_done=lambda _: progress.advance(bar),
+            batch_api=batch_api,
         )
     extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
     run = store().record_eval_run(run.model_copy(update={"extra": extra}))

@@ -40,6 +40,18 @@ def gate_latency(inputs: GateInputs) -> GateResult:
     if run is None or run.n == 0:
         detail = f"no scored eval run of the {subject} yet"
         return gate_result("latency", Stage.PROMOTION, INCONCLUSIVE, detail, threshold=budget)
+    if (run.extra or {}).get("transport") == "batch":
+        # A batch answer waits for its batch: that wait says nothing of serving latency.
+        detail = f"{subject} was scored through the Batch API: no serving latency was measured"
+        return gate_result(
+            "latency",
+            Stage.PROMOTION,
+            INCONCLUSIVE,
+            detail,
+            threshold=budget,
+            **{f"{subject}_eval_run_id": run.id},
+            n=run.n,
+        )
     fast = run.latency_p95_ms <= budget
     detail = (
         f"{subject} p95 latency {run.latency_p95_ms:.0f} ms "

@@ -64,3 +64,11 @@ def test_config_main_serves_models() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_config_main_refuses_a_bad_shutdown_date_flag() -> None:
+    from sandbox.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--shutdown-date", "sandbox-small=someday"])
+    assert info.value.code == 2

@@ -31,3 +31,9 @@ def test_latency_needs_p95_within_the_budget(p95_ms: float, status: GateStatus) 
 def test_candidate_checks_are_inconclusive_without_a_scored_candidate(check: Any) -> None:
     assert check(gate_inputs(subject=None)).status == INCONCLUSIVE
     assert check(gate_inputs(subject=eval_run([]))).status == INCONCLUSIVE
+
+
+def test_latency_of_a_batch_run_is_inconclusive() -> None:
+    run = eval_run([0.5] * 40, p95_ms=100.0, extra={"transport": "batch"})
+    result = gate_latency(gate_inputs(subject=run))
+    assert result.status == INCONCLUSIVE and "Batch API" in result.detail
