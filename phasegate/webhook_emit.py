@@ -9,15 +9,15 @@ Emit = Callable[[str, str, dict], str]
 CHECK_REQUESTED = "phasegate.check.requested"
 
 
-def prefect_emitter() -> Emit:
-    """An emit that posts events about use cases to the Prefect API and waits for its answer."""
+def prefect_emitter(prefix: str = "phasegate.usecase") -> Emit:
+    """An emit that posts events about `prefix.<name>` to the Prefect API and waits for it."""
     # Imported here, not with this module: importing prefect takes seconds, and tests pass
     # their own emit. Here, the server pays it at start-up rather than on the first request.
     from prefect.client.orchestration import get_client
     from prefect.events import Event
     from prefect.settings import get_current_settings
 
-    def emit(event: str, use_case: str, payload: dict) -> str:
+    def emit(event: str, name: str, payload: dict) -> str:
         """Post one event and return its id; raises when the API does not take it."""
         if not get_current_settings().api.url:
             # Prefect would start a temporary server inside this process: it runs no
@@ -26,8 +26,8 @@ def prefect_emitter() -> Emit:
         sent = Event(
             event=event,
             resource={
-                "prefect.resource.id": f"phasegate.usecase.{use_case}",
-                "prefect.resource.name": use_case,
+                "prefect.resource.id": f"{prefix}.{name}",
+                "prefect.resource.name": name,
             },
             payload=payload,
         )

@@ -28,6 +28,7 @@ from phasegate.webhook_models import (
     error_body,
     parse_body,
 )
+from phasegate.webhook_provider import ProviderIntake
 from state.canonical import canonical_json
 from state.deliveries import Delivery, Replays
 from state.errors import ApiError, EmitError, InputError, NotFound, SignatureError
@@ -58,6 +59,7 @@ class _Context:
     max_body_bytes: int
     store_slots: anyio.CapacityLimiter
     usage: UsageWriter
+    provider: ProviderIntake
 
     async def in_store(self, work: Callable[..., Any], *args: Any) -> Any:
         """Run `work(*args)`, a method of the store, off the event loop."""
@@ -218,6 +220,13 @@ async def read_active(request: Request) -> Response:
     return await _signed(request, handle)
 
 
+async def provider_openai(request: Request) -> Response:
+    """Take OpenAI's webhook (batch, fine-tuning): verify, dedupe, emit (webhook_provider)."""
+    context: _Context = request.app.state.webhook
+    body = await _read_body(request, context.max_body_bytes)
+    return _json(await context.provider.take(body, request.headers))
+
+
 async def healthz(_request: Request) -> Response:
     """Answer that the server runs (no authentication, no store access)."""
     return Response('{"status":"ok"}', media_type=JSON_TYPE)
@@ -255,21 +264,33 @@ def create_app(
     *,
     emit: Emit | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    provider_emit: Emit | None = None,
 ) -> FastAPI:
-    """The webhook API on the store of `settings`; `emit` sends check events (default: Prefect)."""
+    """The webhook API on the store of `settings`; `emit` sends check events (default: Prefect).
+
+    `provider_emit` sends the events of provider webhooks (default: Prefect, `openai.*`).
+    """
     # SQLite has one writer: queueing store work in-process avoids its sleeping busy-wait.
     store_slots = anyio.CapacityLimiter(1 if settings.store_url.startswith("sqlite") else 16)
     auth = Authenticator.from_secrets(settings.webhook_secret, settings.webhook_secrets)
     replays = Replays(auth.window)
     app = FastAPI(title="Phasegate webhooks", openapi_url=None, docs_url=None, redoc_url=None)
+    store = Store(settings.store_url)
     app.state.webhook = _Context(
-        store=Store(settings.store_url),
+        store=store,
         emit=emit or prefect_emitter(),
         auth=auth,
         replays=replays,
         max_body_bytes=max_body_bytes,
         store_slots=store_slots,
         usage=UsageWriter(settings.store_url, store_slots, replays),
+        provider=ProviderIntake.of(
+            settings.openai_webhook_secret,
+            store,
+            replays,
+            provider_emit or prefect_emitter("openai"),
+            store_slots,
+        ),
     )
     for error in (ApiError, StarletteHTTPException, NotFound, Exception):
         app.add_exception_handler(error, _answer_error)
@@ -280,5 +301,6 @@ def create_app(
     app.add_route(f"{prefix}/usage", report_usage, methods=["POST"])
     app.add_route(f"{prefix}/interactions", submit_interactions, methods=["POST"])
     app.add_route(f"{prefix}/active", read_active, methods=["GET"])
+    app.add_route("/v1/provider/openai", provider_openai, methods=["POST"])
     app.add_route("/healthz", healthz, methods=["GET"])
     return app

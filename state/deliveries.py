@@ -65,6 +65,19 @@ def release_delivery(delivery: Delivery, *, session: Session) -> None:
     )
 
 
+def provider_scope(object_id: str, provider: str = "openai") -> str:
+    """The delivery scope of a provider's events about one object (a batch, a tuning job)."""
+    return f"{provider}:{object_id}"
+
+
+def scope_received(scope: str, *, session: Session) -> bool:
+    """Whether any delivery was taken under `scope` (a provider event about one object)."""
+    found = select(col(WebhookDeliveryRecord.webhook_id)).where(
+        col(WebhookDeliveryRecord.use_case) == scope
+    )
+    return session.execute(found.limit(1)).first() is not None
+
+
 def prune_deliveries(sent_before: int, *, session: Session) -> int:
     """Remove the deliveries sent before `sent_before` (unix seconds); return how many.
 

@@ -121,6 +121,11 @@ def reserve_for_use_case(replays: Replays, delivery: Delivery, *, session: Sessi
     return replays.reserve([delivery], session=session)[0]
 
 
+def reserve_provider_event(replays: Replays, delivery: Delivery, *, session: Session) -> bool:
+    """Reserve a provider webhook's id under its scope (`openai:<object id>`); False: a replay."""
+    return replays.reserve([delivery], session=session)[0]
+
+
 def release_delivery(replays: Replays, delivery: Delivery, *, session: Session) -> None:
     replays.release(delivery, session=session)
 

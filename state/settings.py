@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         description='webhook secrets per use case: a JSON object {"use-case": "whsec_… whsec_…"}; '
         "a use case listed here accepts only its own",
     )
+    openai_webhook_secret: SecretStr | None = Field(
+        None,
+        description="OpenAI's webhook signing secret (`whsec_…`, from the webhook's page in the "
+        "OpenAI dashboard) for POST /v1/provider/openai; unset: that route answers 503",
+    )
     webhook_read_timeout: float = Field(
         10.0,
         gt=0,
@@ -205,6 +210,11 @@ class Settings(BaseSettings):
     @classmethod
     def _shared_secrets_well_formed(cls, value: list[SecretStr]) -> list[SecretStr]:
         return _checked_secrets(value, "")
+
+    @field_validator("openai_webhook_secret")
+    @classmethod
+    def _openai_secret_well_formed(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is None else _checked_secrets([value], "openai webhook ")[0]
 
     @field_validator("webhook_secrets", mode="before")
     @classmethod

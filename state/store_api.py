@@ -18,6 +18,7 @@ from state import (
     active,
     approvals,
     check_units,
+    deliveries,
     embeddings,
     evals,
     intake_units,
@@ -116,6 +117,8 @@ class Store:
     # Webhook deliveries
     reserve_for_use_case = _unit(intake_units.reserve_for_use_case)
     release_delivery = _unit(intake_units.release_delivery)
+    reserve_provider_event = _unit(intake_units.reserve_provider_event)
+    provider_event_received = _unit(deliveries.scope_received)
 
     # Documents and embeddings
     sync_document_files = _unit(intake_units.sync_document_files)

@@ -19,6 +19,7 @@ from tasks.llm import CallResult, ChatRequest, ResponseCache, build_client, comp
 from tasks.llm_batch import BatchOptions, Ended, complete_in_batches
 from tasks.metrics import METRICS, Scored, judge_scores
 from tasks.prompts import extract_answer
+from tasks.provider_events import ended_by_webhook
 from tasks.response_cache import StoreResponseCache
 from tasks.stats import bootstrap_interval, mean, quantile
 
@@ -274,6 +275,8 @@ def evaluate(
         raise InputError("metric llm_judge needs a judge model")
     ordered = [by_id[r.item_id] for r in requests]
     cache = StoreResponseCache(store_url) if store_url and use_cache else None
+    if batch_api is not None and ended is None and store_url:
+        ended = ended_by_webhook(store_url)
     results, counters = run_sync(
         lambda: _evaluate(
             requests, ordered, target, provider, judge_model, cache, on_done, batch_api, ended

@@ -113,6 +113,17 @@ def build_client(options: ProviderOptions, sdk_retries: int = 0) -> openai.Async
     )
 
 
+def webhook_verifier(secret: str) -> Callable[[bytes, Mapping[str, str]], Any]:
+    """`verify(payload, headers)`: a provider webhook's event, checked by `client.webhooks.unwrap`.
+
+    It raises `openai.InvalidWebhookSignatureError` for a wrong or stale signature and
+    ValueError for a missing header. The client makes no request; it is built once, since
+    building one (its TLS context) takes a while.
+    """
+    client = openai.OpenAI(api_key="unused-for-webhooks", webhook_secret=secret, max_retries=0)
+    return client.webhooks.unwrap
+
+
 def chat_params(request: ChatRequest) -> dict[str, Any]:
     """The body of a chat completion request (online, or one line of a batch file)."""
     params: dict[str, Any] = {
