@@ -119,3 +119,14 @@ def sweep_run_name() -> str:
     """`sweep 2026-12-02` (the UTC date it ran), tagged `sweep`."""
     _tag(["sweep"])
     return f"sweep {datetime.now(UTC):%Y-%m-%d}"
+
+
+def rollout_run_name() -> str:
+    """`support-qa · canary 10 %` (the live rollout's step), tagged with the use case."""
+    use_case = _run_context().parameters["use_case"]
+    try:
+        live = Store(get_settings().store_url).get_live_rollout(use_case)
+    except PhasegateError:
+        live = None  # the flow itself reports the unknown use case or the bad store
+    _tag(_use_case_tags(use_case) + ["rollout"])
+    return f"{use_case}{SEP}" + (f"canary {live.weight:g} %" if live else "rollout")

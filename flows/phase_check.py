@@ -111,6 +111,12 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
     """Measure the active configuration, check entry, build and gate the candidate, decide."""
     config = ctx.active_configuration()
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
+    if (live := ctx.store.get_live_rollout(ctx.name)) is not None:
+        # No second move while one takes live traffic: it ends `advanced` or `rolled_back`.
+        return Draft(ctx, live.to_phase, config.id).hold(
+            f"rollout {live.id} to {live.to_phase} is {live.status} at {live.weight:g} % of "
+            f"live traffic (`phasegate rollout status {ctx.name}`)"
+        )
     draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
     if nxt is None:
         return draft.hold("fine_tuning is the last phase; monitoring guards it")

@@ -8,6 +8,7 @@ from flows.context import UseCaseContext, current_run_id
 from flows.results import CheckOutcome
 from state.domain import DecisionDraft, EvalRun, GateResult
 from state.phases import DecisionKind, GateStatus, Phase, Stage
+from state.rollouts import RolloutDraft
 from tasks.approvals import ApprovalInput
 from tasks.gates import gate_result
 from tasks.reports import gate_report, publish_gate_report
@@ -25,8 +26,12 @@ def record(
     configuration_id: int | None = None,
     decided_by: str = "phasegate",
     approval_status: str | None = None,
+    rollout: RolloutDraft | None = None,
 ) -> CheckOutcome:
-    """Publish the gate report, then write the decision (and the approval's answer) at once."""
+    """Publish the gate report, then write the decision (and the approval's answer) at once.
+
+    With `rollout`, the decision is `rolling_out` and the rollout starts in the same commit.
+    """
     run_id = current_run_id()
     transition = f"{ctx.use_case.active_phase}_to_{to_phase}"
     publish_gate_report(
@@ -51,9 +56,16 @@ def record(
         eval_run_ids=[run.id for run in (active, candidate) if run is not None and run.id],
         gate_results=gates,
     )
-    decision = ctx.store.record_check(
-        ctx.name, draft, expected_version=ctx.use_case.version, approval_status=approval_status
-    )
+    rollout_id = None
+    if rollout is not None:
+        decision, started = ctx.store.start_rollout_for_check(
+            ctx.name, draft, rollout, approval_status=approval_status
+        )
+        rollout_id = started.id
+    else:
+        decision = ctx.store.record_check(
+            ctx.name, draft, expected_version=ctx.use_case.version, approval_status=approval_status
+        )
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
     return CheckOutcome(
         use_case=ctx.name,
@@ -63,6 +75,7 @@ def record(
         to_phase=decision.to_phase,
         reason=decision.reason,
         configuration_id=decision.configuration_id,
+        rollout_id=rollout_id,
     )
 
 
@@ -90,9 +103,34 @@ class Draft:
         """Record a new use case's first configuration (the candidate) as active."""
         return self._record(DecisionKind.BASELINED, reason, self._candidate_id())
 
-    def advance(self, reason: str, *, by: str = "phasegate") -> CheckOutcome:
-        """Record the move: the candidate becomes the active configuration."""
-        return self._record(DecisionKind.ADVANCED, reason, self._candidate_id(), decided_by=by)
+    def advance(
+        self, reason: str, *, by: str = "phasegate", approval: str | None = None
+    ) -> CheckOutcome:
+        """Record the move: the candidate becomes active, or starts its rollout (spec's steps)."""
+        steps = self.ctx.spec.rollout.steps
+        if not steps or self._candidate_id() in (None, self.configuration_id):
+            return self._record(
+                DecisionKind.ADVANCED,
+                reason,
+                self._candidate_id(),
+                decided_by=by,
+                approval=approval,
+            )
+        rollout = RolloutDraft(
+            to_phase=self.to_phase,
+            canaries={"canary": self._candidate_id()},
+            steps=steps,
+            live_metrics=self.ctx.spec.rollout.live_metrics,
+            started_by=by,
+        )
+        return self._record(
+            DecisionKind.ROLLING_OUT,
+            f"{reason}; rollout at {steps[0].weight:g} % of live traffic",
+            self.configuration_id,
+            decided_by=by,
+            approval=approval,
+            rollout=rollout,
+        )
 
     def answer(self, answer: ApprovalInput) -> CheckOutcome:
         """Record a person's answer: advanced when approved, rejected otherwise."""
@@ -107,11 +145,13 @@ class Draft:
             )
         )
         if answer.approve:
-            kind, chosen, status = DecisionKind.ADVANCED, self._candidate_id(), "approved"
-        else:
-            kind, chosen, status = DecisionKind.REJECTED, self.configuration_id, "rejected"
+            return self.advance(answer.reason, by=answer.approver, approval="approved")
         return self._record(
-            kind, answer.reason, chosen, decided_by=answer.approver, approval=status
+            DecisionKind.REJECTED,
+            answer.reason,
+            self.configuration_id,
+            decided_by=answer.approver,
+            approval="rejected",
         )
 
     def expire(self, reason: str) -> CheckOutcome:
@@ -135,6 +175,7 @@ class Draft:
         *,
         decided_by: str = "phasegate",
         approval: str | None = None,
+        rollout: RolloutDraft | None = None,
     ) -> CheckOutcome:
         return record(
             self.ctx,
@@ -147,4 +188,5 @@ class Draft:
             configuration_id=configuration_id,
             decided_by=decided_by,
             approval_status=approval,
+            rollout=rollout,
         )

@@ -40,6 +40,7 @@ class CheckOutcome(BaseModel):
     to_phase: Phase
     reason: str
     configuration_id: int | None = None
+    rollout_id: int | None = Field(None, description="the rollout a `rolling_out` check started")
 
 
 class HandOff(BaseModel):

@@ -38,6 +38,7 @@ class DecisionKind(StrEnum):
     ROLLED_BACK = "rolled_back"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    ROLLING_OUT = "rolling_out"
 
 
 class GateStatus(StrEnum):
@@ -55,3 +56,4 @@ class Stage(StrEnum):
     PROMOTION = "promotion"
     APPROVAL = "approval"
     MONITOR = "monitor"
+    ROLLOUT = "rollout"

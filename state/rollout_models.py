@@ -41,7 +41,9 @@ class RolloutRecord(SQLModel, table=True):
         description="what started it: the check's gate results and eval run ids",
     )
     started_by: str = Field(default="phasegate", max_length=200)
-    flow_run_id: str | None = Field(default=None, max_length=36, description="the check's run")
+    flow_run_id: str | None = Field(
+        default=None, max_length=36, description="the flow run asking a person, when paused"
+    )
     reason: str = Field(default="", sa_type=Text, description="why it waits, ended or asks")
     version: int = Field(default=1, description="optimistic-concurrency counter")
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

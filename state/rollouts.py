@@ -195,8 +195,11 @@ def change_rollout(
     status: Status | None = None,
     step: int | None = None,
     reason: str | None = None,
+    flow_run_id: str | None = None,
 ) -> Rollout:
     """Move a live rollout's step (its clock restarts) or status; ending it sets `ended_at`.
+
+    `flow_run_id` names the flow run that asks a person while the rollout is paused.
 
     Raises NotFound for an unknown rollout and Conflict when it ended or changed since
     `expected_version` was read (another writer won): nothing is written then.
@@ -214,6 +217,8 @@ def change_rollout(
             values["ended_at"] = now
     if reason is not None:
         values["reason"] = reason
+    if flow_run_id is not None:
+        values["flow_run_id"] = flow_run_id
     result = session.execute(
         update(RolloutRecord)
         .where(

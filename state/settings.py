@@ -182,6 +182,13 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds a check's lease outlives its last heartbeat (beats every third)",
     )
+    rollout_time_scale: float = Field(
+        1.0,
+        ge=1,
+        le=100_000,
+        description="rollout seconds per wall-clock second when a step's max_duration is "
+        "checked; above 1 only to compress time in demos and tests (docs/rollouts.md)",
+    )
 
     @field_validator("data_dir")
     @classmethod

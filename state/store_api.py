@@ -29,6 +29,7 @@ from state import (
     read_units,
     retention,
     retirements,
+    rollout_units,
     rollouts,
     store,
     usage,
@@ -133,6 +134,9 @@ class Store:
     get_live_rollout = _unit(rollouts.get_live_rollout)
     list_rollouts = _unit(rollouts.list_rollouts)
     change_rollout = _unit(rollouts.change_rollout)
+    start_rollout_for_check = _unit(rollout_units.start_rollout_for_check)
+    step_observations = _unit(rollout_units.step_observations)
+    move_rollout = _unit(rollout_units.move_rollout)
 
     # Model retirements
     record_retirement = _unit(retirements.record_retirement)

@@ -7,6 +7,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 REGRESSION_DETECTED = "phasegate.regression.detected"
+ROLLOUT_STEP = "phasegate.rollout.step"
+ROLLOUT_PROMOTED = "phasegate.rollout.promoted"
+ROLLOUT_ABORTED = "phasegate.rollout.aborted"
 
 
 def use_case_resource(name: str) -> dict[str, str]:
@@ -42,3 +45,14 @@ def emit_model_retiring(model: str, payload: dict[str, Any]) -> str | None:
         payload={"model": model} | payload,
     )
     return str(event.id) if event is not None else None
+
+
+def emit_rollout(event: str, use_case: str, payload: dict[str, Any]) -> str | None:
+    """Emit a `phasegate.rollout.*` event for a use case; returns the event id, if sent.
+
+    A plain function, not a task: the rollout flow and a person at the CLI both emit it.
+    """
+    sent = emit_event(
+        event=event, resource=use_case_resource(use_case), payload={"use_case": use_case} | payload
+    )
+    return str(sent.id) if sent is not None else None

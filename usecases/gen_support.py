@@ -767,4 +767,7 @@ constraints:
   latency_p95_ms: 2000
 approval:
   timeout_seconds: 3600
+# The whole journey switches at once; docs/rollouts.md shows live traffic in steps.
+rollout:
+  steps: []
 """

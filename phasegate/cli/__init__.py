@@ -25,6 +25,7 @@ from phasegate.cli import (  # noqa: F401 - importing a command module registers
     prompts,
     prune,
     report,
+    rollout,
     sandbox,
     serve,
     specs,

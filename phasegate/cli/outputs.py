@@ -157,6 +157,42 @@ class LeaseListOutput(Record):
     broken: list[LeaseBreak]
 
 
+class RolloutArm(Record):
+    """One configuration a rollout serves; `control` is the active one."""
+
+    name: str
+    configuration_id: int
+
+
+class RolloutRecord(Record):
+    """A rollout as stored: its step, the canary's share and its status."""
+
+    id: int
+    use_case: str
+    to_phase: Phase
+    status: Literal["running", "paused", "promoted", "aborted"]
+    step: int = Field(description="0 for the first step; len(steps) is 100 %")
+    weight: float = Field(description="per cent of routing keys served the canary")
+    steps: list[dict] = Field(description="the spec's steps when the rollout started")
+    arms: list[RolloutArm]
+    reason: str
+    started_by: str
+    created_at: datetime
+    step_started_at: datetime
+    ended_at: datetime | None
+
+
+class RolloutOutput(Record):
+    """`phasegate rollout status|promote|abort --json`: the rollout, its checks, its decision."""
+
+    use_case: str
+    rollout: RolloutRecord | None = Field(
+        description="the live rollout, else the latest; null: none"
+    )
+    checks: list[Gate] = Field(description="the live checks of the current step (status only)")
+    decision: Decision | None = Field(description="the decision the command recorded, if any")
+
+
 # The command each document answers, as named in docs/cli-json/<name>.schema.json.
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "status": StatusOutput,
@@ -171,6 +207,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "monitor": MonitorOutput,
     "lease-list": LeaseListOutput,
     "lease-break": LeaseBreak,
+    "rollout": RolloutOutput,
 }
 
 

@@ -13,6 +13,7 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     guardrails.py   `guardrail_<name>`: metrics that must not regress beyond a margin
     power.py        the entry check `eval_power`: can the eval set detect the required gain?
     monitoring.py   regression checks of a fresh run against its activation run
+    live.py         rollout checks: the arms of a step compared on live interactions
     registry.py     which checks run for each transition and stage, the hybrid, monitoring
     verdict.py      `Verdict`, `verdict`, `entry_met`, `entry_reason`
 
@@ -48,15 +49,18 @@ from tasks.gates.inputs import (
     Transition,
     transition_into,
 )
+from tasks.gates.live import ArmSample, LiveInputs
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
 from tasks.gates.power import gate_eval_power
 from tasks.gates.registry import (
     CHECKS,
     HYBRID_CHECKS,
     MONITOR_CHECKS,
+    ROLLOUT_CHECKS,
     Check,
     apply_checks,
     run_checks,
+    run_rollout_checks,
 )
 from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result, passed, worst
 from tasks.gates.verdict import Verdict, entry_met, entry_reason, unmet, verdict
@@ -72,10 +76,13 @@ __all__ = [
     "PASS",
     "PHASE_CHECK",
     "RESTORED",
+    "ROLLOUT_CHECKS",
     "THRESHOLDS",
     "TRANSITIONS",
+    "ArmSample",
     "Check",
     "GateInputs",
+    "LiveInputs",
     "Objective",
     "Roles",
     "Transition",
@@ -104,6 +111,7 @@ __all__ = [
     "passed",
     "apply_checks",
     "run_checks",
+    "run_rollout_checks",
     "transition_into",
     "unmet",
     "verdict",

@@ -30,6 +30,13 @@ from tasks.gates.entry import (
 )
 from tasks.gates.guardrails import gate_guardrail_regressions, gate_guardrails
 from tasks.gates.inputs import GateInputs, Transition
+from tasks.gates.live import (
+    LiveInputs,
+    gate_live_error_rate,
+    gate_live_latency,
+    gate_live_primary,
+    gate_live_sample_ratio,
+)
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
 from tasks.gates.power import gate_eval_power
 
@@ -68,6 +75,22 @@ MONITOR_CHECKS: list[Check] = [
     gate_floor,
     gate_canary_regression,
 ]
+
+
+# Stage.ROLLOUT: the arms of a rollout step compared on live interactions (tasks/gates/live.py).
+# The sample-ratio check comes first: when it fails, the others are no evidence.
+LiveCheck = Callable[[LiveInputs], GateResult | None]
+ROLLOUT_CHECKS: list[LiveCheck] = [
+    gate_live_sample_ratio,
+    gate_live_primary,
+    gate_live_error_rate,
+    gate_live_latency,
+]
+
+
+def run_rollout_checks(inputs: LiveInputs) -> list[GateResult]:
+    """Run the rollout stage's checks in order, leaving out those that do not apply."""
+    return [result for check in ROLLOUT_CHECKS if (result := check(inputs)) is not None]
 
 
 def apply_checks(checks: Sequence[Check], inputs: GateInputs) -> list[GateResult]:

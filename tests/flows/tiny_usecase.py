@@ -146,6 +146,7 @@ def write_use_case(directory: Path, name: str, *, canary: bool) -> Path:
             "prompting_to_rag": GATE,
             "rag_to_fine_tuning": GATE | {"min_examples": 50},
         },
+        "rollout": {"steps": []},  # the gate flows switch at once; tests/flows/test_rollout.py
     }
     path = directory / "spec.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))

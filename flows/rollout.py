@@ -1,0 +1,187 @@
+"""The rollout flow: analyse a use case's live rollout once, then promote, abort, wait or ask.
+
+Its state lives in the store (step, status, when the step started), so each run — on the
+`rollout` deployment's schedule, or `phasegate rollout status` — reads where the rollout is
+and goes on from there: a crashed run loses nothing, the next resumes at the same step. A
+step that asks a person pauses this run with a form (promote or abort); the rollout stays
+paused, and later runs leave it alone, until someone answers (the UI form or
+`phasegate rollout promote|abort`).
+"""
+
+import time
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, State
+
+from flows.context import current_run_id
+from flows.labels import rollout_run_name
+from state.domain import GateResult
+from state.errors import NotFound
+from state.interactions import Observation
+from state.rollouts import Rollout
+from state.settings import get_settings
+from state.store_api import Store
+from tasks import events
+from tasks.gates import ArmSample, LiveInputs, run_rollout_checks
+from tasks.rollout_answers import RolloutAnswer, answer_paused, ask_person
+from tasks.rollout_moves import Action, decide_step
+
+ANSWER_WAIT_SECONDS = 20
+
+
+def analyse(rollout: Rollout, seen: list[Observation]) -> list[GateResult]:
+    """The rollout stage's checks on the step's interactions of the control and the canary."""
+    control, canary = rollout.arms[0], rollout.canary
+    inputs = LiveInputs(
+        use_case=rollout.use_case,
+        control=ArmSample.of(control.name, control.configuration_id, seen),
+        canary=ArmSample.of(canary.name, canary.configuration_id, seen),
+        weights=rollout.weights,
+        metrics=rollout.live_metrics,
+    )
+    return run_rollout_checks(inputs)
+
+
+def step_name(rollout: Rollout) -> str:
+    """The state name of a live step: `Canary 10 %`."""
+    return f"Canary {rollout.weight:g} %"
+
+
+@flow(name="roll-out", flow_run_name=rollout_run_name)
+def roll_out(use_case: str, ask: bool = True, poll_seconds: int = 2) -> State:
+    """Analyse a use case's live rollout once: promote, abort, wait, or ask a person."""
+    settings = get_settings()
+    store = Store(settings.store_url)
+    rollout, seen = store.step_observations(use_case)
+    if rollout is None:
+        return Completed(name="No Rollout", message=f"{use_case} has no live rollout")
+    if rollout.status == "paused":
+        return Completed(name="Awaiting Person", message=rollout.reason)
+    results = analyse(rollout, seen)
+    elapsed = (datetime.now(UTC) - rollout.step_started_at).total_seconds()
+    move = decide_step(
+        results,
+        step=rollout.steps[rollout.step],
+        interactions=len(seen),
+        elapsed_s=elapsed * settings.rollout_time_scale,
+    )
+    _publish(rollout, results, f"{move.action}: {move.reason}")
+    get_run_logger().info("%s: rollout %d %s (%s)", use_case, rollout.id, move.action, move.reason)
+    if move.action == Action.WAIT:
+        return Completed(name=step_name(rollout), message=move.reason)
+    if move.action != Action.ASK:
+        return apply(store, rollout, move.action, move.reason, results, run_id=current_run_id())
+    asked = store.move_rollout(
+        rollout.id,
+        "ask",
+        expected_version=rollout.version,
+        reason=move.reason,
+        gates=[],
+        flow_run_id=current_run_id(),
+    ).rollout
+    # Told once: this run asks; later runs see the rollout paused and leave it be.
+    events.emit_rollout(events.ROLLOUT_STEP, use_case, _payload(asked, "paused", move.reason))
+    if not ask:
+        return Completed(name="Awaiting Person", message=move.reason)
+    timeout = store.require_use_case(use_case).spec.approval.timeout_seconds
+    answer = ask_person(_form_text(asked, results, move.reason), timeout, poll_seconds)
+    if answer is None:
+        return Completed(name="Awaiting Person", message=f"no answer within {timeout} s")
+    action = Action.PROMOTE if answer.promote else Action.ABORT
+    return apply(
+        store, asked, action, answer.reason, results, by=answer.person, run_id=current_run_id()
+    )
+
+
+def apply(
+    store: Store,
+    rollout: Rollout,
+    action: Action,
+    reason: str,
+    gates: list[GateResult],
+    *,
+    by: str = "phasegate",
+    run_id: str | None = None,
+) -> State:
+    """Promote or abort (recording `advanced` or `rolled_back` at the end), emit the event.
+
+    `run_id` is the flow run recorded with a decision (None: a person at the CLI).
+    """
+    moved = store.move_rollout(
+        rollout.id,
+        "promote" if action == Action.PROMOTE else "abort",
+        expected_version=rollout.version,
+        reason=reason,
+        gates=gates,
+        decided_by=by,
+        flow_run_id=run_id,
+    ).rollout
+    name = {"promoted": "Promoted", "aborted": "Aborted"}.get(moved.status, step_name(moved))
+    event = {
+        "promoted": events.ROLLOUT_PROMOTED,
+        "aborted": events.ROLLOUT_ABORTED,
+    }.get(moved.status, events.ROLLOUT_STEP)
+    events.emit_rollout(event, rollout.use_case, _payload(moved, moved.status, reason, by))
+    return Completed(name=name, message=reason)
+
+
+def _payload(rollout: Rollout, status: str, reason: str, by: str = "phasegate") -> dict:
+    return {
+        "rollout_id": rollout.id,
+        "status": status,
+        "step": rollout.step,
+        "weight": rollout.weight,
+        "canary_configuration_id": rollout.canary.configuration_id,
+        "control_configuration_id": rollout.arms[0].configuration_id,
+        "reason": reason,
+        "decided_by": by,
+    }
+
+
+def _table(results: list[GateResult]) -> str:
+    rows = [f"| {r.check} | {r.status} | {r.observed} | {r.detail} |" for r in results]
+    return "\n".join(["| check | status | observed | detail |", "| --- | --- | --- | --- |", *rows])
+
+
+def _form_text(rollout: Rollout, results: list[GateResult], reason: str) -> str:
+    return (
+        f"Rollout {rollout.id} of `{rollout.use_case}` at {rollout.weight:g} % asks a person: "
+        f"{reason}\n\n{_table(results)}\n\nPromote to move the canary on (the last step makes "
+        "it active); leave it unticked to abort and keep the control."
+    )
+
+
+def _publish(rollout: Rollout, results: list[GateResult], outcome: str) -> None:
+    title = f"# Rollout {rollout.id} at {rollout.weight:g} %"
+    create_markdown_artifact(
+        key=f"rollout-{rollout.use_case}",
+        markdown=f"{title}\n\n{outcome}\n\n{_table(results)}",
+        description=f"live analysis of {rollout.use_case}",
+    )
+
+
+def answer_rollout(use_case: str, *, promote: bool, reason: str, person: str) -> Rollout:
+    """A person's promote or abort: answers the paused run's form, else moves the rollout here.
+
+    Raises NotFound when the use case has no live rollout. Returns the rollout afterwards.
+    """
+    store = Store(get_settings().store_url)
+    live = store.get_live_rollout(use_case)
+    if live is None:
+        raise NotFound(f"{use_case}: no live rollout (`phasegate history {use_case}`)")
+    answer = RolloutAnswer(promote=promote, reason=reason, person=person)
+    if live.status == "paused" and live.flow_run_id and answer_paused(live.flow_run_id, answer):
+        # The paused run records the answer; wait for it, as `phasegate approve` does.
+        deadline = time.monotonic() + ANSWER_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if (now := store.get_rollout(live.id)).version != live.version:
+                return now
+            time.sleep(0.2)
+        # The asking run died with its process: move the rollout here. The version guard
+        # keeps one answer if that run wakes up after all.
+    _, seen = store.step_observations(use_case)
+    action = Action.PROMOTE if promote else Action.ABORT
+    apply(store, live, action, reason, analyse(live, seen), by=person)
+    return store.get_rollout(live.id)

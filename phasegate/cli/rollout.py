@@ -1,0 +1,108 @@
+"""`phasegate rollout status|promote|abort`: a use case's live rollout, and a person's answer."""
+
+import os
+from typing import Annotated
+
+import typer
+
+from phasegate.cli.app import AsJson, app, console, print_json, store
+
+rollout_app = typer.Typer(help="Live traffic in steps (docs/rollouts.md).", no_args_is_help=True)
+app.add_typer(rollout_app, name="rollout")
+
+UseCase = Annotated[str, typer.Argument(help="a registered use case")]
+Reason = Annotated[str, typer.Option("--reason", help="why (kept with the decision)")]
+Person = Annotated[str | None, typer.Option("--as", help="who decides (default: $USER)")]
+
+
+def _document(use_case: str, rollout, checks, decision):
+    """The `--json` document of a rollout command."""
+    from phasegate.cli import outputs, records
+
+    record = None
+    if rollout is not None:
+        record = outputs.RolloutRecord(
+            **rollout.model_dump(
+                include=set(outputs.RolloutRecord.model_fields) - {"weight", "steps", "arms"}
+            ),
+            weight=rollout.weight,
+            steps=[s.model_dump(mode="json") for s in rollout.steps],
+            arms=[outputs.RolloutArm(**a.model_dump(exclude={"position"})) for a in rollout.arms],
+        )
+    return outputs.RolloutOutput(
+        use_case=use_case,
+        rollout=record,
+        checks=[records.gate(g) for g in checks],
+        decision=records.decision(decision) if decision else None,
+    )
+
+
+def _show(document) -> None:
+    rollout = document.rollout
+    if rollout is None:
+        console.print(f"{document.use_case}: no rollout")
+        return
+    console.print(
+        f"{document.use_case}: rollout {rollout.id} to {rollout.to_phase} {rollout.status} at "
+        f"{rollout.weight:g} % (step {rollout.step + 1} of {len(rollout.steps)})"
+        + (f" — {rollout.reason}" if rollout.reason else ""),
+        markup=False,
+    )
+    for check in document.checks:
+        console.print(f"  {check.check}: {check.status} — {check.detail}", markup=False)
+    if document.decision is not None:
+        console.print(f"decision: {document.decision.kind}", markup=False)
+
+
+@rollout_app.command("status")
+def rollout_status(use_case: UseCase, as_json: AsJson = False) -> None:
+    """Show the live rollout (else the latest) and its live checks now; changes nothing."""
+    from flows.rollout import analyse
+
+    reading = store()
+    live, seen = reading.step_observations(use_case)
+    rollout = live or next(reversed(reading.list_rollouts(use_case)), None)
+    checks = analyse(live, seen) if live else []
+    document = _document(use_case, rollout, checks, None)
+    if as_json:
+        print_json(document)
+    else:
+        _show(document)
+
+
+def _answer(use_case: str, promote: bool, reason: str, person: str | None, as_json: bool) -> None:
+    from flows.rollout import answer_rollout
+    from phasegate.temporary_api import prefect_api
+    from state.errors import InputError, NotFound
+
+    if not reason.strip():
+        raise InputError("--reason: must say why")
+    if store().get_live_rollout(use_case) is None:  # before any Prefect API starts
+        raise NotFound(f"{use_case}: no live rollout (`phasegate rollout status {use_case}`)")
+    who = person or os.environ.get("USER") or "cli"
+    with prefect_api():
+        rollout = answer_rollout(use_case, promote=promote, reason=reason, person=who)
+    decision = None
+    if rollout.ended_at is not None:
+        decision = store().list_decisions(use_case, limit=1)[-1]
+    document = _document(use_case, rollout, [], decision)
+    if as_json:
+        print_json(document)
+    else:
+        _show(document)
+
+
+@rollout_app.command("promote")
+def rollout_promote(
+    use_case: UseCase, reason: Reason, person: Person = None, as_json: AsJson = False
+) -> None:
+    """Promote the canary now: the next step, or 100 % (it becomes active)."""
+    _answer(use_case, True, reason, person, as_json)
+
+
+@rollout_app.command("abort")
+def rollout_abort(
+    use_case: UseCase, reason: Reason, person: Person = None, as_json: AsJson = False
+) -> None:
+    """Abort the rollout: the control keeps all traffic; recorded as `rolled_back`."""
+    _answer(use_case, False, reason, person, as_json)

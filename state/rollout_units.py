@@ -1,0 +1,130 @@
+"""Units of work of a rollout: start it with the check's decision, read a step, move it.
+
+Each function takes the session as a keyword and does several store functions in it, so
+that `Store` runs them as one transaction: a rollout that ends records its decision (and the
+activation it carries) in the same commit, or neither.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Session
+
+from state import check_units, interactions, rollouts, store
+from state.domain import Decision, DecisionDraft, GateResult
+from state.errors import Conflict
+from state.interactions import Observation
+from state.phases import DecisionKind, Phase
+from state.rollouts import Rollout, RolloutDraft
+
+Action = Literal["promote", "abort", "ask", "resume"]
+
+
+class RolloutMoved(BaseModel):
+    """A rollout after a move, and the decision the move recorded (when it ended)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rollout: Rollout
+    decision: Decision | None = None
+
+
+def start_rollout_for_check(
+    use_case: str,
+    decision: DecisionDraft,
+    draft: RolloutDraft,
+    *,
+    approval_status: str | None,
+    session: Session,
+) -> tuple[Decision, Rollout]:
+    """Record the check's `rolling_out` decision (and its approval) and start its rollout.
+
+    Raises Conflict when the active configuration is no longer the one the check measured.
+    """
+    active = store.require_use_case(use_case, session=session).active_configuration_id
+    if active != decision.configuration_id:
+        raise Conflict(
+            f"use case {use_case!r} changed while this check ran (active configuration "
+            f"{active}, measured {decision.configuration_id}); nothing was recorded"
+        )
+    recorded = check_units.record_check(
+        use_case,
+        decision,
+        expected_version=0,  # a rolling_out decision changes no activation
+        approval_status=approval_status,
+        session=session,
+    )
+    evidence = draft.evidence | {
+        "decision_id": recorded.id,
+        "eval_run_ids": recorded.eval_run_ids,
+        "check_flow_run_id": recorded.flow_run_id,
+    }
+    draft = draft.model_copy(update={"evidence": evidence})
+    return recorded, rollouts.start_rollout(use_case, draft, session=session)
+
+
+def step_observations(
+    use_case: str, *, session: Session
+) -> tuple[Rollout | None, list[Observation]]:
+    """The live rollout and the interactions its arms served since its step started."""
+    rollout = rollouts.get_live_rollout(use_case, session=session)
+    if rollout is None:
+        return None, []
+    ids = [arm.configuration_id for arm in rollout.arms]
+    seen = interactions.observations(use_case, ids, since=rollout.step_started_at, session=session)
+    return rollout, seen
+
+
+def move_rollout(
+    rollout_id: int,
+    action: Action,
+    *,
+    expected_version: int,
+    reason: str,
+    gates: list[GateResult],
+    decided_by: str = "phasegate",
+    flow_run_id: str | None = None,
+    session: Session,
+) -> RolloutMoved:
+    """Promote (next step, or 100 %: the canary becomes active), abort, ask or resume.
+
+    Promoting the last step records `advanced` and aborting records `rolled_back` (the control
+    stays active), each with the rollout's eval runs and `gates`. Raises Conflict when the
+    rollout ended or moved since `expected_version`.
+    """
+    rollout = rollouts.get_rollout(rollout_id, session=session)
+    change = {"expected_version": expected_version, "reason": reason, "session": session}
+    if action == "ask":
+        moved = rollouts.change_rollout(
+            rollout_id, status="paused", flow_run_id=flow_run_id, **change
+        )
+        return RolloutMoved(rollout=moved)
+    if action == "resume" or (action == "promote" and not rollout.last_step):
+        step = rollout.step + (action == "promote")
+        moved = rollouts.change_rollout(rollout_id, status="running", step=step, **change)
+        return RolloutMoved(rollout=moved)
+    promoted = action == "promote"
+    moved = rollouts.change_rollout(
+        rollout_id, status="promoted" if promoted else "aborted", **change
+    )
+    chosen = rollout.canary if promoted else rollout.arms[0]
+    draft = DecisionDraft(
+        kind=DecisionKind.ADVANCED if promoted else DecisionKind.ROLLED_BACK,
+        to_phase=rollout.to_phase if promoted else _phase_of(chosen.configuration_id, session),
+        configuration_id=chosen.configuration_id,
+        candidate_configuration_id=rollout.canary.configuration_id,
+        decided_by=decided_by,
+        reason=f"rollout {rollout.id} at {rollout.weight:g} %: {reason}",
+        flow_run_id=flow_run_id,
+        eval_run_ids=list(rollout.evidence.get("eval_run_ids", [])),
+        gate_results=gates,
+    )
+    version = store.require_use_case(rollout.use_case, session=session).version
+    decision = store.record_decision(
+        rollout.use_case, draft, expected_version=version, session=session
+    )
+    return RolloutMoved(rollout=moved, decision=decision)
+
+
+def _phase_of(configuration_id: int, session: Session) -> Phase:
+    return store.get_configuration(configuration_id, session=session).phase

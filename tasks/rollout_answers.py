@@ -1,0 +1,59 @@
+"""A person's answer to a paused rollout: the UI form, the pause, and resuming from the CLI.
+
+Like approvals (`tasks/approvals.py`): the rollout flow pauses with a typed form; the Prefect
+UI and `phasegate rollout promote|abort` resume it with the same input, which the server
+validates against the form's schema. A pause nobody answers in time leaves the rollout
+paused (the run ends "Awaiting Person"); a person may still answer later from the CLI.
+"""
+
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
+from prefect.flow_runs import pause_flow_run, resume_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from prefect.states import Running
+from pydantic import Field
+
+NOT_BLANK = r"\S"
+
+
+class RolloutAnswer(RunInput):
+    """A person's answer: promote the canary (next step, or 100 %) or abort, why, and who."""
+
+    promote: bool = Field(
+        False, description="Tick to promote the canary; leave it to abort (control restored)."
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=NOT_BLANK,
+        description="Why; kept with the rollout and its decision.",
+    )
+    person: str = Field(
+        min_length=1, max_length=200, pattern=NOT_BLANK, description="Your name, recorded."
+    )
+
+
+def ask_person(description: str, timeout_seconds: int, poll_seconds: int) -> RolloutAnswer | None:
+    """Pause the current flow run until a person answers the form; None when nobody did."""
+    form = RolloutAnswer.with_initial_data(description=description)
+    try:
+        return pause_flow_run(
+            wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds
+        )
+    except FlowPauseTimeout:
+        # An expired pause would fail the run; the rollout simply stays paused.
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(flow_run.id, Running(), force=True)
+        return None
+
+
+def answer_paused(flow_run_id: str, answer: RolloutAnswer) -> bool:
+    """Resume the paused rollout run with `answer`; False when that run does not wait (any more)."""
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=answer.model_dump())
+    except (NotPausedError, ObjectNotFound, FlowPauseTimeout, ValueError):
+        return False
+    return True
