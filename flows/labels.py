@@ -130,3 +130,9 @@ def rollout_run_name() -> str:
         live = None  # the flow itself reports the unknown use case or the bad store
     _tag(_use_case_tags(use_case) + ["rollout"])
     return f"{use_case}{SEP}" + (f"canary {live.weight:g} %" if live else "rollout")
+
+
+def rollouts_run_name() -> str:
+    """`rollouts 2026-12-02 14:05` (UTC)."""
+    _tag(["rollout"])
+    return f"rollouts {datetime.now(UTC):%Y-%m-%d %H:%M}"

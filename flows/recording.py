@@ -6,7 +6,7 @@ from prefect import get_run_logger
 
 from flows.context import UseCaseContext, current_run_id
 from flows.results import CheckOutcome
-from state.domain import DecisionDraft, EvalRun, GateResult
+from state.domain import Decision, DecisionDraft, EvalRun, GateResult
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.rollouts import RolloutDraft
 from tasks.approvals import ApprovalInput
@@ -56,16 +56,7 @@ def record(
         eval_run_ids=[run.id for run in (active, candidate) if run is not None and run.id],
         gate_results=gates,
     )
-    rollout_id = None
-    if rollout is not None:
-        decision, started = ctx.store.start_rollout_for_check(
-            ctx.name, draft, rollout, approval_status=approval_status
-        )
-        rollout_id = started.id
-    else:
-        decision = ctx.store.record_check(
-            ctx.name, draft, expected_version=ctx.use_case.version, approval_status=approval_status
-        )
+    decision, rollout_id = _write(ctx, draft, approval_status, rollout)
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
     return CheckOutcome(
         use_case=ctx.name,
@@ -77,6 +68,24 @@ def record(
         configuration_id=decision.configuration_id,
         rollout_id=rollout_id,
     )
+
+
+def _write(
+    ctx: UseCaseContext,
+    draft: DecisionDraft,
+    approval_status: str | None,
+    rollout: RolloutDraft | None,
+) -> tuple[Decision, int | None]:
+    """Write the decision (and start its rollout, if any) in one unit of work."""
+    if rollout is None:
+        decision = ctx.store.record_check(
+            ctx.name, draft, expected_version=ctx.use_case.version, approval_status=approval_status
+        )
+        return decision, None
+    decision, started = ctx.store.start_rollout_for_check(
+        ctx.name, draft, rollout, approval_status=approval_status
+    )
+    return decision, started.id
 
 
 @dataclass

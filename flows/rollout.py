@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Completed, State
 
 from flows.context import current_run_id
-from flows.labels import rollout_run_name
+from flows.labels import rollout_run_name, rollouts_run_name
 from state.domain import GateResult
 from state.errors import NotFound
 from state.interactions import Observation
@@ -25,7 +26,13 @@ from state.settings import get_settings
 from state.store_api import Store
 from tasks import events
 from tasks.gates import ArmSample, LiveInputs, run_rollout_checks
-from tasks.rollout_answers import RolloutAnswer, answer_paused, ask_person
+from tasks.rollout_answers import (
+    RolloutAnswer,
+    answer_paused,
+    ask_person,
+    hand_off_rollout,
+    is_waiting,
+)
 from tasks.rollout_moves import Action, decide_step
 
 ANSWER_WAIT_SECONDS = 20
@@ -58,6 +65,9 @@ def roll_out(use_case: str, ask: bool = True, poll_seconds: int = 2) -> State:
     if rollout is None:
         return Completed(name="No Rollout", message=f"{use_case} has no live rollout")
     if rollout.status == "paused":
+        if ask and not is_waiting(rollout.flow_run_id):
+            # Nobody's form is open (the asking run did not wait, or died): this run asks.
+            return _ask(store, rollout, analyse(rollout, seen), rollout.reason, poll_seconds)
         return Completed(name="Awaiting Person", message=rollout.reason)
     results = analyse(rollout, seen)
     elapsed = (datetime.now(UTC) - rollout.step_started_at).total_seconds()
@@ -73,26 +83,62 @@ def roll_out(use_case: str, ask: bool = True, poll_seconds: int = 2) -> State:
         return Completed(name=step_name(rollout), message=move.reason)
     if move.action != Action.ASK:
         return apply(store, rollout, move.action, move.reason, results, run_id=current_run_id())
-    asked = store.move_rollout(
+    # Told once: the run that pauses the rollout emits; later runs see it paused.
+    paused = _pause(store, rollout, move.reason)
+    events.emit_rollout(events.ROLLOUT_STEP, use_case, _payload(paused, "paused", move.reason))
+    if not ask:
+        return Completed(name="Awaiting Person", message=move.reason)
+    return _ask(store, paused, results, move.reason, poll_seconds)
+
+
+def _pause(store: Store, rollout: Rollout, reason: str) -> Rollout:
+    """Mark the rollout paused, asked by this flow run."""
+    return store.move_rollout(
         rollout.id,
         "ask",
         expected_version=rollout.version,
-        reason=move.reason,
+        reason=reason,
         gates=[],
         flow_run_id=current_run_id(),
     ).rollout
-    # Told once: this run asks; later runs see the rollout paused and leave it be.
-    events.emit_rollout(events.ROLLOUT_STEP, use_case, _payload(asked, "paused", move.reason))
-    if not ask:
-        return Completed(name="Awaiting Person", message=move.reason)
-    timeout = store.require_use_case(use_case).spec.approval.timeout_seconds
-    answer = ask_person(_form_text(asked, results, move.reason), timeout, poll_seconds)
+
+
+def _ask(
+    store: Store, rollout: Rollout, results: list[GateResult], reason: str, poll_seconds: int
+) -> State:
+    """Pause this run with the form until a person promotes or aborts (or the window closes)."""
+    if rollout.flow_run_id != current_run_id():
+        rollout = _pause(store, rollout, reason)
+    timeout = store.require_use_case(rollout.use_case).spec.approval.timeout_seconds
+    answer = ask_person(_form_text(rollout, results, reason), timeout, poll_seconds)
     if answer is None:
         return Completed(name="Awaiting Person", message=f"no answer within {timeout} s")
     action = Action.PROMOTE if answer.promote else Action.ABORT
     return apply(
-        store, asked, action, answer.reason, results, by=answer.person, run_id=current_run_id()
+        store, rollout, action, answer.reason, results, by=answer.person, run_id=current_run_id()
     )
+
+
+@flow(name="roll-outs", flow_run_name=rollouts_run_name)
+def roll_out_all() -> dict[str, str]:
+    """Analyse every live rollout once; hand a rollout that asks a person to its own run.
+
+    With the `rollout` deployment, a paused rollout gets a run of it that shows the form in the
+    Prefect UI; without it, a person answers with `phasegate rollout promote|abort`.
+    """
+    store = Store(get_settings().store_url)
+    outcomes: dict[str, str] = {}
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        for use_case in store.list_use_cases():
+            live = store.get_live_rollout(use_case.name)
+            if live is None:
+                continue
+            state = roll_out(use_case.name, ask=False, return_state=True)
+            outcomes[use_case.name] = state.name or state.type.value
+            if state.name == "Awaiting Person":
+                hand_off_rollout(use_case.name, store.get_live_rollout(use_case.name))
+    get_run_logger().info("rollouts: %s", outcomes)
+    return outcomes
 
 
 def apply(

@@ -9,6 +9,7 @@ paused (the run ends "Awaiting Person"); a person may still answer later from th
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
 from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
@@ -16,7 +17,11 @@ from prefect.runtime import flow_run
 from prefect.states import Running
 from pydantic import Field
 
+from state.rollouts import Rollout
+
 NOT_BLANK = r"\S"
+# The deployment of prefect.yaml that analyses one rollout and shows the form when it asks.
+ROLLOUT_DEPLOYMENT = "roll-out/rollout"
 
 
 class RolloutAnswer(RunInput):
@@ -57,3 +62,31 @@ def answer_paused(flow_run_id: str, answer: RolloutAnswer) -> bool:
     except (NotPausedError, ObjectNotFound, FlowPauseTimeout, ValueError):
         return False
     return True
+
+
+def is_waiting(flow_run_id: str | None) -> bool:
+    """Whether that flow run is paused now (its form open); False for none or an unknown run."""
+    if flow_run_id is None:
+        return False
+    with get_client(sync_client=True) as client:
+        try:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+        except (ObjectNotFound, ValueError):
+            return False
+    return state is not None and state.is_paused()
+
+
+def hand_off_rollout(use_case: str, rollout: Rollout | None) -> str | None:
+    """Start a run of the `rollout` deployment that asks a person; its name, or None without one.
+
+    Nothing is started while a form is open already (the asking run still waits).
+    """
+    if rollout is None or is_waiting(rollout.flow_run_id):
+        return None
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(ROLLOUT_DEPLOYMENT)
+        except ObjectNotFound:
+            return None
+    run = run_deployment(ROLLOUT_DEPLOYMENT, parameters={"use_case": use_case}, timeout=0)
+    return run.name

@@ -22,8 +22,15 @@ def _flow_of(entrypoint: str) -> object:
     return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
 
 
-def test_prefect_yaml_declares_phase_check_sweep_monitor_and_retirement_watch() -> None:
-    assert set(DEPLOYMENTS) == {"phase-check", "sweep", "monitor", "retirement-watch"}
+def test_prefect_yaml_declares_every_deployment() -> None:
+    assert set(DEPLOYMENTS) == {
+        "phase-check",
+        "sweep",
+        "monitor",
+        "retirement-watch",
+        "rollouts",
+        "rollout",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))

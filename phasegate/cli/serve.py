@@ -88,7 +88,10 @@ def serve_command(
     try:
         typer.echo(f"Prefect UI:   {stack.ui_url}")
         typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
-        typer.echo("deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor")
+        typer.echo(
+            "deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor, "
+            "roll-outs/rollouts, roll-out/rollout"
+        )
         names = ", ".join(stack.worker_names)
         typer.echo(f"workers:      {names}, polling pool {POOL!r}, {worker_limit} runs each")
         if webhook:

@@ -24,7 +24,7 @@ from prefect.states import State
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from flows.rollout import roll_out
+from flows.rollout import roll_out, roll_out_all
 from phasegate.cli import app
 from phasegate.cli.exits import run
 from state.db import store_session
@@ -213,18 +213,23 @@ def test_crashed_run_changes_nothing_and_the_next_resumes_at_the_same_step(
     assert _run().name == "Promoted"
 
 
-def test_a_person_aborts_through_the_form(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_schedule_pauses_then_a_person_aborts_through_the_form(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     control, canary = _arms(store_url)
     rollout = _start(store_url, canary, 10)
     _report(store_url, rollout, 900, SAME, seed=8)
     monkeypatch.setenv("PHASEGATE_ROLLOUT_TIME_SCALE", "100000")
     get_settings.cache_clear()
+    # The schedule's run pauses the rollout but opens no form (no `rollout` deployment here).
+    assert roll_out_all() == {NAME: "Awaiting Person"}
+    first_asker = Store(store_url).get_live_rollout(NAME).flow_run_id
     states: list[State] = []
-    thread = in_thread(lambda: states.append(_run()))
+    thread = in_thread(lambda: states.append(_run()))  # a run that opens the form
 
     def asking() -> str | None:
         live = Store(store_url).get_live_rollout(NAME)
-        return live.flow_run_id if live and live.status == "paused" else None
+        return live.flow_run_id if live.flow_run_id != first_asker else None
 
     run_id = wait_until(asking, 60, "the rollout to ask")
     wait_until(lambda: flow_run_state(run_id).is_paused(), 30, "the pause")
