@@ -6,10 +6,13 @@ batch per file), with their index as `custom_id`. Waiting polls each batch with 
 whether a provider webhook said the batch ended (a cheap read of the state store) — every
 `signal_seconds`: a webhook cuts the wait short, a lost one only makes it longer. Results come
 back as `CallResult`s in request order, exactly as the online path returns them, so scoring is
-the same; a line in the error file (or missing from both files) is an errored item.
+the same; a line in the error file (or missing from both files) is an errored item. Each batch
+carries the sha256 of its input file in its metadata: a re-run after a crash finds the batch
+still running on the same requests and waits for it instead of paying again.
 """
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +27,9 @@ from tasks.llm import BatchResult, CallResult, ChatRequest, ResponseCache, chat_
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+RUNNING = frozenset({"validating", "in_progress", "finalizing"})
+#: Batch metadata key holding the sha256 of its input file.
+INPUT_KEY = "phasegate_input_sha256"
 
 Ended = Callable[[str], bool]
 
@@ -124,6 +130,19 @@ async def _rows(client: openai.AsyncOpenAI, file_id: str | None) -> list[dict[st
     return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
 
+async def _running(client: openai.AsyncOpenAI, digest: str) -> Any:
+    """A batch still running on the same input file (a run that crashed while waiting), or None.
+
+    Looks at the provider's 100 newest batches: a re-run continues the wait instead of paying
+    for the same requests again.
+    """
+    page = await client.batches.list(limit=100)
+    for batch in page.data:
+        if (batch.metadata or {}).get(INPUT_KEY) == digest and batch.status in RUNNING:
+            return batch
+    return None
+
+
 async def _one_file(
     client: openai.AsyncOpenAI,
     data: bytes,
@@ -133,10 +152,16 @@ async def _one_file(
 ) -> tuple[str, dict[int, CallResult], float]:
     """Upload one file, run its batch to the end; its id, results by index and its wait (s)."""
     started = time.monotonic()
-    uploaded = await client.files.create(file=("eval.jsonl", data), purpose="batch")
-    batch = await client.batches.create(
-        input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h"
-    )
+    digest = hashlib.sha256(data).hexdigest()
+    batch = await _running(client, digest)
+    if batch is None:
+        uploaded = await client.files.create(file=("eval.jsonl", data), purpose="batch")
+        batch = await client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint=ENDPOINT,
+            completion_window="24h",
+            metadata={INPUT_KEY: digest},
+        )
     batch = await _wait(client, batch, options, ended)
     results: dict[int, CallResult] = {}
     for row in [

@@ -1,6 +1,9 @@
 """`phasegate eval --batch` against the real sandbox's Batch API and a temporary store."""
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -145,3 +148,24 @@ def test_batch_line_errors_count_against_max_error_rate(
     assert {r.error for r in run.results} == {
         "HTTP 404: The model `no-such-model` does not exist or you do not have access to it."
     }
+
+
+def test_rerun_after_a_crash_waits_for_the_same_batch(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    _spec(tmp_path, items=6)
+    _sandbox(cli_settings, batch_seconds=8.0)
+    command = [sys.executable, "-m", "phasegate.cli", "eval", "demo-qa", "--batch", "--no-cache"]
+    crashed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while _stats(cli_settings)["batches_create"] == 0:
+            assert crashed.poll() is None and time.monotonic() < deadline, "no batch created"
+            time.sleep(0.05)
+    finally:
+        crashed.kill()  # SIGKILL while it waits for its batch
+        crashed.wait()
+    result = _eval("--batch", "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert _stats(cli_settings)["batches_create"] == 1  # the re-run waited for the same batch
+    assert json.loads(result.stdout)["error_rate"] == 0
