@@ -1,8 +1,10 @@
-"""A Prefect API for one CLI command: the configured one, else a temporary server of our own.
+"""A Prefect API for one CLI command: the configured one, a running one, else a temporary one.
 
-Prefect's own temporary server outlives a CLI process killed with SIGKILL (it is re-parented
-to PID 1). This one is the same uvicorn app, started with `die_with_parent`, so it goes with
-the command however the command ends.
+In that order: `PREFECT_API_URL`; the server `phasegate server start` (or `phasegate serve`)
+keeps running, recorded in the data dir; a temporary server of our own for this command. The
+command says on stderr which of the last two it uses. Prefect's own temporary server outlives a
+CLI process killed with SIGKILL (it is re-parented to PID 1); ours is the same uvicorn app,
+started with `die_with_parent`, so it goes with the command however the command ends.
 """
 
 import os
@@ -34,18 +36,34 @@ def _send_pending_events() -> None:
     EventsWorker.drain_all(timeout=5)
 
 
+def _say(line: str) -> None:
+    """Tell the person (stderr, so that stdout stays one JSON document with --json)."""
+    sys.stderr.write(f"{line}\n")
+
+
 @contextmanager
 def prefect_api() -> Iterator[None]:
-    """Use PREFECT_API_URL when set; otherwise run a temporary server for the block."""
+    """Use PREFECT_API_URL, else the background server, else a temporary server for the block."""
     # Imported here: command modules import this one for --help, which needs none of it.
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
+    from phasegate.background_server import running_server
     from phasegate.prefect_api import api_url_for, wait_until_healthy
     from phasegate.processes import Child, die_with_parent, free_port
+    from state.settings import get_settings
 
     if PREFECT_API_URL.value():
         yield
         return
+    if (running := running_server(get_settings().data_dir)) is not None:
+        _say(f"Prefect: the server at {running.ui_url} ({running.started_by})")
+        with temporary_settings(updates={PREFECT_API_URL: running.api_url}):
+            try:
+                yield
+            finally:
+                _send_pending_events()
+        return
+    _say("Prefect: a temporary server for this command (`phasegate server start` keeps one)")
     settings, port = get_current_settings(), free_port()
     env = {
         **os.environ,

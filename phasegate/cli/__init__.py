@@ -28,6 +28,7 @@ from phasegate.cli import (  # noqa: F401 - importing a command module registers
     rollout,
     sandbox,
     serve,
+    server,
     specs,
     status,
     usage,

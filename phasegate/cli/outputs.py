@@ -194,6 +194,26 @@ class RolloutOutput(Record):
 
 
 # The command each document answers, as named in docs/cli-json/<name>.schema.json.
+class ServerOutput(BaseModel):
+    """`phasegate server start|stop|status --json`: the background Prefect server, if any."""
+
+    running: bool
+    api_url: str | None = None
+    ui_url: str | None = None
+    pid: int | None = None
+    started_by: str | None = Field(None, description="`phasegate server` or `phasegate serve`")
+    started_at: datetime | None = None
+    log: str | None = None
+
+    @classmethod
+    def of(cls, record: object) -> "ServerOutput":
+        """The document of a `ServerRecord` (None: no server runs)."""
+        if record is None:
+            return cls(running=False)
+        fields = ("api_url", "ui_url", "pid", "started_by", "started_at", "log")
+        return cls(running=True, **{name: getattr(record, name) for name in fields})
+
+
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "status": StatusOutput,
     "history": HistoryOutput,
@@ -208,6 +228,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "lease-list": LeaseListOutput,
     "lease-break": LeaseBreak,
     "rollout": RolloutOutput,
+    "server": ServerOutput,
 }
 
 

@@ -20,12 +20,16 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _api_url(port: int, no_server: bool) -> str | None:
-    """The API to use, or None to start a server on `port`."""
+    """The API to use (PREFECT_API_URL, or `phasegate server`'s), or None to start a server."""
+    from phasegate.background_server import running_server
     from phasegate.processes import port_in_use
+    from state.settings import get_settings
 
     existing = os.environ.get("PREFECT_API_URL")
     if existing:
         return existing
+    if (running := running_server(get_settings().data_dir)) is not None:
+        return running.api_url
     if no_server:
         raise InputError("--no-server: set PREFECT_API_URL to the Prefect API to use")
     if port_in_use(port):
@@ -85,6 +89,7 @@ def serve_command(
         workers=workers,
         worker_limit=worker_limit,
     )
+    server = _register_own_server(stack) if api_url is None else None
     try:
         typer.echo(f"Prefect UI:   {stack.ui_url}")
         typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
@@ -103,4 +108,29 @@ def serve_command(
         typer.echo("stopping…")
     finally:
         stack.stop()
+        if server is not None:
+            from phasegate.background_server import forget
+
+            forget(get_settings().data_dir, server)
     typer.echo("stopped")
+
+
+def _register_own_server(stack: "LocalPrefect") -> int | None:
+    """Record the server this `serve` started, so that CLI commands use it; its pid."""
+    from datetime import UTC, datetime
+
+    from phasegate.background_server import ServerRecord, register
+    from state.settings import get_settings
+
+    child = next((child for child in stack.children if child.name == "prefect-server"), None)
+    if child is None:
+        return None
+    record = ServerRecord(
+        api_url=stack.api_url,
+        pid=child.pid,
+        log=str(child.log),
+        started_at=datetime.now(UTC),
+        started_by="phasegate serve",
+    )
+    register(get_settings().data_dir, record)
+    return child.pid

@@ -29,8 +29,9 @@ def test_a_command_leaves_no_events_for_its_stopped_server(tmp_path: Path) -> No
     Left queued, they are retried against the stopped server during the next command, with
     a warning and an error that prints each event.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHASEGATE_"))}
     env |= {
+        "PHASEGATE_DATA_DIR": str(tmp_path / "data"),  # no background server recorded there
         "PREFECT_HOME": str(tmp_path),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
