@@ -1,16 +1,19 @@
 """The nightly sweep: close expired approvals, prune past retention, check every use case."""
 
-from datetime import timedelta
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.labels import sweep_run_name
 from flows.phase_check import check_phase
+from state.errors import PrefectUnavailable
 from state.retention import PruneReport
 from state.settings import get_settings
 from state.store_api import Store
-from tasks.flow_runs import delete_artifacts
+from tasks.flow_runs import delete_artifacts, prefect_run_ids
 
 
 def expire_stale_approvals(store_url: str) -> int:
@@ -24,10 +27,29 @@ def expire_stale_approvals(store_url: str) -> int:
     return sum(store.expire_approval(approval) for approval in store.expired_approvals())
 
 
-def prune_store(store_url: str, older_than: timedelta) -> tuple[PruneReport, int]:
-    """Prune the store past retention, then delete the pruned flow runs' Prefect artifacts."""
-    report = Store(store_url).prune(older_than=older_than)
-    return report, delete_artifacts(report.flow_run_ids)
+def prune_store(
+    store_url: str,
+    older_than: timedelta,
+    api: Callable[[], AbstractContextManager] = nullcontext,
+) -> tuple[PruneReport, int]:
+    """Delete the Prefect artifacts of what pruning removes, then prune the store.
+
+    Artifacts first: with the Prefect API down, PrefectUnavailable leaves the store untouched
+    (pruned first, the runs' ids would be lost with their artifacts still there). `api` gives
+    the Prefect API to use; it is entered only when there are artifacts to delete.
+    """
+    store, now = Store(store_url), datetime.now(UTC)  # one cutoff for the plan and the prune
+    planned = store.prune(older_than=older_than, now=now, dry_run=True).flow_run_ids
+    deleted = 0
+    if prefect_run_ids(planned):
+        try:
+            with api():
+                deleted = delete_artifacts(planned)
+        except PrefectUnavailable as exc:
+            raise PrefectUnavailable(f"{exc}; the store was not pruned") from exc
+    report = store.prune(older_than=older_than, now=now)
+    # A decision recorded meanwhile can only keep more runs: nothing is left with artifacts.
+    return report, deleted
 
 
 @flow(name="sweep", flow_run_name=sweep_run_name)

@@ -4,14 +4,16 @@ Past the retention window `prune` removes the per-item results of monitor eval r
 keeps its summary row: n, mean, interval, latency, tokens, cost), response-cache entries, and
 `skipped` decisions (which carry no gates and no runs). Every eval run a decision cites keeps
 its results, and no other decision is ever removed. It returns the flow runs left with nothing
-in the store, whose Prefect artifacts the caller deletes.
+in the store, whose Prefect artifacts the caller deletes. With `dry_run` it removes nothing
+and says what it would: the caller deletes those artifacts first, then prunes with the same
+`now`, so a Prefect API that is down leaves the store as it was.
 """
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import delete, exists
+from sqlalchemy import delete, exists, func
 from sqlmodel import Session, col, select
 
 from state.errors import InputError
@@ -50,7 +52,14 @@ def _cited(session: Session) -> set[int]:
     return {i for ids in session.exec(select(DecisionRecord.eval_run_ids)).all() for i in ids}
 
 
-def _prune_results(cutoff: datetime, session: Session) -> tuple[int, int, set[str]]:
+def _drop(table: type, where: object, dry_run: bool, session: Session) -> int:
+    """Delete the rows of `table` matching `where`, or only count them; how many."""
+    if dry_run:
+        return session.exec(select(func.count()).select_from(table).where(where)).one()
+    return session.execute(delete(table).where(where)).rowcount
+
+
+def _prune_results(cutoff: datetime, dry_run: bool, session: Session) -> tuple[int, int, set[str]]:
     """Drop the results of old monitor runs no decision cites: (runs, rows, their flow runs)."""
     has_results = exists().where(col(EvalResultRecord.eval_run_id) == EvalRunRecord.id)
     rows = session.exec(
@@ -62,15 +71,14 @@ def _prune_results(cutoff: datetime, session: Session) -> tuple[int, int, set[st
     runs = sorted(run_id for run_id, _ in rows if run_id not in cited)
     removed = 0
     for chunk in _chunks(runs):
-        removed += session.execute(
-            delete(EvalResultRecord).where(col(EvalResultRecord.eval_run_id).in_(chunk))
-        ).rowcount
+        where = col(EvalResultRecord.eval_run_id).in_(chunk)
+        removed += _drop(EvalResultRecord, where, dry_run, session)
     flow_runs = {flow_run for run_id, flow_run in rows if run_id not in cited and flow_run}
     return len(runs), removed, flow_runs
 
 
-def _prune_skipped(cutoff: datetime, session: Session) -> tuple[int, set[str]]:
-    """Drop old `skipped` decisions that hold no evidence: (count, their flow runs)."""
+def _prune_skipped(cutoff: datetime, dry_run: bool, session: Session) -> tuple[set[int], set[str]]:
+    """Drop old `skipped` decisions that hold no evidence: (their ids, their flow runs)."""
     rows = session.exec(
         select(DecisionRecord.id, DecisionRecord.flow_run_id, DecisionRecord.eval_run_ids).where(
             DecisionRecord.kind == DecisionKind.SKIPPED.value,
@@ -81,33 +89,42 @@ def _prune_skipped(cutoff: datetime, session: Session) -> tuple[int, set[str]]:
     ).all()
     ids = sorted(decision_id for decision_id, _, runs in rows if not runs)
     for chunk in _chunks(ids):
-        session.execute(delete(DecisionRecord).where(col(DecisionRecord.id).in_(chunk)))
-    return len(ids), {flow_run for _, flow_run, runs in rows if not runs and flow_run}
+        _drop(DecisionRecord, col(DecisionRecord.id).in_(chunk), dry_run, session)
+    return set(ids), {flow_run for _, flow_run, runs in rows if not runs and flow_run}
 
 
-def prune(*, older_than: timedelta, session: Session, now: datetime | None = None) -> PruneReport:
+def prune(
+    *,
+    older_than: timedelta,
+    session: Session,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> PruneReport:
     """Remove monitoring results, cache entries and skipped decisions older than the window."""
     if older_than <= timedelta(0):
         raise InputError(f"retention must be positive, not {older_than}")
     cutoff = (now or utcnow()) - older_than
-    runs, results, result_flows = _prune_results(cutoff, session)
-    cache = session.execute(
-        delete(ResponseCacheRecord).where(col(ResponseCacheRecord.created_at) < cutoff)
-    ).rowcount
-    skipped, skipped_flows = _prune_skipped(cutoff, session)
+    runs, results, result_flows = _prune_results(cutoff, dry_run, session)
+    old_cache = col(ResponseCacheRecord.created_at) < cutoff
+    cache = _drop(ResponseCacheRecord, old_cache, dry_run, session)
+    skipped, skipped_flows = _prune_skipped(cutoff, dry_run, session)
     pruned = sorted(result_flows | skipped_flows)
+    # A dry run still holds the skipped decisions it would drop: they keep no flow run.
     kept = {
         flow_run
         for chunk in _chunks(pruned)
-        for flow_run in session.exec(
-            select(DecisionRecord.flow_run_id).where(col(DecisionRecord.flow_run_id).in_(chunk))
+        for decision_id, flow_run in session.exec(
+            select(DecisionRecord.id, DecisionRecord.flow_run_id).where(
+                col(DecisionRecord.flow_run_id).in_(chunk)
+            )
         ).all()
+        if decision_id not in skipped
     }
     return PruneReport(
         cutoff=cutoff,
         eval_runs=runs,
         eval_results=results,
         cache_entries=cache,
-        skipped_decisions=skipped,
+        skipped_decisions=len(skipped),
         flow_run_ids=[flow_run for flow_run in pruned if flow_run not in kept],
     )

@@ -2,10 +2,14 @@
 
 from uuid import UUID
 
+import httpx
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
 from prefect.states import Crashed
+
+from state.errors import PrefectUnavailable
 
 
 def mark_crashed(flow_run_id: str, reason: str) -> bool:
@@ -41,10 +45,24 @@ def prefect_run_ids(flow_run_ids: list[str]) -> list[UUID]:
 
 
 def delete_artifacts(flow_run_ids: list[str]) -> int:
-    """Delete every Prefect artifact of these flow runs; returns how many went."""
-    runs, deleted = prefect_run_ids(flow_run_ids), 0
-    if not runs:
+    """Delete every Prefect artifact of these flow runs; returns how many went.
+
+    PrefectUnavailable, naming the API, when it cannot be reached or answers with an error.
+    """
+    if not prefect_run_ids(flow_run_ids):
         return 0
+    try:
+        return _delete_artifacts(prefect_run_ids(flow_run_ids))
+    except httpx.HTTPError as exc:
+        raise PrefectUnavailable(
+            f"the Prefect API at {PREFECT_API_URL.value()} cannot be reached "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _delete_artifacts(runs: list[UUID]) -> int:
+    """Delete the artifacts of these Prefect flow runs, 200 runs and 200 artifacts at a time."""
+    deleted = 0
     with get_client(sync_client=True) as client:
         for start in range(0, len(runs), 200):
             chunk = ArtifactFilter(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from phasegate.cli.app import app, console, store
+from phasegate.cli.app import app, console
 
 UNITS = {"d": "days", "h": "hours"}
 
@@ -32,20 +32,16 @@ def prune_command(
 
     Run summaries, every eval run a decision cites and every decision with evidence stay.
     """
+    from flows.sweep import prune_store
     from phasegate.temporary_api import prefect_api
     from state.errors import InputError
     from state.settings import get_settings
-    from tasks.flow_runs import delete_artifacts, prefect_run_ids
 
     settings = get_settings()
     if older_than is None and not settings.retention_days:
         raise InputError("--older-than: needed, since PHASEGATE_RETENTION_DAYS is 0 (keep all)")
     age = parse_age(older_than) if older_than else timedelta(days=settings.retention_days)
-    report = store().prune(older_than=age)
-    artifacts = 0
-    if prefect_run_ids(report.flow_run_ids):
-        with prefect_api():
-            artifacts = delete_artifacts(report.flow_run_ids)
+    report, artifacts = prune_store(settings.store_url, age, api=prefect_api)
     console.print(
         f"pruned before {report.cutoff:%Y-%m-%d %H:%M} UTC: {report.eval_results:,} results of "
         f"{report.eval_runs:,} monitor runs (their summaries stay), {report.cache_entries:,} "

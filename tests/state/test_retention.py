@@ -155,3 +155,16 @@ def test_prune_with_a_window_that_is_not_positive_raises_and_removes_nothing(
     with session_scope(engine) as session:
         assert session.exec(select(func.count()).select_from(EvalResultRecord)).one() == 12
         assert session.exec(select(func.count()).select_from(DecisionRecord)).one() == 4
+
+
+def test_prune_dry_run_reports_what_prune_removes_and_removes_nothing(
+    history: dict[str, int], engine: Engine
+) -> None:
+    now = utcnow()
+    with session_scope(engine) as session:
+        planned = prune(older_than=RETENTION, session=session, now=now, dry_run=True)
+    with session_scope(engine) as session:
+        assert session.exec(select(func.count()).select_from(EvalResultRecord)).one() == 12
+        assert session.exec(select(func.count()).select_from(DecisionRecord)).one() == 4
+        assert prune(older_than=RETENTION, session=session, now=now) == planned
+    assert (planned.eval_results, planned.cache_entries, planned.skipped_decisions) == (3, 1, 1)
