@@ -1,5 +1,6 @@
 """Request and response bodies of the webhook API, and how their errors are worded."""
 
+import json
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -29,6 +30,13 @@ def _storable(text: str) -> str:
     return text
 
 
+def _not_blank(text: str) -> str:
+    """Refuse text that is only white space: nothing to score or learn from."""
+    if not text.strip():
+        raise PydanticCustomError("blank", "must not be only white space")
+    return text
+
+
 # Every free text of a request body: stored alike by SQLite and PostgreSQL.
 Text = Annotated[str, AfterValidator(_storable)]
 
@@ -50,8 +58,10 @@ class _Signed(_Body):
 class CheckRequest(_Signed):
     """Ask for a phase check of a use case."""
 
-    reason: Text | None = Field(None, max_length=2000)
-    requested_by: Text | None = Field(None, max_length=200)
+    # The bound on the str itself: on the optional (or after a validator) pydantic checks a
+    # generic length and words it as "items".
+    reason: Annotated[str, Field(max_length=2000), AfterValidator(_storable)] | None = None
+    requested_by: Annotated[str, Field(max_length=200), AfterValidator(_storable)] | None = None
 
 
 class UsageItem(_Body):
@@ -87,7 +97,7 @@ class InteractionItem(_Body):
     """A production input with its output and, when known, a label or rating."""
 
     id: Text = Field(min_length=1, max_length=200, description="the client's id; de-duplicates")
-    input: Text = Field(min_length=1)
+    input: Annotated[Text, AfterValidator(_not_blank)] = Field(min_length=1)
     output: Text = ""
     label: Text | None = None
     rating: float | None = Field(None, allow_inf_nan=False)
@@ -228,10 +238,9 @@ def parse_body(
     (whether or not the rest of it is valid): a body signed for one use case or route never
     acts on another.
     """
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    if media_type != JSON_TYPE:
-        raise ApiError(415, "unsupported_media_type", f"Content-Type: must be {JSON_TYPE}")
+    _refuse_media_type(content_type)
     try:
+        _refuse_duplicate_keys(body)
         parsed = model.model_validate_json(body)
     except ValidationError as exc:
         _refuse_other_target(body, target)
@@ -242,6 +251,34 @@ def parse_body(
         raise ApiError(422, code, describe(exc, whole="(body)")) from exc
     _refuse_other_target(parsed, target)
     return parsed
+
+
+def _refuse_media_type(content_type: str | None) -> None:
+    """Raise 415 unless the body is JSON in UTF-8 (the only charset it is read in)."""
+    media_type, *parameters = (content_type or "").split(";")
+    if media_type.strip().lower() != JSON_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"Content-Type: must be {JSON_TYPE}")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise ApiError(415, "unsupported_media_type", "Content-Type: charset must be utf-8")
+
+
+def _refuse_duplicate_keys(body: bytes) -> None:
+    """Raise 422 for an object that names a key twice: parsers differ on which one wins."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            twice = next(key for key in keys if keys.count(key) > 1)
+            raise ApiError(422, "invalid_json", f"(body): duplicate key {twice!r}")
+        return dict(pairs)
+
+    try:
+        json.loads(body, object_pairs_hook=unique)
+    except ValueError:
+        return  # not JSON at all: the model's parser words that error
 
 
 def _refuse_other_target(body: _Signed | bytes, target: str) -> None:
