@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -19,6 +20,14 @@ from state.spec import LoadedSpec, UseCaseSpec
 from state.store_api import Store
 from tasks.eval_sets import load_eval_set
 from tasks.flow_runs import mark_crashed
+
+# The lease this context holds: what the flow records is checked against it.
+_HELD: ContextVar[Lease | None] = ContextVar("held_lease", default=None)
+
+
+def held_lease() -> Lease | None:
+    """The use-case lease held by this flow run here, or None outside a held lease."""
+    return _HELD.get()
 
 
 def current_run_id() -> str:
@@ -131,10 +140,15 @@ def use_case_lease(ctx: UseCaseContext) -> Iterator[Lease]:
     """Hold the use case's lease for this flow run (falsy when a live check has it).
 
     The run of a dead holder whose lease this takes over is marked Crashed on the Prefect API.
+    While held, every decision recorded in the block first checks that it still is (LeaseLost).
     """
     run_id = current_run_id()
     ttl = ctx.settings.lease_ttl_seconds
     with lease(ctx.name, run_id, store_url=ctx.store_url, ttl_seconds=ttl) as held:
         if held.replaced is not None:
             mark_crashed(held.replaced, f"its check died; flow run {run_id} took over its lease")
-        yield held
+        token = _HELD.set(held if held else None)
+        try:
+            yield held
+        finally:
+            _HELD.reset(token)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.states import Completed, State
+from prefect.states import Cancelled, Completed, State
 
 from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.entry import ENTRY_DATA, volume_30d
@@ -22,7 +22,7 @@ from flows.recording import Draft
 from flows.results import Candidate, CheckOutcome, HandOff
 from flows.scoring import score_canary, score_configuration
 from state.domain import Configuration
-from state.errors import MeasurementInvalid, ProviderError, ProviderUnreachable
+from state.errors import LeaseLost, MeasurementInvalid, ProviderError, ProviderUnreachable
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks import approvals
 from tasks.gates import (
@@ -61,21 +61,32 @@ def check_phase(
 
     With `wait_for_approval=False` (the sweep), a check that needs a person starts a run of the
     phase-check deployment to ask, and ends "Awaiting Approval"; without that deployment it
-    records `held`. An approval that nobody gives in time ends "Expired".
+    records `held`. An approval that nobody gives in time ends "Expired". A check whose lease
+    was broken or taken over records nothing and ends Cancelled, saying why.
     """
     ctx = UseCaseContext.load(use_case)
     with use_case_lease(ctx) as held:
         if not held:
             return _named(_skip(ctx, f"check {held.holder} is running"))
-        ctx = UseCaseContext.for_check(use_case)  # re-read under the lease
-        if ctx.use_case.active_configuration_id is None:
-            return _named(_baseline(ctx))
-        asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
-        outcome = _check(ctx, asking)
+        try:
+            ctx = UseCaseContext.for_check(use_case)  # re-read under the lease
+            if ctx.use_case.active_configuration_id is None:
+                return _named(_baseline(ctx))
+            asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
+            outcome = _check(ctx, asking)
+        except LeaseLost as lost:
+            return lease_lost(ctx, lost)
     if isinstance(outcome, HandOff):
         # Started after the lease is released, so that the new run can take it.
         return _hand_off(outcome, use_case)
     return _named(outcome)
+
+
+def lease_lost(ctx: UseCaseContext, lost: LeaseLost) -> State:
+    """End a run that lost its lease: its approval request closes; Cancelled, saying why."""
+    ctx.store.cancel_approval(current_run_id(), str(lost))
+    get_run_logger().warning("%s: %s; nothing recorded", ctx.name, lost)
+    return Cancelled(message=f"{lost}; nothing recorded")
 
 
 def _named(outcome: CheckOutcome) -> State:

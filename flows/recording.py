@@ -4,14 +4,25 @@ from dataclasses import dataclass, field
 
 from prefect import get_run_logger
 
-from flows.context import UseCaseContext, current_run_id
+from flows.context import UseCaseContext, current_run_id, held_lease
 from flows.results import CheckOutcome
 from state.domain import Decision, DecisionDraft, EvalRun, GateResult
+from state.errors import LeaseLost
+from state.leases import Lease
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.rollouts import RolloutDraft
 from tasks.approvals import ApprovalInput
 from tasks.gates import gate_result
 from tasks.reports import gate_report, publish_gate_report
+
+
+def _still_held(ctx: UseCaseContext) -> Lease | None:
+    """The lease held here, unless its heartbeat found it lost (LeaseLost, saying why)."""
+    held = held_lease()
+    if held is not None and held.lost:
+        why = ctx.store.lease_lost_reason(ctx.name, held.flow_run_id)
+        raise LeaseLost(why or f"flow run {held.flow_run_id} lost the lease of {ctx.name}")
+    return held
 
 
 def record(
@@ -31,8 +42,11 @@ def record(
     """Publish the gate report, then write the decision (and the approval's answer) at once.
 
     With `rollout`, the decision is `rolling_out` and the rollout starts in the same commit.
+    Under a held lease it must still be ours: LeaseLost when it was broken or taken over (the
+    heartbeat may have seen it; the store checks it as it writes), and nothing is written.
     """
     run_id = current_run_id()
+    held = _still_held(ctx)
     transition = f"{ctx.use_case.active_phase}_to_{to_phase}"
     publish_gate_report(
         ctx.name,
@@ -56,7 +70,8 @@ def record(
         eval_run_ids=[run.id for run in (active, candidate) if run is not None and run.id],
         gate_results=gates,
     )
-    decision, rollout_id = _write(ctx, draft, approval_status, rollout)
+    holder = held.flow_run_id if held is not None else None
+    decision, rollout_id = _write(ctx, draft, approval_status, rollout, holder)
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
     return CheckOutcome(
         use_case=ctx.name,
@@ -75,15 +90,23 @@ def _write(
     draft: DecisionDraft,
     approval_status: str | None,
     rollout: RolloutDraft | None,
+    holder: str | None,
 ) -> tuple[Decision, int | None]:
-    """Write the decision (and start its rollout, if any) in one unit of work."""
+    """Write the decision (and start its rollout, if any) in one unit of work.
+
+    With `holder`, the unit first checks that flow run still holds the lease (LeaseLost).
+    """
     if rollout is None:
         decision = ctx.store.record_check(
-            ctx.name, draft, expected_version=ctx.use_case.version, approval_status=approval_status
+            ctx.name,
+            draft,
+            expected_version=ctx.use_case.version,
+            approval_status=approval_status,
+            lease_holder=holder,
         )
         return decision, None
     decision, started = ctx.store.start_rollout_for_check(
-        ctx.name, draft, rollout, approval_status=approval_status
+        ctx.name, draft, rollout, approval_status=approval_status, lease_holder=holder
     )
     return decision, started.id
 

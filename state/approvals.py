@@ -13,7 +13,8 @@ from state.errors import ApprovalError
 from state.models import ApprovalRecord, UseCaseRecord, utcnow
 from state.phases import Phase
 
-ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
+# `cancelled`: the check that asked lost its lease (broken or taken over) and decides nothing.
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "cancelled"]
 
 
 class Approval(BaseModel):
@@ -119,6 +120,16 @@ def expired_approvals(*, now: datetime | None = None, session: Session) -> list[
     """Pending approvals whose time is up (their check may have died while paused)."""
     moment = now or utcnow()
     return [a for a in pending_approvals(session=session) if a.expires_at <= moment]
+
+
+def latest_approval(use_case: str, *, session: Session) -> Approval | None:
+    """The approval a check of `use_case` asked for last, answered or not, or None."""
+    row = session.exec(
+        select(ApprovalRecord)
+        .where(ApprovalRecord.use_case_id == lookup.use_case_id(session, use_case))
+        .order_by(col(ApprovalRecord.requested_at).desc(), col(ApprovalRecord.id).desc())
+    ).first()
+    return _approval(row, use_case) if row else None
 
 
 def get_approval(flow_run_id: str, *, session: Session) -> Approval | None:

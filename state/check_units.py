@@ -15,6 +15,7 @@ from state import (
     approvals,
     evals,
     history,
+    lease_loss,
     model_versions,
     prompt_library,
     store,
@@ -57,7 +58,12 @@ def record_check(
     expected_version: int,
     approval_status: str | None,
     session: Session,
+    lease_holder: str | None = None,
 ) -> Decision:
+    # A check that lost its lease decides nothing (LeaseLost); the lease row stays locked
+    # until the decision is written, so a break cannot land in between.
+    if lease_holder is not None:
+        lease_loss.require_lease(use_case, lease_holder, session=session)
     decision = store.record_decision(
         use_case, draft, expected_version=expected_version, session=session
     )
@@ -170,3 +176,33 @@ def earlier_configurations(use_case: str, *, session: Session) -> list[Configura
 def pending_approvals_of(use_case: str, *, session: Session) -> list[approvals.Approval]:
     store.require_use_case(use_case, session=session)
     return approvals.pending_approvals(session=session, use_case=use_case)
+
+
+def approval_to_answer(use_case: str, *, session: Session) -> approvals.Approval:
+    """The pending approval of a use case, if its check still holds the use case's lease.
+
+    ApprovalError otherwise: nothing pending, or the check that asked lost its lease (an
+    answer would decide nothing).
+    """
+    store.require_use_case(use_case, session=session)
+    pending = approvals.pending_approvals(session=session, use_case=use_case)
+    if pending:
+        lost = lease_loss.lost_reason(use_case, pending[-1].flow_run_id, session=session)
+        if lost is None:
+            return pending[-1]
+        raise ApprovalError(f"{lost}; an answer would decide nothing")
+    latest = approvals.latest_approval(use_case, session=session)
+    if latest is not None and latest.status == "cancelled":
+        raise ApprovalError(f"{latest.reason}; an answer would decide nothing")
+    raise ApprovalError(f"{use_case}: no approval is pending")
+
+
+def cancel_approval(flow_run_id: str, reason: str, *, session: Session) -> bool:
+    """Close a check's pending approval as `cancelled` (it lost its lease); False if none."""
+    try:
+        approvals.resolve_approval(
+            flow_run_id, "cancelled", approver="phasegate", reason=reason, session=session
+        )
+    except ApprovalError:
+        return False
+    return True

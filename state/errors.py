@@ -8,7 +8,9 @@ PhasegateError                         1   500  base of every error Phasegate ra
 │   └── SettingsError                  2   422  a `PHASEGATE_*` variable (or `.env` line) is bad
 ├── NotFound                           2   404  a use case, run or record asked for does not exist
 ├── Conflict                           2   409  a stale writer lost a race, or a store rule
-│                                               (one check at a time, append-only) would break
+│   │                                           (one check at a time, append-only) would break
+│   └── LeaseLost                      2   409  a check's lease was broken or taken over before
+│                                               it recorded its decision
 ├── ApprovalError                      2   409  an answer with nothing pending, or bad input
 ├── SignatureError                     2   401  a webhook request cannot be authenticated
 ├── ApiError                           2   4xx  a webhook request is refused (its own status)
@@ -73,6 +75,10 @@ class Conflict(PhasegateError):
 
     exit_code = 2
     http_status = 409
+
+
+class LeaseLost(Conflict):
+    """Raised when a check records a decision but no longer holds its use case's lease."""
 
 
 class ApprovalError(PhasegateError):

@@ -36,10 +36,12 @@ def start_rollout_for_check(
     *,
     approval_status: str | None,
     session: Session,
+    lease_holder: str | None = None,
 ) -> tuple[Decision, Rollout]:
     """Record the check's `rolling_out` decision (and its approval) and start its rollout.
 
-    Raises Conflict when the active configuration is no longer the one the check measured.
+    Raises Conflict when the active configuration is no longer the one the check measured,
+    LeaseLost when `lease_holder` no longer holds the use case's lease.
     """
     active = store.require_use_case(use_case, session=session).active_configuration_id
     if active != decision.configuration_id:
@@ -53,6 +55,7 @@ def start_rollout_for_check(
         expected_version=0,  # a rolling_out decision changes no activation
         approval_status=approval_status,
         session=session,
+        lease_holder=lease_holder,
     )
     evidence = draft.evidence | {
         "decision_id": recorded.id,

@@ -23,6 +23,7 @@ from state import (
     evals,
     intake_units,
     interactions,
+    lease_loss,
     leases,
     model_versions,
     prompt_library,
@@ -86,6 +87,9 @@ class Store:
     request_approval = _unit(approvals.request_approval)
     pending_approvals = _unit(approvals.pending_approvals)
     pending_approvals_of = _unit(check_units.pending_approvals_of)
+    approval_to_answer = _unit(check_units.approval_to_answer)
+    lease_lost_reason = _unit(lease_loss.lost_reason)
+    cancel_approval = _unit(check_units.cancel_approval)
     expired_approvals = _unit(approvals.expired_approvals)
     expire_approval = _unit(check_units.expire_approval)
 

@@ -16,7 +16,7 @@ from phasegate.cli.app import (
     store,
 )
 from phasegate.temporary_api import prefect_api
-from state.errors import ApprovalError, InputError, OutcomeRefused
+from state.errors import InputError, LeaseLost, OutcomeRefused
 from state.phases import DecisionKind, Phase
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ def check_command(
     require_prefect()
     with prefect_api():
         state = check_phase(use_case, auto_approve=auto_approve, return_state=True)
+    if state.is_cancelled():  # it lost its lease and recorded nothing; the message says why
+        raise LeaseLost(f"{use_case}: the check was cancelled: {state.message}")
     recorded = _decision_of(state)
     if state.is_failed():
         state.result()  # raises what failed the check: its exit code follows the error tree
@@ -157,11 +159,9 @@ def _answer(use_case: str, approve: bool, reason: str, approver: str, wait: floa
     from tasks.approvals import give_answer
 
     answering = store()
-    pending = answering.pending_approvals_of(use_case)
-    if not pending:
-        raise ApprovalError(f"{use_case}: no approval is pending")
+    # ApprovalError when nothing is pending, or the check that asked lost its lease.
+    flow_run_id = answering.approval_to_answer(use_case).flow_run_id
     require_prefect()
-    flow_run_id = pending[-1].flow_run_id
     with prefect_api():
         give_answer(flow_run_id, approve=approve, reason=reason, approver=approver)
     console.print(f"answered flow run {flow_run_id}: {'approve' if approve else 'reject'}")
