@@ -11,7 +11,7 @@ export PREFECT_LOGGING_LEVEL := WARNING
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: demo demo-real test test-real bench-real lint bench clean schemas
+.PHONY: demo demo-real test test-real bench-real lint bench clean schemas deploy-files
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ lint: $(STAMP)
 # Generated references: docs/spec.schema.json and docs/spec.md from state/spec.py.
 schemas: $(STAMP)
 	$(BIN)/python -m phasegate.schemas
+
+# deploy/<pool>/prefect.yaml: prefect.yaml's deployments on the Docker and Kubernetes pools.
+deploy-files:
+	python3 deploy/render.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/store.py

@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,15 @@ def test_kubernetes_pods_take_their_settings_from_a_kubernetes_secret() -> None:
     assert container["envFrom"] == [{"secretRef": {"name": "phasegate-env"}}]
     assert container["image"] == _job_variables("kubernetes")["image"]
     assert manifest["metadata"]["namespace"] == "phasegate"
+
+
+def test_pool_files_are_rendered_from_prefect_yaml() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "render.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_image_installs_every_package_from_the_constraints() -> None:
