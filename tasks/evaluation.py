@@ -15,7 +15,15 @@ from state.settings import Price, ProviderOptions
 from state.spec import MAX_ERROR_RATE, AnswerExtraction, GenerationSettings, PromptKind
 from state.spec import Metric as MetricName
 from tasks.answers import extract
-from tasks.llm import CallResult, ChatRequest, ResponseCache, build_client, complete_batch, run_sync
+from tasks.llm import (
+    BatchResult,
+    CallResult,
+    ChatRequest,
+    ResponseCache,
+    build_client,
+    complete_batch,
+    run_sync,
+)
 from tasks.llm_batch import BatchOptions, Ended, complete_in_batches
 from tasks.metrics import METRICS, Scored, judge_scores
 from tasks.prompts import extract_answer
@@ -177,8 +185,8 @@ async def _evaluate(
 ) -> tuple[list[ItemResult], dict[str, Any]]:
     """Per-item results and run counters of one batch (and its judge batch).
 
-    With `batch_api` the answers come from the provider's Batch API instead of online calls
-    (the judge, if any, still calls online); everything after the answers is the same.
+    With `batch_api` the answers (and the judge's verdicts) come from the provider's Batch API
+    instead of online calls; everything after the answers is the same.
     """
     batch = {
         "concurrency": provider.concurrency,
@@ -204,7 +212,20 @@ async def _evaluate(
         scorer = METRICS[target.metric].score
         if scorer is None:
             assert judge_model, "evaluate() checks that llm_judge has a judge model"
-            scores, verdicts = await judge_scores(client, judge_model, items, answers, batch)
+            by_batch = None
+            if batch_api is not None:
+
+                async def by_batch(prompts: list[ChatRequest]) -> BatchResult:
+                    """The judge's requests as batches too."""
+                    result, ids = await complete_in_batches(
+                        client, prompts, batch_api, cache=cache, ended=ended, on_done=on_done
+                    )
+                    batch_ids.extend(ids)
+                    return result
+
+            scores, verdicts = await judge_scores(
+                client, judge_model, items, answers, batch, complete=by_batch
+            )
             batches.append(verdicts)
         else:
             scores = [

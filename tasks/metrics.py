@@ -8,7 +8,7 @@ strictly with `parse_verdict`.
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,13 +139,17 @@ async def judge_scores(
     answers: Sequence[Scored],
     batch: dict[str, Any],
     rubric: Rubric | None = None,
+    complete: Callable[[list[ChatRequest]], Awaitable[BatchResult]] | None = None,
 ) -> tuple[list[Scored], BatchResult]:
-    """Judge every (answer, error) in one batch; an item without an answer keeps its error."""
+    """Judge every (answer, error) in one batch; an item without an answer keeps its error.
+
+    `complete` sends the judge's requests another way (the Batch API) instead of online.
+    """
     rubric = rubric or METRICS["llm_judge"].rubric
     assert rubric is not None
     judged = [i for i, (answer, _) in enumerate(answers) if answer is not None]
     prompts = [ChatRequest(judge_model, rubric(items[i], str(answers[i][0]))) for i in judged]
-    verdicts = await complete_batch(client, prompts, **batch)
+    verdicts = await (complete(prompts) if complete else complete_batch(client, prompts, **batch))
     scores: list[Scored] = [(None, error) for _, error in answers]
     for i, verdict in zip(judged, verdicts.results, strict=True):
         if verdict.error:

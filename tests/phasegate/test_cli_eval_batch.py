@@ -169,3 +169,15 @@ def test_rerun_after_a_crash_waits_for_the_same_batch(
     assert result.exit_code == 0, result.output
     assert _stats(cli_settings)["batches_create"] == 1  # the re-run waited for the same batch
     assert json.loads(result.stdout)["error_rate"] == 0
+
+
+def test_judged_metric_sends_the_judge_by_batch_too(cli_settings: Settings, tmp_path: Path) -> None:
+    prompts = [{"name": "zero-shot", "kind": "zero_shot", "template": "{input}"}]
+    path = write_spec(tmp_path, metric="llm_judge", prompts=prompts, eval=FAST)
+    Store(cli_settings.store_url).apply_specs([load_spec(path)])
+    result = _eval("--batch", "--no-cache")
+    assert result.exit_code == 0, result.output
+    stats = _stats(cli_settings)
+    assert (stats["chat_completions"], stats["batches_create"]) == (0, 2)
+    run = _run(cli_settings, json.loads(result.stdout)["eval_run_id"])
+    assert len(run.extra["batch_ids"]) == 2 and run.extra["judge_model"] == "sandbox-judge"
