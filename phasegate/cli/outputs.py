@@ -191,6 +191,9 @@ class RolloutOutput(Record):
     )
     checks: list[Gate] = Field(description="the live checks of the current step (status only)")
     decision: Decision | None = Field(description="the decision the command recorded, if any")
+    outcome: str | None = Field(
+        None, description="`rollout analyse`: the roll-out run's state (`Canary 10 %`, …)"
+    )
 
 
 # The command each document answers, as named in docs/cli-json/<name>.schema.json.

@@ -1,4 +1,4 @@
-"""`phasegate rollout status|promote|abort`: a use case's live rollout, and a person's answer."""
+"""`phasegate rollout status|analyse|promote|abort`: a use case's rollout, and a person's answer."""
 
 import os
 from typing import Annotated
@@ -15,7 +15,7 @@ Reason = Annotated[str, typer.Option("--reason", help="why (kept with the decisi
 Person = Annotated[str | None, typer.Option("--as", help="who decides (default: $USER)")]
 
 
-def _document(use_case: str, rollout, checks, decision):
+def _document(use_case: str, rollout, checks, decision, outcome: str | None = None):
     """The `--json` document of a rollout command."""
     from phasegate.cli import outputs, records
 
@@ -34,6 +34,7 @@ def _document(use_case: str, rollout, checks, decision):
         rollout=record,
         checks=[records.gate(g) for g in checks],
         decision=records.decision(decision) if decision else None,
+        outcome=outcome,
     )
 
 
@@ -70,15 +71,44 @@ def rollout_status(use_case: UseCase, as_json: AsJson = False) -> None:
         _show(document)
 
 
+@rollout_app.command("analyse")
+def rollout_analyse(use_case: UseCase, as_json: AsJson = False) -> None:
+    """Run the roll-out flow once now: promote, abort, wait, or pause for a person."""
+    from flows.rollout import roll_out
+    from phasegate.temporary_api import prefect_api
+
+    reading = store()
+    if reading.get_live_rollout(use_case) is None:  # before any Prefect API starts
+        _no_live_rollout(use_case)
+    with prefect_api():
+        state = roll_out(use_case, ask=False, return_state=True)
+    if state.is_failed():
+        state.result()  # raises what failed the run: its exit code follows the error tree
+    rollout = reading.list_rollouts(use_case)[-1]
+    decision = reading.list_decisions(use_case, limit=1)[-1] if rollout.ended_at else None
+    document = _document(use_case, rollout, [], decision, state.name)
+    if as_json:
+        print_json(document)
+        return
+    console.print(f"{use_case}: {state.name} — {state.message}", markup=False)
+    _show(document)
+
+
+def _no_live_rollout(use_case: str) -> None:
+    from state.errors import NotFound
+
+    raise NotFound(f"{use_case}: no live rollout (`phasegate rollout status {use_case}`)")
+
+
 def _answer(use_case: str, promote: bool, reason: str, person: str | None, as_json: bool) -> None:
     from flows.rollout import answer_rollout
     from phasegate.temporary_api import prefect_api
-    from state.errors import InputError, NotFound
+    from state.errors import InputError
 
     if not reason.strip():
         raise InputError("--reason: must say why")
     if store().get_live_rollout(use_case) is None:  # before any Prefect API starts
-        raise NotFound(f"{use_case}: no live rollout (`phasegate rollout status {use_case}`)")
+        _no_live_rollout(use_case)
     who = person or os.environ.get("USER") or "cli"
     with prefect_api():
         rollout = answer_rollout(use_case, promote=promote, reason=reason, person=who)

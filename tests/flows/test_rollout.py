@@ -291,3 +291,16 @@ def test_cli_rollout_promote_without_a_live_rollout_exits_2(
     assert run(["rollout", "abort", "nope", "--reason", "go"]) == 2
     assert run(["rollout", "abort", NAME, "--reason", " "]) == 2
     assert Store(store_url).list_decisions(NAME)[-1].kind == DecisionKind.BASELINED
+
+
+def test_cli_rollout_analyse_runs_the_flow_once_and_prints_its_outcome(store_url: str) -> None:
+    _, canary = _arms(store_url)
+    rollout = _start(store_url, canary, 10)
+    _report(store_url, rollout, 900, GOOD, seed=10)
+    result = runner.invoke(app, ["rollout", "analyse", NAME, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert (document["outcome"], document["rollout"]["status"]) == ("Promoted", "promoted")
+    assert document["decision"]["kind"] == "advanced"
+    assert run(["rollout", "analyse", NAME]) == 2  # nothing live any more

@@ -46,6 +46,7 @@ EVERY_COMMAND = [
     ["lease", "break", "demo-qa", "--reason", "stuck"],
     ["prune", "--older-than", "90d"],
     ["rollout", "status", "demo-qa"],
+    ["rollout", "analyse", "demo-qa"],
     ["rollout", "promote", "demo-qa", "--reason", "ok"],
     ["rollout", "abort", "demo-qa", "--reason", "no"],
     ["sandbox"],
