@@ -182,6 +182,7 @@ async def _evaluate(
     on_done: Callable[[int], None] | None,
     batch_api: BatchOptions | None = None,
     ended: Ended | None = None,
+    max_error_rate: float | None = None,
 ) -> tuple[list[ItemResult], dict[str, Any]]:
     """Per-item results and run counters of one batch (and its judge batch).
 
@@ -193,6 +194,8 @@ async def _evaluate(
         "max_retries": provider.max_retries,
         "cache": cache,
         "on_done": on_done,
+        # A batch that can no longer be a measurement stops sending (a 429 storm).
+        "max_error_rate": max_error_rate,
     }
     chat = [
         ChatRequest(r.model, r.messages, r.temperature, r.max_tokens, tuple(r.stop))
@@ -300,7 +303,16 @@ def evaluate(
         ended = ended_by_webhook(store_url)
     results, counters = run_sync(
         lambda: _evaluate(
-            requests, ordered, target, provider, judge_model, cache, on_done, batch_api, ended
+            requests,
+            ordered,
+            target,
+            provider,
+            judge_model,
+            cache,
+            on_done,
+            batch_api,
+            ended,
+            max_error_rate,
         )
     )
     if batch_api is not None and price is not None:

@@ -2,7 +2,9 @@
 
 A batch fails fast: its first call goes alone (the probe) and gives up on an unreachable
 endpoint after one retry; a fatal failure (unreachable endpoint, 401/403, unknown model) stops
-the batch's calls not yet sent, which come back as errors without a request. Successful
+the batch's calls not yet sent, which come back as errors without a request; so does a batch
+whose failures already exceed `max_error_rate` of it (a 429 storm), since it can no longer
+make a measurement. Successful
 responses reach the cache as they arrive, so a batch stopped midway (Ctrl-C, a crash) is paid
 for only once.
 """
@@ -171,6 +173,26 @@ class _Breaker:
 
 
 @dataclass(slots=True)
+class _ErrorBudget:
+    """The failures a batch may have and still be a measurement (None: no limit)."""
+
+    total: int
+    max_error_rate: float | None
+    failed: int = 0
+
+    def spend(self, error: str | None, breaker: _Breaker) -> None:
+        """Count a failed call; once the error rate cannot end within the limit, stop all."""
+        if error is None or self.max_error_rate is None:
+            return
+        self.failed += 1
+        if self.failed > self.max_error_rate * self.total and breaker.everything is None:
+            breaker.everything = (
+                f"{self.failed} of {self.total} calls failed, so the error rate can no longer "
+                f"end within max_error_rate {self.max_error_rate:g}; last error: {error}"
+            )
+
+
+@dataclass(slots=True)
 class _CacheWriter:
     """Writes successful responses to the cache in small groups as they arrive."""
 
@@ -235,12 +257,14 @@ async def complete_batch(
     max_retries: int = 4,
     cache: ResponseCache | None = None,
     on_done: Callable[[int], None] | None = None,
+    max_error_rate: float | None = None,
 ) -> BatchResult:
     """Run chat completions concurrently; each call's failure is a result, never an exception.
 
     `on_done(i)` is called when request `i` has its result (cached ones first). Cached
     responses are read in one batch; fresh ones are written as they arrive (see `_CacheWriter`).
     The first call not served by the cache is the probe: it runs alone before the others.
+    With `max_error_rate`, calls not yet sent are not sent once more than that share failed.
     """
     results: list[CallResult | None] = [None] * len(requests)
     keys = [request.cache_key() for request in requests] if cache else []
@@ -254,6 +278,7 @@ async def complete_batch(
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
     breaker = _Breaker()
+    budget = _ErrorBudget(len(requests), max_error_rate)
     writer = _CacheWriter(cache)
 
     async def run(index: int, probe: bool = False) -> None:
@@ -262,6 +287,7 @@ async def complete_batch(
             client, requests[index], limit, max_retries, rng, breaker, probe=probe
         )
         results[index] = result
+        budget.spend(result.error, breaker)
         if cache:
             writer.add(keys[index], result)
         if on_done:
@@ -316,6 +342,7 @@ def run_batch(
     *,
     cache: ResponseCache | None = None,
     on_done: Callable[[int], None] | None = None,
+    max_error_rate: float | None = None,
 ) -> BatchResult:
     """Run a batch from sync code with a client of its own (clients belong to one loop)."""
 
@@ -329,6 +356,7 @@ def run_batch(
                 max_retries=options.max_retries,
                 cache=cache,
                 on_done=on_done,
+                max_error_rate=max_error_rate,
             )
 
     return run_sync(batch)

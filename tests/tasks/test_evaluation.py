@@ -87,7 +87,10 @@ def test_evaluate_marks_every_item_failed_when_the_provider_hangs(sandbox_url: s
     options = _options(sandbox_url, timeout=0.5, max_retries=1)
     run = evaluate(_requests(items), items, _target(), options)
     assert run.error_rate == 1.0
-    assert all(r.score is None and r.error.startswith("timeout") for r in run.results)
+    first, *rest = run.results
+    assert first.score is None and first.error.startswith("timeout")
+    # One failure of six is over max_error_rate 0.02: the other calls are not sent.
+    assert all(r.score is None and r.error.startswith("not sent: 1 of 6 calls") for r in rest)
     assert run.extra["provider_errors"] == 6
     assert not run.valid and "first error: timeout" in run.invalid_reason
 
@@ -100,6 +103,16 @@ def test_evaluate_against_an_unreachable_provider_is_invalid_naming_the_endpoint
         f"40 of 40 items failed (error rate 100.0% > max_error_rate 0.02) at {url} "
         "with model sandbox-base; first error: connection error"
     )
+
+
+def test_evaluate_stops_a_429_storm_once_it_cannot_be_a_measurement(sandbox_url: str) -> None:
+    _admin(sandbox_url, "/sandbox/faults", {"fault_429": 1.0, "retry_after_seconds": 0.01})
+    items = _items(40)
+    run = evaluate(_requests(items), items, _target(), _options(sandbox_url, max_retries=4))
+    # The probe's five attempts fail: 1 of 40 is over max_error_rate 0.02; nothing else is sent.
+    assert (run.provider_calls, run.retries) == (5, 4)
+    assert run.invalid_reason.startswith("40 of 40 items failed (error rate 100.0% > ")
+    assert "first error: HTTP 429" in run.invalid_reason
 
 
 def test_evaluate_with_a_missing_model_is_invalid_after_one_call(sandbox_url: str) -> None:

@@ -124,6 +124,29 @@ def test_run_batch_stops_at_once_when_the_endpoint_refuses_connections() -> None
     assert (batch.provider_calls, batch.retries) == (2, 1)
 
 
+def test_run_batch_stops_a_429_storm_once_the_error_rate_cannot_end_within_the_limit(
+    sandbox_url: str,
+) -> None:
+    _faults(sandbox_url, fault_429=1.0, retry_after_seconds=0.01)
+    # One call at a time: the fifth failure of 40 calls is more than 10% of them.
+    options = _options(sandbox_url, concurrency=1, max_retries=4)
+    batch = run_batch(options, _requests(40), max_error_rate=0.1)
+    failed, stopped = batch.results[:5], batch.results[5:]
+    assert all(r.sent and r.error.startswith("HTTP 429") for r in failed)
+    assert all(not r.sent for r in stopped)
+    assert stopped[0].error == (
+        "not sent: 5 of 40 calls failed, so the error rate can no longer end within "
+        f"max_error_rate 0.1; last error: {failed[-1].error}"
+    )
+    assert batch.provider_calls == 5 * 5 == _stats(sandbox_url)["chat_completions"]
+
+
+def test_run_batch_within_its_error_budget_sends_every_call(sandbox_url: str) -> None:
+    _faults(sandbox_url, fault_429=1.0, retry_after_seconds=0.01)
+    batch = run_batch(_options(sandbox_url, max_retries=0), _requests(10), max_error_rate=1.0)
+    assert all(r.sent and r.error.startswith("HTTP 429") for r in batch.results)
+
+
 def test_run_batch_sends_no_more_calls_to_a_model_found_missing_midway(sandbox_url: str) -> None:
     # One call at a time, in order: the probe succeeds, the first 404 stops the calls after it.
     requests = _requests(3) + _requests(10, model="no-such-model")
