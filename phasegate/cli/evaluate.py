@@ -218,11 +218,14 @@ def _show(
     if as_json:
         extra = run.extra or {}
         own = {"eval_run_id", "prompt", "model", "errors", "guardrails", "fail_under", "compared"}
+        own |= {"transport", "batch_ids"}
         fields = set(outputs.EvalOutput.model_fields) - own
         print_json(
             outputs.EvalOutput(
                 **run.model_dump(include=fields),
                 eval_run_id=run.id,
+                transport=extra.get("transport", "online"),
+                batch_ids=extra.get("batch_ids", []),
                 prompt=extra.get("prompt", ""),
                 model=extra.get("model", ""),
                 errors=errors,

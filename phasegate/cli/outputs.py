@@ -84,6 +84,12 @@ class EvalOutput(Record):
     cost_per_query: float | None
     provider_calls: int
     retries: int
+    transport: Literal["online", "batch"] = Field(
+        "online", description="how the answers came: online calls or the Batch API"
+    )
+    batch_ids: list[str] = Field(
+        default_factory=list, description="the provider's batches, with --batch"
+    )
     errors: list[str] = Field(description="distinct error messages of failed items")
     guardrails: list[MetricFigure]
     fail_under: float | None = Field(description="the --fail-under threshold, if given")

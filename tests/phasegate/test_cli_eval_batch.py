@@ -90,6 +90,8 @@ def test_batch_eval_makes_no_chat_call_and_costs_half(
     assert by_batch["mean"] == by_call["mean"] > 0.5 and by_batch["n"] == 12
     assert by_batch["cost_per_query"] == pytest.approx(by_call["cost_per_query"] / 2)
     assert by_batch["provider_calls"] == 12 and by_batch["error_rate"] == 0
+    assert (by_batch["transport"], len(by_batch["batch_ids"])) == ("batch", 1)
+    assert (by_call["transport"], by_call["batch_ids"]) == ("online", [])
 
 
 def test_batch_eval_splits_files_over_the_limit(cli_settings: Settings, tmp_path: Path) -> None:
