@@ -16,6 +16,7 @@ from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.entry import ENTRY_DATA, volume_30d
 from flows.fine_tuning import build_fine_tuning
 from flows.labels import check_run_name
+from flows.migration import migrate
 from flows.prompting import build_prompting
 from flows.rag import build_rag
 from flows.recording import Draft
@@ -121,6 +122,12 @@ def _baseline(ctx: UseCaseContext) -> CheckOutcome:
 def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
     """Measure the active configuration, check entry, build and gate the candidate, decide."""
     config = ctx.active_configuration()
+    if (notice := ctx.store.open_retirement(ctx.name)) is not None:
+        migration = migrate(ctx, config, notice)
+        if isinstance(migration, CheckOutcome):
+            return migration
+        draft, said = migration
+        return _decide(ctx, draft, said, asking, ctx.spec.retirement.require_approval)
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
     if (live := ctx.store.get_live_rollout(ctx.name)) is not None:
         # No second move while one takes live traffic: it ends `advanced` or `rolled_back`.
@@ -222,13 +229,22 @@ def _canary_runs(
 
 
 def _decide(
-    ctx: UseCaseContext, draft: Draft, said: Verdict, asking: Asking
+    ctx: UseCaseContext,
+    draft: Draft,
+    said: Verdict,
+    asking: Asking,
+    require_approval: bool | None = None,
 ) -> CheckOutcome | HandOff:
-    """Hold, advance, or ask a person, as the verdict and the approval rule say."""
-    thresholds = getattr(ctx.spec.gates, ctx.use_case.active_phase.transition)
+    """Hold, advance, or ask a person, as the verdict and the approval rule say.
+
+    `require_approval`: the rule of a retirement migration; default: the transition's.
+    """
+    if require_approval is None:
+        thresholds = getattr(ctx.spec.gates, ctx.use_case.active_phase.transition)
+        require_approval = thresholds.require_approval
     if said == Verdict.HOLD:
         return draft.hold(unmet(draft.gates, failed_only=True))
-    if not (thresholds.require_approval or said == Verdict.ASK):
+    if not (require_approval or said == Verdict.ASK):
         return draft.advance("every gate passed")
     if asking.auto_approve:
         if said == Verdict.ASK:

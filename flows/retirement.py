@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from prefect import flow, get_run_logger
 
 from flows.context import current_run_id
+from flows.phase_check import check_phase
 from state.domain import Configuration, DecisionDraft
 from state.phases import DecisionKind
 from state.retirements import NoticeRecorded, RetirementNotice
@@ -27,7 +28,11 @@ def _models(store: Store, config: Configuration) -> list[str]:
 
 @flow(name="watch-retirements")
 def watch_retirements(today: date | None = None) -> list[RetirementNotice]:
-    """Read announced shutdown dates and hold every use case whose active model is retiring."""
+    """Read announced shutdown dates, hold every use case on a retiring model, then migrate it.
+
+    A newly noted retirement starts a phase check of the use case, which records the golden
+    set and gates the successor (flows/migration.py); later checks (the sweep) retry it.
+    """
     settings = get_settings()
     store = Store(settings.store_url)
     today = today or datetime.now(UTC).date()
@@ -46,8 +51,10 @@ def watch_retirements(today: date | None = None) -> list[RetirementNotice]:
             today=today,
             horizon_days=horizon,
         )
-        for notice in found:
-            hold_for_retirement(notice, horizon)
+        recorded = [hold_for_retirement(notice, horizon) for notice in found]
+        if any(r.decision is not None for r in recorded):
+            # Newly noted: migrate now, while the model still answers (the golden set).
+            check_phase(use_case.name, wait_for_approval=False)
         notices += found
     return notices
 
@@ -78,5 +85,5 @@ def hold_for_retirement(notice: RetirementNotice, horizon_days: int) -> NoticeRe
             },
         )
     if recorded.decision is not None:
-        get_run_logger().warning("%s: held, %s", notice.use_case, gate.detail)
+        get_run_logger().info("%s: held, %s", notice.use_case, gate.detail)
     return recorded

@@ -344,3 +344,20 @@ class ModelRetirementRecord(SQLModel, table=True):
     days_left: int
     decision_id: int | None = Field(default=None, foreign_key="decision.id")
     noticed_at: datetime = _when()
+
+
+class GoldenSetRecord(SQLModel, table=True):
+    """A retiring model's outputs on the eval set, recorded while it still answered."""
+
+    __tablename__ = "golden_set"
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id", index=True)
+    configuration_id: int = Field(foreign_key="configuration.id", unique=True)
+    model: str = Field(max_length=200)
+    # No foreign key: the eval run may be pruned; the outputs and scores below are the record.
+    eval_run_id: int
+    eval_set_hash: str = Field(max_length=64)
+    metric: str = Field(max_length=63)
+    outputs: dict = _json(nullable=False)
+    scores: dict = _json(nullable=False)
+    created_at: datetime = _when()

@@ -14,6 +14,7 @@ from state import (
     approvals,
     evals,
     leases,
+    retirements,
     store,
     usage,
 )
@@ -37,8 +38,15 @@ def leases_and_breaks(
     return leases.list_leases(session=session), leases.list_lease_breaks(session=session)
 
 
+def _retiring(use_case: str, *, session: Session) -> str | None:
+    """The active model's noted shutdown, as `status` shows it: "model on YYYY-MM-DD"."""
+    found = retirements.open_retirement(use_case, session=session)
+    return f"{found.model} on {found.shutdown_date.isoformat()}" if found else None
+
+
 def status_rows(*, today: date, session: Session) -> list[tuple]:
-    """Every use case with its active configuration, last decision, volume, pending approval."""
+    """Every use case with its active configuration, last decision, volume, pending approval
+    and the active model's noted retirement."""
     volumes = usage.volumes(today=today, session=session)
     pending = {a.use_case: a for a in approvals.pending_approvals(session=session)}
     rows = []
@@ -53,6 +61,7 @@ def status_rows(*, today: date, session: Session) -> list[tuple]:
                 last[-1] if last else None,
                 volumes[use_case.name],
                 pending.get(use_case.name),
+                _retiring(use_case.name, session=session),
             )
         )
     return rows

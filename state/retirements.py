@@ -1,4 +1,5 @@
-"""Model retirements: a model's announced shutdown, noted once per configuration that runs on it.
+"""Model retirements: a model's announced shutdown, noted once per configuration that runs on it,
+and the golden set: the retiring model's outputs on the eval set, kept for its successor.
 
 A notice is written in the same unit of work as the `held` decision that reports it, so a
 watch that runs again finds it and records nothing twice. The first notice of a model and date,
@@ -11,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from state import lookup, store
-from state.domain import Decision, DecisionDraft
-from state.models import ModelRetirementRecord
+from state.domain import Decision, DecisionDraft, EvalRun
+from state.models import GoldenSetRecord, ModelRetirementRecord
 
 
 class RetirementNotice(BaseModel):
@@ -80,3 +81,64 @@ def list_retirements(use_case: str, *, session: Session) -> list[Retirement]:
         .order_by(col(ModelRetirementRecord.shutdown_date), col(ModelRetirementRecord.id))
     ).all()
     return [Retirement(use_case=use_case, **r.model_dump(exclude={"use_case_id"})) for r in found]
+
+
+def open_retirement(use_case: str, *, session: Session) -> Retirement | None:
+    """The soonest retirement noted for the use case's active configuration, if any."""
+    row = lookup.use_case_row(session, use_case)
+    if row.active_configuration_id is None:
+        return None
+    found = list_retirements(use_case, session=session)
+    return next((r for r in found if r.configuration_id == row.active_configuration_id), None)
+
+
+class GoldenSet(BaseModel):
+    """A retiring configuration's outputs and scores per eval item, cited by id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    use_case: str
+    configuration_id: int
+    model: str
+    eval_run_id: int
+    eval_set_hash: str
+    metric: str
+    outputs: dict[str, str]
+    scores: dict[str, float]
+    created_at: datetime
+
+
+def _golden(row: GoldenSetRecord, use_case: str) -> GoldenSet:
+    return GoldenSet(use_case=use_case, **row.model_dump(exclude={"use_case_id"}))
+
+
+def record_golden_set(use_case: str, run: EvalRun, model: str, *, session: Session) -> GoldenSet:
+    """Keep a scored run's outputs as its configuration's golden set (the first one stays)."""
+    row = lookup.use_case_row(session, use_case)
+    found = session.exec(
+        select(GoldenSetRecord).where(col(GoldenSetRecord.configuration_id) == run.configuration_id)
+    ).first()
+    if found is None:
+        answered = [r for r in run.results if r.score is not None]
+        found = GoldenSetRecord(
+            use_case_id=row.id,
+            configuration_id=run.configuration_id,
+            model=model,
+            eval_run_id=run.id,
+            eval_set_hash=run.eval_set_hash,
+            metric=run.metric,
+            outputs={r.item_id: r.output for r in answered},
+            scores={r.item_id: r.score for r in answered},
+        )
+        session.add(found)
+        session.flush()
+    return _golden(found, use_case)
+
+
+def get_golden_set(use_case: str, configuration_id: int, *, session: Session) -> GoldenSet | None:
+    """The golden set of a configuration, or None."""
+    found = session.exec(
+        select(GoldenSetRecord).where(col(GoldenSetRecord.configuration_id) == configuration_id)
+    ).first()
+    return _golden(found, use_case) if found else None

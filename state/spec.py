@@ -292,6 +292,22 @@ class RetirementSettings(_Strict):
     horizon_days: int = Field(
         60, ge=0, le=3650, description="a shutdown this many days away or nearer holds the use case"
     )
+    successors: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=200)],
+        Annotated[str, StringConstraints(min_length=1, max_length=200)],
+    ] = Field(
+        default_factory=dict,
+        description="retiring model → the model its configuration moves to; default: the "
+        "table in docs/retirement.md",
+    )
+    min_agreement: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="share of eval items the successor must answer as the retiring model did "
+        "(the golden set), compared after whitespace and case",
+    )
+    require_approval: bool = Field(False, description="pause for a person before the switch")
 
 
 def _metric_or_metrics(schema: dict) -> None:

@@ -30,7 +30,10 @@ SELECT u.name, u.active_phase, c.id, c.model, c.retrieval, c.routing,
     (SELECT COALESCE(SUM(n.count), 0) FROM usage n
         WHERE n.use_case_id = u.id AND n.day BETWEEN {p} AND {p}),
     (SELECT a.to_phase FROM approval a WHERE a.use_case_id = u.id AND a.status = 'pending'
-        ORDER BY a.requested_at DESC, a.id DESC LIMIT 1)
+        ORDER BY a.requested_at DESC, a.id DESC LIMIT 1),
+    (SELECT r.model || ' on ' || CAST(r.shutdown_date AS TEXT) FROM model_retirement r
+        WHERE r.configuration_id = u.active_configuration_id
+        ORDER BY r.shutdown_date, r.id LIMIT 1)
 FROM use_case u LEFT JOIN configuration c ON c.id = u.active_configuration_id
 ORDER BY u.name
 """
@@ -50,6 +53,7 @@ class StatusRow:
     last_decision: str | None
     volume_30d: int
     pending_to_phase: str | None
+    retiring: str | None = None  # "model on YYYY-MM-DD": the active model's noted shutdown
 
 
 def status_row(
@@ -58,6 +62,7 @@ def status_row(
     decision: Decision | None,
     volume: int,
     pending: Approval | None,
+    retiring: str | None = None,
 ) -> StatusRow:
     """The row of a use case read through the store functions (the full path)."""
     return StatusRow(
@@ -70,11 +75,12 @@ def status_row(
         last_decision=str(decision.kind) if decision else None,
         volume_30d=volume,
         pending_to_phase=str(pending.to_phase) if pending else None,
+        retiring=retiring,
     )
 
 
 def _row(record: tuple, decode: Any) -> StatusRow:
-    name, phase, config_id, model, retrieval, routing, kind, volume, pending = record
+    name, phase, config_id, model, retrieval, routing, kind, volume, pending, retiring = record
     return StatusRow(
         name=name,
         phase=phase,
@@ -85,6 +91,7 @@ def _row(record: tuple, decode: Any) -> StatusRow:
         last_decision=kind,
         volume_30d=int(volume),
         pending_to_phase=pending,
+        retiring=retiring,
     )
 
 

@@ -36,6 +36,7 @@ from state import (
     usage,
 )
 from state.db import store_session
+from state.domain import EvalRun
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -142,9 +143,24 @@ class Store:
     step_observations = _unit(rollout_units.step_observations)
     move_rollout = _unit(rollout_units.move_rollout)
 
-    # Model retirements
+    # Model retirements and golden sets
     record_retirement = _unit(retirements.record_retirement)
     list_retirements = _unit(retirements.list_retirements)
+
+    def open_retirement(self, use_case: str) -> retirements.Retirement | None:
+        """The soonest retirement noted for the use case's active configuration, if any."""
+        with self._session() as session:
+            return retirements.open_retirement(use_case, session=session)
+
+    def record_golden_set(self, use_case: str, run: EvalRun, model: str) -> retirements.GoldenSet:
+        """Keep a scored run's outputs as its configuration's golden set (the first stays)."""
+        with self._session() as session:
+            return retirements.record_golden_set(use_case, run, model, session=session)
+
+    def get_golden_set(self, use_case: str, configuration_id: int) -> retirements.GoldenSet | None:
+        """The golden set of a configuration, or None."""
+        with self._session() as session:
+            return retirements.get_golden_set(use_case, configuration_id, session=session)
 
     # Leases and retention
     leases_and_breaks = _unit(read_units.leases_and_breaks)

@@ -76,3 +76,12 @@ def notices_for(
                 )
             )
     return notices
+
+
+#: Successors of models whose provider names one, used when the spec's `successors` has none.
+DEFAULT_SUCCESSORS = {"sandbox-small": "sandbox-small-2"}
+
+
+def successor_of(model: str, successors: dict[str, str]) -> str | None:
+    """The model a retiring model's configuration moves to: the spec's, else the table's."""
+    return successors.get(model) or DEFAULT_SUCCESSORS.get(model)

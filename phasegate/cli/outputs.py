@@ -39,6 +39,9 @@ class UseCaseStatus(Record):
     last_decision_at: datetime | None
     volume_30d: int = Field(description="queries served in the last 30 days")
     pending_approval: Phase | None = Field(description="the phase a pending approval moves to")
+    retiring: str | None = Field(
+        None, description='the active model\'s noted shutdown: "MODEL on YYYY-MM-DD"'
+    )
 
 
 class StatusOutput(Record):
@@ -249,6 +252,7 @@ def status(
             domain.Decision | None,
             int,
             Approval | None,
+            str | None,
         ]
     ],
 ) -> StatusOutput:
@@ -263,7 +267,8 @@ def status(
                 last_decision_at=last.created_at if last else None,
                 volume_30d=volume,
                 pending_approval=pending.to_phase if pending else None,
+                retiring=retiring,
             )
-            for use_case, config, last, volume, pending in rows
+            for use_case, config, last, volume, pending, retiring in rows
         ]
     )

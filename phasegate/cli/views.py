@@ -47,6 +47,8 @@ def describe_configuration(row: StatusRow) -> str:
         parts.append("hybrid")
     if row.pending_to_phase is not None:
         parts.append(f"approval pending → {row.pending_to_phase}")
+    if row.retiring is not None:
+        parts.append(f"retiring: {row.retiring}")
     return " · ".join(parts) or "—"
 
 

@@ -10,6 +10,7 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     paired.py       the paired comparison and its rules (superiority, non-inferiority,
                     within_loss for moves made for cost or a retirement)
     comparative.py  promotion checks against the baseline: gain, canary, break-even
+    agreement.py    `agreement`: a retirement's successor answers as the golden set did
     guardrails.py   `guardrail_<name>`: metrics that must not regress beyond a margin
     power.py        the entry check `eval_power`: can the eval set detect the required gain?
     monitoring.py   regression checks of a fresh run against its activation run
@@ -21,6 +22,7 @@ Adding a gate is one function plus one line in `registry.py` (see docs/gates.md)
 """
 
 from tasks.gates.absolute import gate_latency, gate_quality_floor
+from tasks.gates.agreement import gate_agreement
 from tasks.gates.comparative import (
     gate_canary,
     gate_cost_break_even,
@@ -56,6 +58,7 @@ from tasks.gates.registry import (
     CHECKS,
     HYBRID_CHECKS,
     MONITOR_CHECKS,
+    RETIREMENT_CHECKS,
     ROLLOUT_CHECKS,
     Check,
     apply_checks,
@@ -75,6 +78,7 @@ __all__ = [
     "MONITOR_CHECKS",
     "PASS",
     "PHASE_CHECK",
+    "RETIREMENT_CHECKS",
     "RESTORED",
     "ROLLOUT_CHECKS",
     "THRESHOLDS",
@@ -89,6 +93,7 @@ __all__ = [
     "Verdict",
     "entry_met",
     "entry_reason",
+    "gate_agreement",
     "gate_canary",
     "gate_canary_regression",
     "gate_cost_break_even",

@@ -39,6 +39,7 @@ class Objective(StrEnum):
 
     QUALITY = "quality"  # a real gain is required (superiority)
     COST = "cost"  # equal quality for less money: non-inferiority within max_quality_loss
+    RETIREMENT = "retirement"  # the active model shuts down: non-inferiority, plus agreement
 
 
 class Roles(BaseModel):
@@ -94,6 +95,10 @@ class GateInputs(BaseModel):
     prices_candidate: Price | None = None
     training_tokens: int | None = Field(None, ge=0, description="training file tokens × epochs")
     self_hosted: bool = False
+    golden: dict[str, str] | None = Field(
+        None, description="a retirement's golden set: the retiring model's output per item"
+    )
+    min_agreement: float = Field(0.8, ge=0, le=1, description="agreement the successor needs")
     objective: Objective = Field(Objective.QUALITY, description="why the move is made")
     objective_reason: str = Field(
         "the move is needed for quality", description="why the objective applies, for the detail"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from state.domain import GateResult
 from state.phases import Phase, Stage
 from tasks.gates.absolute import gate_latency, gate_quality_floor
+from tasks.gates.agreement import gate_agreement
 from tasks.gates.comparative import (
     gate_canary,
     gate_cost_break_even,
@@ -67,6 +68,15 @@ HYBRID_CHECKS: list[Check] = [
     gate_quality_floor,
     gate_latency,
     gate_canary,
+]
+# A retirement's successor against the retiring configuration's golden set (objective
+# `retirement`: quality_gain is paired non-inferiority within max_quality_loss).
+RETIREMENT_CHECKS: list[Check] = [
+    gate_quality_gain,
+    gate_agreement,
+    gate_guardrails,
+    gate_quality_floor,
+    gate_latency,
 ]
 # A fresh run of an active (or earlier) configuration against its activation run.
 MONITOR_CHECKS: list[Check] = [

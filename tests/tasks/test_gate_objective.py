@@ -2,10 +2,14 @@
 
 import pytest
 
+from state.domain import EvalRun, ItemResult
 from state.phases import GateStatus
 from state.spec import RagToFineTuning
 from tasks.gates import (
+    RETIREMENT_CHECKS,
     Objective,
+    apply_checks,
+    gate_agreement,
     gate_need,
     gate_quality_gain,
     move_objective,
@@ -122,3 +126,50 @@ def test_a_cost_move_advances_only_when_the_cost_gate_passes_too() -> None:
     assert verdict(list(dear_results.values())) == Verdict.HOLD
     assert cheap_results["cost_break_even"].status == PASS
     assert verdict(list(cheap_results.values())) == Verdict.ADVANCE
+
+
+def _answered(outputs: list[str], run_id: int = 2) -> EvalRun:
+    results = [ItemResult(item_id=f"q{i:03d}", score=1.0, output=o) for i, o in enumerate(outputs)]
+    return eval_run(results, run_id=run_id)
+
+
+def _golden(outputs: list[str]) -> dict[str, str]:
+    return {f"q{i:03d}": o for i, o in enumerate(outputs)}
+
+
+def test_agreement_does_not_apply_without_a_golden_set() -> None:
+    assert gate_agreement(fine_tuning(subject=_answered(["a"] * 40))) is None
+
+
+@pytest.mark.parametrize(
+    ("differ", "status"), [(0, PASS), (8, PASS), (9, FAIL)], ids=["all", "80%", "below"]
+)
+def test_agreement_needs_min_agreement_of_the_golden_outputs(differ: int, status) -> None:
+    golden = _golden([f"answer {i}" for i in range(40)])
+    outputs = [f"other {i}" if i < differ else f"  ANSWER {i} " for i in range(40)]
+    result = gate_agreement(fine_tuning(subject=_answered(outputs), golden=golden))
+    assert (result.status, result.threshold) == (status, 0.8)
+    assert result.evidence["agreed"] == 40 - differ
+
+
+def test_agreement_is_inconclusive_on_too_few_items_answered_by_both() -> None:
+    golden = _golden(["a"] * 10)
+    result = gate_agreement(fine_tuning(subject=_answered(["a"] * 40), golden=golden))
+    assert result.status == INCONCLUSIVE and result.evidence["paired"] == 10
+
+
+def test_a_retirement_successor_equal_in_quality_but_answering_otherwise_is_held() -> None:
+    # Same scores by accident, different answers: quality passes, agreement fails, so held.
+    golden = _golden([f"answer {i}" for i in range(40)])
+    inputs = fine_tuning(
+        baseline=eval_run([1.0] * 40),
+        subject=_answered([f"other {i}" for i in range(40)]),
+        golden=golden,
+        objective=Objective.RETIREMENT,
+        objective_reason="the model shuts down",
+    )
+    results = {r.check: r for r in apply_checks(RETIREMENT_CHECKS, inputs)}
+    assert results["quality_gain"].status == PASS
+    assert results["quality_gain"].evidence["rule"] == "non_inferiority"
+    assert results["agreement"].status == FAIL
+    assert verdict(list(results.values())) == Verdict.HOLD

@@ -1,0 +1,129 @@
+"""A retirement migration: the same phase on the successor model, gated against the golden set.
+
+While the retiring model still answers, its outputs on the eval set are kept as the golden set
+(stored, cited by id). The successor configuration is the active one with the successor model;
+it is scored and held against the golden set's run with the retirement checks: quality may not
+fall by more than `max_quality_loss` (paired), the successor must agree with the golden outputs,
+and the guardrails, floor and latency hold as for any move. No call goes to the retiring model
+once its golden set exists, so the migration still works after the shutdown date.
+"""
+
+from flows.context import UseCaseContext
+from flows.recording import Draft
+from flows.results import CheckOutcome
+from flows.scoring import score_configuration
+from state.domain import Configuration, ConfigurationDraft, EvalRun, GateResult
+from state.errors import MeasurementInvalid, ProviderError, ProviderUnreachable
+from state.phases import GateStatus, Stage
+from state.retirements import GoldenSet, Retirement
+from tasks.gates import (
+    RETIREMENT_CHECKS,
+    GateInputs,
+    Objective,
+    Verdict,
+    apply_checks,
+    gate_result,
+    transition_into,
+    verdict,
+)
+from tasks.retirement import successor_of
+
+
+def _golden_set(ctx: UseCaseContext, config: Configuration, model: str) -> GoldenSet | str:
+    """The configuration's golden set: stored, else recorded now; why not, when it cannot be."""
+    golden = ctx.store.get_golden_set(ctx.name, config.id)
+    if golden is not None:
+        return golden
+    try:
+        run = score_configuration(ctx, config)
+    except (ProviderError, MeasurementInvalid) as exc:
+        return f"{model} no longer answers and no golden set was recorded while it did: {exc}"
+    return ctx.store.record_golden_set(ctx.name, run, model)
+
+
+def _refused(draft: Draft, check: str, detail: str, **evidence: object) -> CheckOutcome:
+    """Hold the use case with one failed retirement check."""
+    draft.gates.append(gate_result(check, Stage.PROMOTION, GateStatus.FAIL, detail, **evidence))
+    return draft.hold(f"retirement migration: {detail}")
+
+
+def _golden_result(golden: GoldenSet) -> GateResult:
+    """The golden set the successor is held against, cited by id."""
+    detail = (
+        f"golden set #{golden.id}: {len(golden.outputs)} outputs of {golden.model} "
+        f"(eval run #{golden.eval_run_id}, recorded {golden.created_at:%Y-%m-%d})"
+    )
+    return gate_result(
+        "golden_set",
+        Stage.PROMOTION,
+        GateStatus.PASS,
+        detail,
+        observed=golden.id,
+        golden_set_id=golden.id,
+        eval_run_id=golden.eval_run_id,
+        model=golden.model,
+        items=len(golden.outputs),
+    )
+
+
+def _prerequisites(
+    ctx: UseCaseContext, draft: Draft, config: Configuration, notice: Retirement
+) -> CheckOutcome | tuple[str, GoldenSet, EvalRun]:
+    """The successor, the golden set and its run; a hold when one of them is missing."""
+    successor = successor_of(notice.model, ctx.spec.retirement.successors)
+    if successor is None:
+        detail = f"no successor known for {notice.model}: name one in retirement.successors"
+        return _refused(draft, "successor", detail, model=notice.model)
+    if config.model_version_id is not None or config.routing or notice.model != config.model:
+        detail = (
+            f"configuration #{config.id} is tuned on {notice.model}: its migration needs a "
+            f"new fine-tune on {successor}, which this check does not start"
+        )
+        return _refused(draft, "successor", detail, model=notice.model, successor=successor)
+    golden = _golden_set(ctx, config, notice.model)
+    if isinstance(golden, str):
+        return _refused(draft, "golden_set", golden, model=notice.model)
+    (baseline,) = ctx.store.get_eval_runs([golden.eval_run_id])
+    if baseline is None:
+        detail = f"golden set #{golden.id} cites eval run #{golden.eval_run_id}, since pruned"
+        return _refused(draft, "golden_set", detail, golden_set_id=golden.id)
+    return successor, golden, baseline
+
+
+def migrate(
+    ctx: UseCaseContext, config: Configuration, notice: Retirement
+) -> CheckOutcome | tuple[Draft, Verdict]:
+    """Build and gate the successor of a retiring configuration; a hold, or the verdict."""
+    draft = Draft(ctx, ctx.use_case.active_phase, config.id)
+    ready = _prerequisites(ctx, draft, config, notice)
+    if isinstance(ready, CheckOutcome):
+        return ready
+    successor, golden, draft.active = ready
+    fields = config.model_dump(include=set(ConfigurationDraft.model_fields)) | {"model": successor}
+    built = ctx.store.save_configuration(ctx.name, ConfigurationDraft(**fields))
+    try:
+        draft.candidate = score_configuration(ctx, built)
+    except (MeasurementInvalid, ProviderUnreachable):
+        raise
+    except ProviderError as exc:
+        return _refused(draft, "candidate_build", str(exc), successor=successor)
+    transition = transition_into(config.phase)
+    why = (
+        f"{notice.model} shuts down on {notice.shutdown_date}; its successor {successor} must "
+        f"keep quality and answer as the golden set #{golden.id} did"
+    )
+    inputs = GateInputs(
+        use_case=ctx.name,
+        transition=transition,
+        thresholds=getattr(ctx.spec.gates, transition),
+        constraints=ctx.spec.constraints,
+        baseline=draft.active,
+        subject=draft.candidate,
+        guardrails=ctx.spec.guardrails,
+        golden=golden.outputs,
+        min_agreement=ctx.spec.retirement.min_agreement,
+        objective=Objective.RETIREMENT,
+        objective_reason=why,
+    )
+    draft.gates += [_golden_result(golden), *apply_checks(RETIREMENT_CHECKS, inputs)]
+    return draft, verdict(draft.gates)
