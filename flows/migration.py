@@ -94,7 +94,7 @@ def migrate(
     ctx: UseCaseContext, config: Configuration, notice: Retirement
 ) -> CheckOutcome | tuple[Draft, Verdict]:
     """Build and gate the successor of a retiring configuration; a hold, or the verdict."""
-    draft = Draft(ctx, ctx.use_case.active_phase, config.id)
+    draft = Draft(ctx, ctx.use_case.active_phase, config.id, at_once=True)
     ready = _prerequisites(ctx, draft, config, notice)
     if isinstance(ready, CheckOutcome):
         return ready

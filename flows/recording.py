@@ -126,6 +126,9 @@ class Draft:
     active: EvalRun | None = None
     candidate: EvalRun | None = None
     gates: list[GateResult] = field(default_factory=list)
+    # A retirement's successor switches at once: the retiring model cannot stay the control
+    # of a rollout past its shutdown date.
+    at_once: bool = False
 
     def hold(self, reason: str, kind: DecisionKind = DecisionKind.HELD) -> CheckOutcome:
         """Record that the active configuration stays (held, or `kind`: skipped)."""
@@ -140,7 +143,7 @@ class Draft:
     ) -> CheckOutcome:
         """Record the move: the candidate becomes active, or starts its rollout (spec's steps)."""
         steps = self.ctx.spec.rollout.steps
-        if not steps or self._candidate_id() in (None, self.configuration_id):
+        if not steps or self.at_once or self._candidate_id() in (None, self.configuration_id):
             return self._record(
                 DecisionKind.ADVANCED,
                 reason,
