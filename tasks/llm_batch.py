@@ -82,6 +82,14 @@ def split(lines: Sequence[bytes], max_requests: int, max_bytes: int) -> list[lis
     return [f for f in files if f]
 
 
+async def _signalled(ended: Ended, batch_id: str) -> bool:
+    """Whether `ended` says the batch ended; a failing read (the store away) says no."""
+    try:
+        return await asyncio.to_thread(ended, batch_id)
+    except Exception:  # noqa: BLE001 - the signal only shortens the wait; polling goes on
+        return False
+
+
 async def _wait(
     client: openai.AsyncOpenAI, batch: Any, options: BatchOptions, ended: Ended | None
 ) -> Any:
@@ -93,7 +101,7 @@ async def _wait(
         wake = time.monotonic() + pause
         while (left := wake - time.monotonic()) > 0:
             await asyncio.sleep(min(options.signal_seconds if ended else left, left))
-            if ended and await asyncio.to_thread(ended, batch.id):
+            if ended and await _signalled(ended, batch.id):
                 # Trusted once: if the provider still says running, go back to polling alone.
                 ended = None
                 break
