@@ -13,10 +13,11 @@ from typer.testing import CliRunner, Result
 
 from phasegate.cli.evaluate import eval_command
 from state.domain import EvalRun
-from state.errors import MeasurementInvalid
+from state.errors import MeasurementInvalid, ProviderError
 from state.settings import Settings, get_settings
 from state.spec import load_spec
 from state.store_api import Store
+from tests.plugins.sandbox_server import dead_url
 from tests.specs import write_spec
 
 app = typer.Typer()
@@ -183,3 +184,16 @@ def test_judged_metric_sends_the_judge_by_batch_too(cli_settings: Settings, tmp_
     assert (stats["chat_completions"], stats["batches_create"]) == (0, 2)
     run = _run(cli_settings, json.loads(result.stdout)["eval_run_id"])
     assert len(run.extra["batch_ids"]) == 2 and run.extra["judge_model"] == "sandbox-judge"
+
+
+def test_unreachable_batch_api_is_a_provider_error_and_records_nothing(
+    cli_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _spec(tmp_path, items=3)
+    monkeypatch.setenv("PHASEGATE_BASE_URL", dead_url())
+    monkeypatch.setenv("PHASEGATE_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    result = _eval("--batch", "--no-cache")
+    assert isinstance(result.exception, ProviderError)
+    assert "Batch API at http://127.0.0.1:" in str(result.exception)
+    assert Store(cli_settings.store_url).list_eval_runs("demo-qa") == []
