@@ -26,6 +26,7 @@ from state.domain import Configuration
 from state.errors import LeaseLost, MeasurementInvalid, ProviderError, ProviderUnreachable
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks import approvals
+from tasks.events import emit_approval_requested
 from tasks.gates import (
     GateInputs,
     Verdict,
@@ -273,13 +274,16 @@ def _ask(ctx: UseCaseContext, draft: Draft, poll_seconds: int) -> CheckOutcome:
         outcome="waiting for approval",
     )
     publish_gate_report(ctx.name, report)
-    ctx.store.request_approval(
+    run_id = current_run_id()
+    approval = ctx.store.request_approval(
         ctx.name,
-        current_run_id(),
+        run_id,
         to_phase=draft.to_phase,
         candidate_configuration_id=draft.candidate.configuration_id,
         expires_at=datetime.now(UTC) + timedelta(seconds=timeout),
     )
+    # Once, before the pause: the pause polls, the event tells people once per approval.
+    _announce_wait(ctx, draft, run_id, approval.id, approval.expires_at)
     get_run_logger().warning(
         "%s: waiting up to %d s for approval of the move to %s — approve in the Prefect UI or "
         "with `phasegate approve %s --reason ...`",
@@ -297,6 +301,25 @@ def _ask(ctx: UseCaseContext, draft: Draft, poll_seconds: int) -> CheckOutcome:
     if answer is None:
         return draft.expire(f"approval expired: no answer within {timeout} s")
     return draft.answer(answer)
+
+
+def _announce_wait(
+    ctx: UseCaseContext, draft: Draft, run_id: str, approval_id: int, expires_at: datetime
+) -> None:
+    """Emit `phasegate.approval.requested`: the move, why, and who may answer until when."""
+    emit_approval_requested(
+        ctx.name,
+        key="approval",
+        flow_run_id=run_id,
+        move=f"{ctx.use_case.active_phase}→{draft.to_phase}",
+        payload={
+            "kind": "phase",
+            "approval_id": approval_id,
+            "expires_at": expires_at.isoformat(),
+            "approvers": list(ctx.spec.approval.approvers),
+            "why": unmet(draft.gates) or "the move requires a person's approval",
+        },
+    )
 
 
 def _hand_off(hand_off: HandOff, use_case: str) -> State:

@@ -12,6 +12,7 @@ from state.leases import Lease
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.rollouts import RolloutDraft
 from tasks.approvals import ApprovalInput
+from tasks.events import emit_decision_recorded
 from tasks.gates import gate_result
 from tasks.reports import gate_report, publish_gate_report
 
@@ -73,6 +74,7 @@ def record(
     holder = held.flow_run_id if held is not None else None
     decision, rollout_id = _write(ctx, draft, approval_status, rollout, holder)
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
+    _announce(decision, run_id)
     return CheckOutcome(
         use_case=ctx.name,
         decision=decision.kind,
@@ -109,6 +111,23 @@ def _write(
         ctx.name, draft, rollout, approval_status=approval_status, lease_holder=holder
     )
     return decision, started.id
+
+
+def _announce(decision: Decision, run_id: str | None) -> None:
+    """Emit `phasegate.decision.recorded` for a decision just written."""
+    emit_decision_recorded(
+        decision.use_case,
+        decision_id=decision.id,
+        flow_run_id=run_id,
+        payload={
+            "decision": decision.kind.value,
+            "from_phase": decision.from_phase.value,
+            "to_phase": decision.to_phase.value,
+            "decided_by": decision.decided_by,
+            "reason": decision.reason,
+            "configuration_id": decision.configuration_id,
+        },
+    )
 
 
 @dataclass

@@ -1,15 +1,29 @@
-"""Prefect events about use cases, for automations to act on (notify, page, open a ticket)."""
+"""Prefect events about use cases, for automations to act on (notify, page, open a ticket).
+
+Events that tell people something carry an id derived from what they are about (the paused
+flow run, the decision): a re-run that emits one again sends the same id, which Prefect stores
+once and its triggers evaluate once, so a notification goes out once per waiting approval or
+decision. Keys include the flow run id: store ids alone repeat across stores that share one
+Prefect server (and Prefect would silently keep only the first event).
+"""
 
 from typing import Any
+from uuid import UUID, uuid5
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
+from prefect.settings import PREFECT_UI_URL
 
 REGRESSION_DETECTED = "phasegate.regression.detected"
 ROLLOUT_STEP = "phasegate.rollout.step"
 ROLLOUT_PROMOTED = "phasegate.rollout.promoted"
 ROLLOUT_ABORTED = "phasegate.rollout.aborted"
+APPROVAL_REQUESTED = "phasegate.approval.requested"
+DECISION_RECORDED = "phasegate.decision.recorded"
+# The namespace of the events' ids (any fixed UUID would do):
+# uuid5(NAMESPACE_URL, "https://github.com/phasegate/phasegate/events").
+EVENT_NAMESPACE = UUID("9443cdc5-a1b2-5ec5-83f2-bf6428529d88")
 
 
 def use_case_resource(name: str) -> dict[str, str]:
@@ -17,11 +31,43 @@ def use_case_resource(name: str) -> dict[str, str]:
     return {"prefect.resource.id": f"phasegate.usecase.{name}", "prefect.resource.name": name}
 
 
+def flow_run_resource(flow_run_id: str) -> dict[str, str]:
+    """A flow run as a related resource, so the Prefect UI links the event to the run."""
+    return {
+        "prefect.resource.id": f"prefect.flow-run.{flow_run_id}",
+        "prefect.resource.role": "flow-run",
+    }
+
+
+def flow_run_url(flow_run_id: str) -> str | None:
+    """The Prefect UI page of a flow run, when the UI's address is known."""
+    ui_url = PREFECT_UI_URL.value()
+    return f"{ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui_url else None
+
+
+def event_id(event: str, key: str) -> UUID:
+    """The id of the one event `event` about `key`: the same on every emission."""
+    return uuid5(EVENT_NAMESPACE, f"{event}/{key}")
+
+
+def _emit(
+    event: str, use_case: str, key: str, flow_run_id: str | None, payload: dict[str, Any]
+) -> str | None:
+    # emit_event queues the event for Prefect's events worker and never raises for a lost
+    # event: the decision is already recorded, and the event only tells people about it.
+    sent = emit_event(
+        event=event,
+        resource=use_case_resource(use_case),
+        related=[flow_run_resource(flow_run_id)] if flow_run_id else None,
+        payload={"use_case": use_case} | payload,
+        id=event_id(event, key),
+    )
+    return str(sent.id) if sent is not None else None
+
+
 @task(name="emit-regression-event", cache_policy=NO_CACHE)
 def emit_regression(use_case: str, payload: dict[str, Any]) -> str | None:
     """Emit `phasegate.regression.detected` for a use case; returns the event id, if sent."""
-    # emit_event queues the event for Prefect's events worker and never raises for a lost
-    # event: the decision is already recorded, and the event only tells people about it.
     event = emit_event(
         event=REGRESSION_DETECTED,
         resource=use_case_resource(use_case),
@@ -56,3 +102,36 @@ def emit_rollout(event: str, use_case: str, payload: dict[str, Any]) -> str | No
         event=event, resource=use_case_resource(use_case), payload={"use_case": use_case} | payload
     )
     return str(sent.id) if sent is not None else None
+
+
+@task(name="emit-approval-requested", cache_policy=NO_CACHE)
+def emit_approval_requested(
+    use_case: str, *, key: str, flow_run_id: str, move: str, payload: dict[str, Any]
+) -> str | None:
+    """Emit `phasegate.approval.requested` once per `key`: the move and the paused run's link.
+
+    `key` names the wait within the run (`approval`, `rollout-step-2`); the event's id is made
+    of it and the flow run id.
+    """
+    return _emit(
+        APPROVAL_REQUESTED,
+        use_case,
+        f"{flow_run_id}/{key}",
+        flow_run_id,
+        {"move": move, "flow_run_id": flow_run_id, "url": flow_run_url(flow_run_id)} | payload,
+    )
+
+
+@task(name="emit-decision-recorded", cache_policy=NO_CACHE)
+def emit_decision_recorded(
+    use_case: str, *, decision_id: int, flow_run_id: str | None, payload: dict[str, Any]
+) -> str | None:
+    """Emit `phasegate.decision.recorded` once per decision, with the run's link."""
+    link = flow_run_url(flow_run_id) if flow_run_id else None
+    return _emit(
+        DECISION_RECORDED,
+        use_case,
+        f"{flow_run_id}/decision-{decision_id}",
+        flow_run_id,
+        {"decision_id": decision_id, "flow_run_id": flow_run_id, "url": link} | payload,
+    )

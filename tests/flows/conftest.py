@@ -23,6 +23,7 @@ from tests.flows.journey import (
     point_settings_at,
     register,
 )
+from tests.flows.rejection import rejection_fixture  # noqa: F401  (shared by two modules)
 from tests.flows.stores import Stores
 from tests.flows.tiny_usecase import start_tiny
 from tests.plugins.sandbox_server import SandboxServer
