@@ -29,6 +29,7 @@ from phasegate.cli import (  # noqa: F401 - importing a command module registers
     sandbox,
     serve,
     server,
+    simulate,
     specs,
     status,
     usage,

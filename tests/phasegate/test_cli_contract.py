@@ -49,6 +49,7 @@ EVERY_COMMAND = [
     ["rollout", "analyse", "demo-qa"],
     ["rollout", "promote", "demo-qa", "--reason", "ok"],
     ["rollout", "abort", "demo-qa", "--reason", "no"],
+    ["simulate", "traffic", "demo-qa", "--rate", "1", "--for", "1"],
     ["sandbox"],
     ["webhook"],
     ["serve"],
