@@ -74,7 +74,7 @@ def record(
     holder = held.flow_run_id if held is not None else None
     decision, rollout_id = _write(ctx, draft, approval_status, rollout, holder)
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
-    _announce(decision, run_id)
+    emit_decision_recorded(decision, run_id)
     return CheckOutcome(
         use_case=ctx.name,
         decision=decision.kind,
@@ -111,23 +111,6 @@ def _write(
         ctx.name, draft, rollout, approval_status=approval_status, lease_holder=holder
     )
     return decision, started.id
-
-
-def _announce(decision: Decision, run_id: str | None) -> None:
-    """Emit `phasegate.decision.recorded` for a decision just written."""
-    emit_decision_recorded(
-        decision.use_case,
-        decision_id=decision.id,
-        flow_run_id=run_id,
-        payload={
-            "decision": decision.kind.value,
-            "from_phase": decision.from_phase.value,
-            "to_phase": decision.to_phase.value,
-            "decided_by": decision.decided_by,
-            "reason": decision.reason,
-            "configuration_id": decision.configuration_id,
-        },
-    )
 
 
 @dataclass

@@ -109,7 +109,10 @@ def _ask(
     """Pause this run with the form until a person promotes or aborts (or the window closes)."""
     if rollout.flow_run_id != current_run_id():
         rollout = _pause(store, rollout, reason)
-    timeout = store.require_use_case(rollout.use_case).spec.approval.timeout_seconds
+    spec = store.require_use_case(rollout.use_case).spec
+    timeout = spec.approval.timeout_seconds
+    # Told once per form: before the pause, whose polling sends nothing.
+    _announce_wait(rollout, reason, current_run_id(), "answer the form of this flow run")
     answer = ask_person(_form_text(rollout, results, reason), timeout, poll_seconds)
     if answer is None:
         return Completed(name="Awaiting Person", message=f"no answer within {timeout} s")
@@ -136,7 +139,13 @@ def roll_out_all() -> dict[str, str]:
             state = roll_out(use_case.name, ask=False, return_state=True)
             outcomes[use_case.name] = state.name or state.type.value
             if state.name == "Awaiting Person":
-                hand_off_rollout(use_case.name, store.get_live_rollout(use_case.name))
+                paused = store.get_live_rollout(use_case.name)
+                asked = hand_off_rollout(use_case.name, paused)
+                if asked is None and paused is not None and live.status != "paused":
+                    # No run shows a form (no rollout deployment): tell people at the pause.
+                    run_id = paused.flow_run_id or current_run_id()
+                    how = f"phasegate rollout promote|abort {use_case.name} --reason ..."
+                    _announce_wait(paused, state.message or "", run_id, how)
     get_run_logger().info("rollouts: %s", outcomes)
     return outcomes
 
@@ -155,7 +164,7 @@ def apply(
 
     `run_id` is the flow run recorded with a decision (None: a person at the CLI).
     """
-    moved = store.move_rollout(
+    result = store.move_rollout(
         rollout.id,
         "promote" if action == Action.PROMOTE else "abort",
         expected_version=rollout.version,
@@ -163,7 +172,10 @@ def apply(
         gates=gates,
         decided_by=by,
         flow_run_id=run_id,
-    ).rollout
+    )
+    moved = result.rollout
+    if result.decision is not None:
+        events.emit_decision_recorded(result.decision, run_id)
     name = {"promoted": "Promoted", "aborted": "Aborted"}.get(moved.status, step_name(moved))
     event = {
         "promoted": events.ROLLOUT_PROMOTED,
@@ -171,6 +183,24 @@ def apply(
     }.get(moved.status, events.ROLLOUT_STEP)
     events.emit_rollout(event, rollout.use_case, _payload(moved, moved.status, reason, by))
     return Completed(name=name, message=reason)
+
+
+def _announce_wait(rollout: Rollout, reason: str, run_id: str, how: str) -> None:
+    """Emit `phasegate.approval.requested` for a rollout step that asks a person."""
+    events.emit_approval_requested(
+        rollout.use_case,
+        key=f"rollout-{rollout.id}-step-{rollout.step}",
+        flow_run_id=run_id,
+        move=f"canary {rollout.weight:g} %",
+        payload={
+            "kind": "rollout",
+            "rollout_id": rollout.id,
+            "step": rollout.step,
+            "weight": rollout.weight,
+            "why": reason,
+            "how": how,
+        },
+    )
 
 
 def _payload(rollout: Rollout, status: str, reason: str, by: str = "phasegate") -> dict:

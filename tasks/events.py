@@ -15,6 +15,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.settings import PREFECT_UI_URL
 
+from state.domain import Decision
+
 REGRESSION_DETECTED = "phasegate.regression.detected"
 ROLLOUT_STEP = "phasegate.rollout.step"
 ROLLOUT_PROMOTED = "phasegate.rollout.promoted"
@@ -104,14 +106,14 @@ def emit_rollout(event: str, use_case: str, payload: dict[str, Any]) -> str | No
     return str(sent.id) if sent is not None else None
 
 
-@task(name="emit-approval-requested", cache_policy=NO_CACHE)
 def emit_approval_requested(
     use_case: str, *, key: str, flow_run_id: str, move: str, payload: dict[str, Any]
 ) -> str | None:
-    """Emit `phasegate.approval.requested` once per `key`: the move and the paused run's link.
+    """Emit `phasegate.approval.requested` once per `key`: the move and the waiting run's link.
 
-    `key` names the wait within the run (`approval`, `rollout-step-2`); the event's id is made
-    of it and the flow run id.
+    `key` names the wait within the run (`approval`, `rollout-4-step-0`); the event's id is made
+    of it and the flow run id. A plain function, like `emit_rollout`: callers emit it once, when
+    the wait begins, never from a polling loop.
     """
     return _emit(
         APPROVAL_REQUESTED,
@@ -122,16 +124,26 @@ def emit_approval_requested(
     )
 
 
-@task(name="emit-decision-recorded", cache_policy=NO_CACHE)
-def emit_decision_recorded(
-    use_case: str, *, decision_id: int, flow_run_id: str | None, payload: dict[str, Any]
-) -> str | None:
-    """Emit `phasegate.decision.recorded` once per decision, with the run's link."""
-    link = flow_run_url(flow_run_id) if flow_run_id else None
+def emit_decision_recorded(decision: Decision, flow_run_id: str | None) -> str | None:
+    """Emit `phasegate.decision.recorded` for a decision just written, with its run's link.
+
+    A decision recorded outside a flow run (a person at the CLI) is keyed by its time instead.
+    """
+    where = flow_run_id or decision.created_at.isoformat()
     return _emit(
         DECISION_RECORDED,
-        use_case,
-        f"{flow_run_id}/decision-{decision_id}",
+        decision.use_case,
+        f"{where}/decision-{decision.id}",
         flow_run_id,
-        {"decision_id": decision_id, "flow_run_id": flow_run_id, "url": link} | payload,
+        {
+            "decision_id": decision.id,
+            "decision": decision.kind.value,
+            "from_phase": decision.from_phase.value,
+            "to_phase": decision.to_phase.value,
+            "decided_by": decision.decided_by,
+            "reason": decision.reason,
+            "configuration_id": decision.configuration_id,
+            "flow_run_id": flow_run_id,
+            "url": flow_run_url(flow_run_id) if flow_run_id else None,
+        },
     )
