@@ -242,12 +242,18 @@ def bench_prune(engine: Engine, names: list[str], hours: int, items: int, days: 
     )
     before = size_mb(engine)
     started = time.perf_counter()
+    # What `phasegate prune` does first: a dry run names the flow runs whose artifacts go.
+    with session_scope(engine) as session:
+        prune(older_than=timedelta(days=days), now=NOW, session=session, dry_run=True)
+    planned = time.perf_counter() - started
+    started = time.perf_counter()
     with session_scope(engine) as session:
         report = prune(older_than=timedelta(days=days), now=NOW, session=session)
     took = time.perf_counter() - started
     after = size_mb(engine)
     print(
-        f"prune --older-than {days}d: {took:.1f} s; removed {report.eval_results:,} results of "
+        f"dry run {planned:.1f} s, then prune --older-than {days}d: {took:.1f} s; "
+        f"removed {report.eval_results:,} results of "
         f"{report.eval_runs:,} runs, {report.cache_entries:,} cache entries, "
         f"{report.skipped_decisions:,} skipped decisions; {len(report.flow_run_ids):,} flow "
         "runs' artifacts to delete"
