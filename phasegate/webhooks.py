@@ -1,6 +1,5 @@
 """The signed webhook API: check requests, usage, interactions and the active configuration."""
 
-import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from phasegate.active_cache import ActiveCache
 from phasegate.signing import Authenticator, target
 from phasegate.usage_writer import UsageWriter, replayed
 from phasegate.webhook_emit import CHECK_REQUESTED, Emit, prefect_emitter
@@ -24,12 +24,10 @@ from phasegate.webhook_models import (
     InteractionsRequest,
     UsageRecorded,
     UsageRequest,
-    active_configuration,
     error_body,
     parse_body,
 )
 from phasegate.webhook_provider import ProviderIntake
-from state.canonical import canonical_json
 from state.deliveries import Delivery, Replays
 from state.errors import ApiError, EmitError, InputError, NotFound, SignatureError
 from state.inputs import SLUG
@@ -60,6 +58,7 @@ class _Context:
     store_slots: anyio.CapacityLimiter
     usage: UsageWriter
     provider: ProviderIntake
+    active: ActiveCache
 
     async def in_store(self, work: Callable[..., Any], *args: Any) -> Any:
         """Run `work(*args)`, a method of the store, off the event loop."""
@@ -208,14 +207,11 @@ async def read_active(request: Request) -> Response:
     async def handle(call: _Call) -> Response:
         key = _routing_key(request)
         context = call.context
-        parts = await context.in_store(context.store.served_parts, call.delivery.use_case, key)
-        active = active_configuration(parts)
-        content = canonical_json(active.model_dump(mode="json")).encode()
-        etag = f'"{hashlib.sha256(content).hexdigest()}"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if _matches(request.headers.get("if-none-match"), etag):
+        body = await context.in_store(context.active.read, call.delivery.use_case, key)
+        headers = {"ETag": body.etag, "Cache-Control": "no-cache"}
+        if _matches(request.headers.get("if-none-match"), body.etag):
             return Response(status_code=304, headers=headers)
-        return Response(content, media_type=JSON_TYPE, headers=headers)
+        return Response(body.content, media_type=JSON_TYPE, headers=headers)
 
     return await _signed(request, handle)
 
@@ -291,6 +287,7 @@ def create_app(
             provider_emit or prefect_emitter("openai"),
             store_slots,
         ),
+        active=ActiveCache(store),
     )
     for error in (ApiError, StarletteHTTPException, NotFound, Exception):
         app.add_exception_handler(error, _answer_error)

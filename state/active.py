@@ -2,12 +2,15 @@
 
 from typing import NamedTuple
 
-from sqlmodel import Session
+from sqlalchemy import and_
+from sqlmodel import Session, col, select
 
-from state import rollouts, store
+from state import lookup, rollouts, store
 from state.domain import Configuration, UseCase
 from state.model_versions import ModelVersion, get_model_version
+from state.models import UseCaseRecord
 from state.prompt_library import PromptVersion, get_prompt_version
+from state.rollout_models import RolloutRecord
 from state.split import CONTROL, arm_index, routing_point
 
 
@@ -60,3 +63,58 @@ def served_parts(name: str, key: str | None, *, session: Session) -> ActiveParts
     arm = rollout.arms[arm_index(rollout.weights, routing_point(rollout.id, key))]
     parts = _parts(arm.configuration_id, session=session)
     return ActiveParts(use_case, *parts, arm=arm.name, rollout=rollout)
+
+
+class ServedArms(NamedTuple):
+    """Every arm a use case serves now (the active configuration alone outside a rollout).
+
+    `token` is what they depend on (see `served_token`), read in the same unit of work.
+    """
+
+    token: tuple[int, int | None, int | None]
+    rollout: rollouts.Rollout | None
+    arms: list[ActiveParts]
+
+    def pick(self, key: str | None) -> int:
+        """The index in `arms` of the arm a routing key is served (random without a key)."""
+        if self.rollout is None:
+            return 0
+        return arm_index(self.rollout.weights, routing_point(self.rollout.id, key))
+
+
+def served_token(name: str, *, session: Session) -> tuple[int, int | None, int | None]:
+    """(use case version, live rollout id, its version): what every served arm depends on.
+
+    A decision or a spec update bumps the use case's version, and every move of a rollout its
+    own, so an unchanged token means unchanged arms: one indexed query instead of a full read.
+    """
+    live = and_(
+        RolloutRecord.use_case_id == UseCaseRecord.id, col(RolloutRecord.ended_at).is_(None)
+    )
+    query = (
+        select(UseCaseRecord.version, RolloutRecord.id, RolloutRecord.version)
+        .select_from(UseCaseRecord)
+        .join(RolloutRecord, live, isouter=True)
+        .where(UseCaseRecord.name == name)
+    )
+    row = session.exec(query).first()
+    if row is None:
+        raise lookup.unknown_use_case(name)
+    return (row[0], row[1], row[2])
+
+
+def served_arms(name: str, *, session: Session) -> ServedArms:
+    """Every arm of the use case with its parts, and the token they were read under."""
+    token = served_token(name, session=session)
+    use_case = store.require_use_case(name, session=session)
+    rollout = rollouts.get_live_rollout(name, session=session)
+    if rollout is None:
+        active = ActiveParts(use_case, *_parts(use_case.active_configuration_id, session=session))
+        return ServedArms(token, None, [active])
+    arms = [
+        ActiveParts(
+            use_case, *_parts(arm.configuration_id, session=session), arm=arm.name, rollout=rollout
+        )
+        for arm in rollout.arms
+    ]
+    return ServedArms(token, rollout, arms)

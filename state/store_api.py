@@ -75,6 +75,8 @@ class Store:
     save_configuration = _unit(store.save_configuration)
     active_parts = _unit(active.active_parts)
     served_parts = _unit(active.served_parts)
+    served_arms = _unit(active.served_arms)
+    served_token = _unit(active.served_token)
 
     # A phase check: what it reads as it starts, and its decision
     load_check_context = _unit(check_units.load_check_context)
