@@ -181,8 +181,8 @@ def apply(
         "promoted": events.ROLLOUT_PROMOTED,
         "aborted": events.ROLLOUT_ABORTED,
     }.get(moved.status, events.ROLLOUT_STEP)
-    events.emit_rollout(event, rollout.use_case, _payload(moved, moved.status, reason, by))
-    return Completed(name=name, message=reason)
+    sent = events.emit_rollout(event, rollout.use_case, _payload(moved, moved.status, reason, by))
+    return Completed(name=name, message=f"{reason} (event {event} {sent})")
 
 
 def _announce_wait(rollout: Rollout, reason: str, run_id: str, how: str) -> None:

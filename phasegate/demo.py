@@ -5,6 +5,7 @@ what it shows is what a user typing them would see.
 """
 
 import contextvars
+import functools
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from phasegate import demo_rollout
 from phasegate.demo_services import sandbox, webhook_api
 from phasegate.signing import new_secret, signed_request
 from phasegate.temporary_api import prefect_api
@@ -102,10 +104,10 @@ def _run(app: typer.Typer, *args: str) -> None:
         raise PhasegateError(f"`phasegate {' '.join(args)}` exited with {code}")
 
 
-def _check(console: Console, app: typer.Typer, name: str) -> None:
+def _check(console: Console, app: typer.Typer, name: str, *options: str) -> None:
     with console.status(f"checking {name} …"):
         started = time.monotonic()
-        _run(app, "check", name)
+        _run(app, "check", name, *options)
     console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
 
 
@@ -210,8 +212,18 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
     for name in DAILY_USAGE:
         _check(console, app, name)
     _guardrail_hold(console, app)
-    console.print("\n[bold]5. RAG → fine-tuning, with a person's approval[/]")
+    console.print("\n[bold]5. RAG → fine-tuning: a person's approval, then live traffic[/]")
+    run = functools.partial(_run, app)
+    demo_rollout.enable_rollout(console, run, ROOT, DEMO_DIR)
     _check_with_approval(console, app, "support-qa", approver="ana")
+    console.print("\n[bold]5b. A canary that degrades in production[/] is aborted at 10 %")
+    model = demo_rollout.degrade_canary(console, base_url, 0.9)
+    demo_rollout.traffic_and_analysis(console, run, url, seed=1)
+    _read_active(console, url, "support-qa")
+    console.print("\n[bold]5c. The fault is gone[/]: a new check rolls the tuned model out again")
+    demo_rollout.set_degradation(base_url, model, 0.0)
+    _check(console, app, "support-qa", "--auto-approve")
+    demo_rollout.traffic_and_analysis(console, run, url, seed=2)
     etag = _read_active(console, url, "support-qa")
     _read_active(console, url, "support-qa", etag)
     console.print(

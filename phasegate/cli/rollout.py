@@ -43,9 +43,12 @@ def _show(document) -> None:
     if rollout is None:
         console.print(f"{document.use_case}: no rollout")
         return
+    where = f"at {rollout.weight:g} %"
+    if rollout.status == "promoted":
+        where = f"to 100 % after {rollout.weight:g} %"
     console.print(
-        f"{document.use_case}: rollout {rollout.id} to {rollout.to_phase} {rollout.status} at "
-        f"{rollout.weight:g} % (step {rollout.step + 1} of {len(rollout.steps)})"
+        f"{document.use_case}: rollout {rollout.id} to {rollout.to_phase} {rollout.status} "
+        f"{where} (step {rollout.step + 1} of {len(rollout.steps)})"
         + (f" — {rollout.reason}" if rollout.reason else ""),
         markup=False,
     )
