@@ -148,10 +148,13 @@ def test_unreachable_prefect_api_exits_3_naming_it(
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    paused_run = "00000000-0000-0000-0000-000000000001"
     with db.store_session(settings.store_url) as session:
+        # A live check asked: it holds the lease (one that lost it is refused with exit 2).
+        acquire_lease("demo-qa", paused_run, ttl_seconds=600, session=session)
         request_approval(
             "demo-qa",
-            "00000000-0000-0000-0000-000000000001",
+            paused_run,
             to_phase=Phase.RAG,
             candidate_configuration_id=None,
             expires_at=datetime.now(UTC) + timedelta(hours=1),
