@@ -15,7 +15,7 @@ from state.check_units import CheckStart
 from state.domain import Configuration, EvalItem, UseCase
 from state.errors import SpecError
 from state.leases import Lease, lease
-from state.settings import Settings, get_settings, provider_options
+from state.settings import Settings, get_settings, provider_options, trainer_options
 from state.spec import LoadedSpec, UseCaseSpec
 from state.store_api import Store
 from tasks.eval_sets import load_eval_set
@@ -85,6 +85,11 @@ class UseCaseContext:
     def provider(self):
         """Provider options for tasks."""
         return provider_options(self.settings)
+
+    @property
+    def trainer(self):
+        """How the `openai` trainer reaches its fine-tuning API."""
+        return trainer_options(self.settings)
 
     @property
     def model(self) -> str:

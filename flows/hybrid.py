@@ -23,10 +23,9 @@ from flows.labels import hybrid_run_name
 from flows.recording import Draft, record
 from flows.results import CheckOutcome
 from flows.scoring import score_canary, score_configuration, score_set
-from state.domain import Configuration, ConfigurationDraft, EvalItem
+from state.domain import Configuration, ConfigurationDraft
 from state.errors import InputError
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from tasks.eval_sets import question_of
 from tasks.gates import (
     HYBRID,
     HYBRID_CHECKS,
@@ -39,17 +38,7 @@ from tasks.gates import (
 )
 from tasks.routing import RoutingRule, choose_threshold, routing_of
 from tasks.training_data import split_examples
-from tasks.training_set import Example
-
-
-def _pair(example: Example) -> tuple[str, str] | None:
-    """(input, answer) of an example: its last user question and the assistant turn after it."""
-    messages = example.data["messages"]
-    last = max(i for i, m in enumerate(messages) if m.get("role") == "user")
-    answer = next((m for m in messages[last + 1 :] if m.get("role") == "assistant"), None)
-    if answer is None or not isinstance(answer.get("content"), str):
-        return None
-    return question_of(messages[last]["content"]), answer["content"]
+from tasks.validation import example_pair, validation_items
 
 
 def _routes(ctx: UseCaseContext) -> tuple[Configuration, Configuration]:
@@ -75,12 +64,12 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
     train, validation = split_examples(
         prepared.report.examples, validation_share=spec.validation_share, seed=spec.seed
     )
-    references = [pair[0] for e in train if (pair := _pair(e))]
-    held_out = [pair for e in validation if (pair := _pair(e))]
-    if not held_out or not references:
+    references = [pair[0] for e in train if (pair := example_pair(e))]
+    items = validation_items(validation)
+    if not items or not references:
         raise InputError(
             f"{ctx.use_case.spec_path}: fine_tuning.validation_share: {spec.validation_share} "
-            f"leaves {len(held_out)} validation and {len(references)} training examples; a "
+            f"leaves {len(items)} validation and {len(references)} training examples; a "
             "hybrid needs both to choose its routing threshold"
         )
     version = ctx.store.get_model_version(tuned.model_version_id)
@@ -90,10 +79,6 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
             "train split is not the tuned model's; tune again before building a hybrid"
         )
         return None, gate_result("routing", Stage.PROMOTION, GateStatus.FAIL, detail)
-    items = [
-        EvalItem(id=f"validation-{n}", input=text, expected=answer)
-        for n, (text, answer) in enumerate(held_out)
-    ]
     set_hash = prepared.validation_file_hash or ""
     tuned_run = score_set(ctx, tuned, items, set_hash, purpose="validation")
     fallback_run = score_set(ctx, fallback, items, set_hash, purpose="validation")

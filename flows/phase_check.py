@@ -20,7 +20,7 @@ from flows.migration import migrate
 from flows.prompting import build_prompting
 from flows.rag import build_rag
 from flows.recording import Draft
-from flows.results import Candidate, CheckOutcome, HandOff
+from flows.results import Candidate, CheckOutcome, HandOff, NotBuilt
 from flows.scoring import score_canary, score_configuration
 from state.domain import Configuration
 from state.errors import LeaseLost, MeasurementInvalid, ProviderError, ProviderUnreachable
@@ -191,6 +191,10 @@ def _build(ctx: UseCaseContext, draft: Draft, reuse: dict[str, Any]) -> Candidat
         )
         draft.gates.append(failed)
         return None
+    if isinstance(candidate, NotBuilt):
+        draft.gates += candidate.gates
+        return None
+    draft.gates += candidate.gate_results
     draft.candidate = candidate.eval_run
     return candidate
 

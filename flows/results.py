@@ -47,3 +47,10 @@ class HandOff(BaseModel):
     """A check that needs a person and does not wait: the deployment to run it again on."""
 
     deployment_id: UUID
+
+
+class NotBuilt(BaseModel):
+    """A build that stopped before its candidate, with the check that stopped it."""
+
+    gates: list[GateResult]
+    reason: str

@@ -43,6 +43,15 @@ class SandboxConfig(BaseModel):
     answer_threshold: float = Field(0.3, ge=0, le=1, description="Min overlap for the reader.")
     tuned_threshold: float = Field(0.5, ge=0, le=1, description="Min overlap for a tuned pair.")
     metrics_sample: int = Field(200, ge=1, description="Max pairs scored per checkpoint metric.")
+    overfit_after: float = Field(
+        3.0, ge=0, description="Epochs × learning-rate multiplier a checkpoint takes unharmed."
+    )
+    overfit_rate: float = Field(
+        0.15, ge=0, le=1, description="Share of answers confused per epoch trained past that."
+    )
+    job_failure_share: float = Field(
+        0.0, ge=0, le=1, description="Share of fine-tuning jobs that fail once they run."
+    )
     batch_seconds: float = Field(6.0, gt=0, description="Wall time of a batch, start to end.")
     batch_expire_seconds: float | None = Field(
         None, gt=0, description="A batch still running this long after creation expires."

@@ -5,9 +5,17 @@ from __future__ import annotations
 import math
 import time
 
+from sandbox.config import SandboxConfig
 from sandbox.fine_tuning import TERMINAL, FileStore, Job
 from sandbox.reader import TunedModel
-from sandbox.training import TrainingFileError, epoch_metrics, example_tokens, read_examples
+from sandbox.text import unit_share
+from sandbox.training import (
+    TrainingFileError,
+    epoch_metrics,
+    example_tokens,
+    overfit_share,
+    read_examples,
+)
 from sandbox.training import to_pair as _to_pair
 
 #: Shares of ``job_seconds`` at which validation and queueing end; running ends at 1.0.
@@ -15,7 +23,7 @@ VALIDATED_AT, STARTED_AT = 0.2, 0.4
 AUTO_EPOCHS = 3
 
 
-def _validate(job: Job, files: FileStore, thresholds: tuple[float, float], sample: int) -> None:
+def _validate(job: Job, files: FileStore, config: SandboxConfig) -> None:
     """Read and check the job's files, resolve hyperparameters and compute epoch metrics."""
     train = _read(files, job.training_file, "training_file")
     valid = _read(files, job.validation_file, "validation_file") if job.validation_file else None
@@ -33,9 +41,16 @@ def _validate(job: Job, files: FileStore, thresholds: tuple[float, float], sampl
         base=job.base,
         n_epochs=hp["n_epochs"],
         batch_size=hp["batch_size"],
-        thresholds=thresholds,
-        sample=sample,
+        thresholds=(config.tuned_threshold, config.answer_threshold),
+        sample=config.metrics_sample,
+        overfit=_overfit(job, config),
     )
+
+
+def _overfit(job: Job, config: SandboxConfig) -> tuple[float, float, float]:
+    """(learning-rate multiplier, lr-weighted epochs taken unharmed, share confused past them)."""
+    lr = job.hyperparameters["learning_rate_multiplier"]
+    return (lr, config.overfit_after, config.overfit_rate)
 
 
 def _read(files: FileStore, file_id: str, param: str) -> list:
@@ -53,8 +68,7 @@ def refresh(
     job: Job,
     files: FileStore,
     models: dict[str, TunedModel],
-    thresholds: tuple[float, float],
-    sample: int,
+    config: SandboxConfig,
     now: float | None = None,
 ) -> None:
     """Advance ``job`` to the state it has at ``now`` (validating -> queued -> running -> done)."""
@@ -67,7 +81,7 @@ def refresh(
             return
         at = t0 + VALIDATED_AT * span
         try:
-            _validate(job, files, thresholds, sample)
+            _validate(job, files, config)
         except TrainingFileError as exc:
             param = exc.param
             code = f"invalid_{param}"
@@ -83,9 +97,21 @@ def refresh(
     if job.status == "queued":
         job.status = "running"
         job.event(t0 + STARTED_AT * span, "Fine-tuning job started")
+        # An injected fault: this share of jobs (by a hash of the id) fails once it runs.
+        if unit_share(f"fail\n{job.id}") < config.job_failure_share:
+            _fail(job, t0 + STARTED_AT * span)
+            return
     _emit_epochs(job, now)
     if now >= t0 + span:
-        _succeed(job, files, models)
+        _succeed(job, files, models, _overfit(job, config))
+
+
+def _fail(job: Job, at: float) -> None:
+    """End a running job as failed with the provider's internal error."""
+    message = "The job failed due to an internal error."
+    job.status, job.finished_at = "failed", int(at)
+    job.error = {"code": "server_error", "message": message, "param": None}
+    job.event(at, f"Job failed: {message}", level="error")
 
 
 def _emit_epochs(job: Job, now: float) -> None:
@@ -121,8 +147,17 @@ def _model_name(job: Job) -> str:
     return f"ft:{job.base}:{job.suffix or 'sandbox'}:{job.short}"
 
 
-def _succeed(job: Job, files: FileStore, models: dict[str, TunedModel]) -> None:
-    """Register the tuned model and its checkpoints, write the result file, finish the job."""
+def _succeed(
+    job: Job,
+    files: FileStore,
+    models: dict[str, TunedModel],
+    overfit: tuple[float, float, float],
+) -> None:
+    """Register the tuned model and its checkpoints, write the result file, finish the job.
+
+    Checkpoint k knows the training pairs of the first k epochs' share and confuses answers as
+    `overfit_share` says; the tuned model is the last checkpoint.
+    """
     at = job.created + job.duration
     pairs = job.parent_pairs + tuple(_to_pair(m) for m in job.train_examples)
     name = _model_name(job)
@@ -131,8 +166,12 @@ def _succeed(job: Job, files: FileStore, models: dict[str, TunedModel]) -> None:
         share = math.ceil(len(job.train_examples) * metrics.epoch / len(plan))
         seen = pairs[: len(job.parent_pairs) + share]
         ckpt_id = ckpt["fine_tuned_model_checkpoint"]
-        models[ckpt_id] = TunedModel(ckpt_id, job.base, seen, int(at), job.id, checkpoint=True)
-    models[name] = TunedModel(name, job.base, pairs, int(at), job.id)
+        confused = overfit_share(metrics.epoch, *overfit)
+        models[ckpt_id] = TunedModel(
+            ckpt_id, job.base, seen, int(at), job.id, checkpoint=True, overfit=confused
+        )
+    last = overfit_share(len(plan), *overfit)
+    models[name] = TunedModel(name, job.base, pairs, int(at), job.id, overfit=last)
     rows = ["step,train_loss,train_mean_token_accuracy,valid_loss,valid_mean_token_accuracy"]
     rows += [
         f"{m.step},{m.train_loss},{m.train_mean_token_accuracy},{m.valid_loss},"

@@ -30,7 +30,8 @@ class Pair:
 
 @dataclass
 class TunedModel:
-    """A fine-tuned model: its base reader, its training pairs and an optional degradation."""
+    """A fine-tuned model: its base reader, its training pairs, an optional (injected)
+    degradation and the share of answers it confuses from over-training."""
 
     id: str
     base: str
@@ -39,6 +40,7 @@ class TunedModel:
     job_id: str
     degrade: float = 0.0
     checkpoint: bool = False
+    overfit: float = 0.0
     owned_by: str = field(default="sandbox-user")
     learned: tuple[Example, ...] = field(init=False, repr=False)
     index: dict[str, list[int]] = field(init=False, repr=False)
@@ -195,6 +197,7 @@ def answer_tuned(
         answer = model.pairs[idx].answer
     else:
         answer = read(prompt, behaviour or model.base, answer_threshold, model.learned)
-    if model.degrade > 0 and unit_share(f"{model.id}\n{prompt.question}") < model.degrade:
+    confused = max(model.degrade, model.overfit)
+    if confused > 0 and unit_share(f"{model.id}\n{prompt.question}") < confused:
         answer = corrupt(model.pairs, answer, prompt.question)
     return answer

@@ -113,7 +113,7 @@ class SandboxState:
     def refresh(self, job: Job) -> Job:
         """Bring one job up to date; a job that ends now sends its webhook."""
         running = job.status not in TERMINAL
-        refresh(job, self.files, self.models, self.thresholds(), self.config.metrics_sample)
+        refresh(job, self.files, self.models, self.config)
         if running and job.status in TERMINAL:
             self.notify(f"fine_tuning.job.{job.status}", job.id)
         return job

@@ -110,6 +110,11 @@ def _token_accuracy(prediction: str, expected: str) -> float:
     return sum(t in have for t in wanted) / len(wanted) if wanted else 1.0
 
 
+def overfit_share(epoch: int, lr: float, after: float, rate: float) -> float:
+    """Share of answers a checkpoint confuses: `rate` per lr-weighted epoch past `after`."""
+    return min(0.9, max(0.0, epoch * lr - after) * rate)
+
+
 def _evaluate(model: TunedModel, items: list[Messages], thresholds: tuple[float, float]) -> tuple:
     """(exact-match share, mean token accuracy) of ``model`` on examples."""
     if not items:
@@ -137,8 +142,13 @@ def epoch_metrics(
     batch_size: int,
     thresholds: tuple[float, float],
     sample: int,
+    overfit: tuple[float, float, float] = (1.0, 0.0, 0.0),
 ) -> list[EpochMetrics]:
     """Score, per epoch e, a nearest-neighbour model fitted on the first e/n_epochs of pairs.
+
+    `overfit` is (learning-rate multiplier, lr-weighted epochs taken unharmed, share confused
+    per epoch past them): an over-trained checkpoint answers some questions with another
+    training answer (`overfit_share`).
 
     Held-out set: the validation file, else every 10th training example (when there are at
     least 10), else the training examples themselves. At most ``sample`` examples, evenly
@@ -156,7 +166,8 @@ def epoch_metrics(
     out = []
     for epoch in range(1, n_epochs + 1):
         seen = math.ceil(len(pairs) * epoch / n_epochs)
-        model = TunedModel("checkpoint", base, tuple(pairs[:seen]), 0, "")
+        confused = overfit_share(epoch, *overfit)
+        model = TunedModel("checkpoint", base, tuple(pairs[:seen]), 0, "", overfit=confused)
         train_exact, train_tok = _evaluate(model, _spread(fit, sample), thresholds)
         valid_exact, valid_tok = _evaluate(model, _spread(held, sample), thresholds)
         term = 0.1 / epoch

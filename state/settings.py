@@ -131,6 +131,14 @@ class Settings(BaseSettings):
         None,
         description="whether base_url is self-hosted; default: true for private hosts",
     )
+    trainer_base_url: str | None = Field(
+        None,
+        description="endpoint of `fine_tuning.trainer: openai` (any OpenAI fine-tuning API, "
+        "e.g. Azure OpenAI); default: base_url",
+    )
+    trainer_api_key: SecretStr | None = Field(
+        None, description="API key of trainer_base_url; default: api_key"
+    )
     default_model: str = Field("sandbox-base", description="model used when a spec names none")
     judge_model: str = Field("sandbox-judge", description="model for the llm_judge metric")
     embedding_model: str = Field(
@@ -138,6 +146,9 @@ class Settings(BaseSettings):
     )
     concurrency: int = Field(16, ge=1, le=1024, description="concurrent provider calls")
     request_timeout: float = Field(30.0, gt=0, description="seconds per provider call")
+    training_timeout: float = Field(
+        6 * 3600.0, gt=0, description="seconds a fine-tuning job may run before it is cancelled"
+    )
     max_retries: int = Field(4, ge=0, le=20, description="retries per provider call")
     webhook_secret: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
@@ -318,6 +329,23 @@ class ProviderOptions(BaseModel):
     timeout: float = 30.0
     max_retries: int = 4
     concurrency: int = 16
+
+
+class TrainerOptions(BaseModel):
+    """What the trainers need: the `openai` trainer's endpoint."""
+
+    provider: ProviderOptions
+
+
+def trainer_options(settings: Settings) -> TrainerOptions:
+    """How the trainers train: the `openai` one on its own endpoint (default: the provider's)."""
+    provider = provider_options(settings).model_copy(
+        update={
+            "base_url": settings.trainer_base_url or settings.base_url,
+            "api_key": settings.trainer_api_key or settings.api_key,
+        }
+    )
+    return TrainerOptions(provider=provider)
 
 
 def provider_options(settings: Settings) -> ProviderOptions:

@@ -40,8 +40,13 @@ LATER = frozenset(
         "rollout",
         "eval",  # UseCaseSpec.eval; DataFiles.eval is required, so never left out
         "retirement",
+        "trainer",
+        "pilot",
+        "search",
     }
 )
+TrainerKind = Literal["openai"]
+MAX_SEARCH_POINTS = 8
 
 
 class _Strict(BaseModel):
@@ -107,9 +112,49 @@ class RagSettings(_Strict):
         return self
 
 
+class PilotSettings(_Strict):
+    """A pilot job on a share of the training split, before the full run."""
+
+    share: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="share of the training split the pilot tunes on; no gain over the active "
+        "configuration on the validation split holds the move and saves the full run",
+    )
+
+
+class SearchSettings(_Strict):
+    """A small grid of jobs: every pair of epochs and learning-rate multiplier."""
+
+    n_epochs: list[Annotated[int, Field(ge=1, le=50)]] = Field(
+        min_length=1, description="epochs to try"
+    )
+    learning_rate_multiplier: list[Annotated[float, Field(gt=0, le=10)]] = Field(
+        min_length=1, description="learning-rate multipliers to try"
+    )
+
+    @model_validator(mode="after")
+    def _few_points(self) -> "SearchSettings":
+        points = len(self.n_epochs) * len(self.learning_rate_multiplier)
+        if points > MAX_SEARCH_POINTS:
+            raise ValueError(f"{points} points; a search runs at most {MAX_SEARCH_POINTS}")
+        return self
+
+    def points(self) -> list[tuple[int, float]]:
+        """Every (epochs, learning-rate multiplier) pair, distinct, in the listed order."""
+        grid = [(e, lr) for e in self.n_epochs for lr in self.learning_rate_multiplier]
+        return list(dict.fromkeys(grid))
+
+
 class FineTuningSettings(_Strict):
     """Hyperparameters of the fine-tuning phase."""
 
+    trainer: TrainerKind = Field(
+        "openai",
+        description="who trains: openai = any endpoint speaking the OpenAI fine-tuning API "
+        "(PHASEGATE_TRAINER_BASE_URL, default the provider's)",
+    )
     base_model: str | None = Field(
         None, description="model to tune; default: the spec's `model` or PHASEGATE_DEFAULT_MODEL"
     )
@@ -125,6 +170,14 @@ class FineTuningSettings(_Strict):
     )
     max_tokens_per_example: int = Field(
         16384, ge=16, description="longer examples are refused with their line number"
+    )
+    pilot: PilotSettings | None = Field(
+        None, description="tune on a share of the data first; no gain on validation holds"
+    )
+    search: SearchSettings | None = Field(
+        None,
+        description="try these epochs × learning-rate multipliers (replacing n_epochs and "
+        "learning_rate_multiplier); the best checkpoint on validation is the candidate",
     )
 
 

@@ -1,7 +1,7 @@
-"""Following a fine-tuning job to its end, and the task that runs one.
+"""Following fine-tuning jobs to their end, and the task that runs them.
 
 `follow_job`, `fine_tune` and the task work with any `Trainer` (see `tasks/trainer_jobs.py`);
-the task runs `OpenAIFineTuningTrainer`.
+`open_trainer` gives the one a spec's `fine_tuning.trainer` names.
 """
 
 import asyncio
@@ -9,13 +9,15 @@ import hashlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 
-from state.settings import ProviderOptions
+from state.errors import SpecError
+from state.settings import TrainerOptions
 from state.spec import FineTuningSettings
 from tasks.llm import build_client, run_sync
 from tasks.trainer_jobs import JobError, JobEvent, JobOutcome, JobRequest, JobStatus, Trainer
@@ -85,16 +87,28 @@ async def fine_tune(
     poll_interval: float,
     timeout: float,
     on_event: EventHandler | None = None,
+    uploads: dict[str, asyncio.Future[str]] | None = None,
 ) -> JobOutcome:
     """Upload the training and validation files, start the job and follow it to its end.
 
     The same files, model and settings name the same job: a job of theirs that is running or
-    has succeeded is followed again rather than paid for twice.
+    has succeeded is followed again rather than paid for twice. `uploads` (file hash → file
+    id) lets the jobs of one search upload each file once.
     """
     key = job_key(prepared, model, settings)
-    training = await trainer.upload(f"train-{key[:12]}.jsonl", prepared.train_jsonl.encode())
+    uploads = {} if uploads is None else uploads
+
+    async def upload(kind: str, text: str, digest: str) -> str:
+        """The file id of this content, uploading it only the first time."""
+        # The upload itself is shared: jobs started at once wait for the same one.
+        if digest not in uploads:
+            name = f"{kind}-{key[:12]}.jsonl"
+            uploads[digest] = asyncio.ensure_future(trainer.upload(name, text.encode()))
+        return await uploads[digest]
+
+    training = await upload("train", prepared.train_jsonl, prepared.training_file_hash)
     validation = (
-        await trainer.upload(f"valid-{key[:12]}.jsonl", prepared.validation_jsonl.encode())
+        await upload("valid", prepared.validation_jsonl, prepared.validation_file_hash or "")
         if prepared.validation_examples
         else None
     )
@@ -116,26 +130,25 @@ def _progress(event: JobEvent) -> float | None:
     return min(100.0, 100.0 * step / total)
 
 
-# A retry of the whole step is safe: start() finds the job this step started by its key and
-# follows it instead of paying for a second one. No task timeout: `timeout` cancels the job,
-# which killing the task would not.
-@task(name="run-fine-tune-job", retries=2, retry_delay_seconds=30)
-def run_fine_tune_job(
-    prepared: PreparedTrainingSet,
-    settings: FineTuningSettings,
-    model: str,
-    options: ProviderOptions,
-    poll_interval: float = 15.0,
-    timeout: float = 6 * 3600.0,
-) -> JobOutcome:
-    """Upload the training set, run the fine-tuning job and follow it with a progress bar."""
+@asynccontextmanager
+async def open_trainer(kind: str, options: TrainerOptions) -> AsyncIterator[Trainer]:
+    """The trainer a spec names, open for this event loop."""
+    if kind != "openai":
+        raise SpecError(f"fine_tuning.trainer: unknown trainer {kind!r}")
+    provider = options.provider
+    async with build_client(provider) as client:
+        yield OpenAIFineTuningTrainer(client, max_retries=provider.max_retries)
+
+
+def _job_logger(label: str) -> EventHandler:
+    """An event handler that logs a job's events and moves its progress bar."""
     logger = get_run_logger()
     artifact: list[Any] = []
 
     async def on_event(event: JobEvent) -> None:
         """Log an event and move the progress bar on metrics events."""
         level = {"warn": logging.WARNING, "error": logging.ERROR}.get(event.level, logging.INFO)
-        logger.log(level, "fine-tuning job: %s", event.message)
+        logger.log(level, "fine-tuning %s: %s", label, event.message)
         progress = _progress(event)
         if progress is None:
             return
@@ -143,21 +156,50 @@ def run_fine_tune_job(
             await aupdate_progress_artifact(artifact[0], progress)
         else:
             artifact.append(
-                await acreate_progress_artifact(progress, description=f"fine-tuning {model}")
+                await acreate_progress_artifact(progress, description=f"fine-tuning {label}")
             )
 
-    async def run() -> JobOutcome:
-        """Fine-tune with a client built for this run's event loop."""
-        async with build_client(options) as client:
-            trainer = OpenAIFineTuningTrainer(client, max_retries=options.max_retries)
-            return await fine_tune(
-                trainer,
-                prepared,
-                settings,
-                model=model,
-                poll_interval=poll_interval,
-                timeout=timeout,
-                on_event=on_event,
-            )
+    return on_event
+
+
+# A retry of the whole step is safe: start() finds each job this step started by its key and
+# follows it instead of paying for a second one. No task timeout: `timeout` cancels the jobs,
+# which killing the task would not.
+@task(name="run-fine-tune-jobs", retries=2, retry_delay_seconds=30)
+def run_fine_tune_jobs(
+    prepared: PreparedTrainingSet,
+    runs: list[FineTuningSettings],
+    model: str,
+    options: TrainerOptions,
+    poll_interval: float = 15.0,
+    timeout: float = 6 * 3600.0,
+) -> list[JobOutcome]:
+    """Upload the training set once, run one job per settings and follow them to their end.
+
+    The jobs run at once where the trainer allows it, else one after another.
+    """
+
+    async def run() -> list[JobOutcome]:
+        """Fine-tune with a trainer opened for this run's event loop."""
+        async with open_trainer(runs[0].trainer, options) as trainer:
+            uploads: dict[str, asyncio.Future[str]] = {}
+
+            def job(settings: FineTuningSettings) -> Awaitable[JobOutcome]:
+                """Upload (once), start and follow the job of one settings."""
+                label = f"{model} ×{settings.n_epochs} lr {settings.learning_rate_multiplier:g}"
+                return fine_tune(
+                    trainer,
+                    prepared,
+                    settings,
+                    model=model,
+                    poll_interval=poll_interval,
+                    timeout=timeout,
+                    on_event=_job_logger(label),
+                    uploads=uploads,
+                )
+
+            if trainer.concurrent:
+                return list(await asyncio.gather(*(job(s) for s in runs)))
+            return [await job(s) for s in runs]
 
     return run_sync(run)

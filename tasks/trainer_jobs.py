@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from state.spec import FineTuningSettings
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+# Every trainer's statuses fold into one lifecycle: created, running, then one terminal status.
+LIFECYCLE = {"validating_files": "created", "queued": "created", "created": "created"}
 
 
 class _Model(BaseModel):
@@ -103,6 +105,18 @@ class JobStatus(_Model):
         """Whether the job has finished (succeeded, failed or cancelled)."""
         return self.status in TERMINAL
 
+    @property
+    def lifecycle(self) -> str:
+        """The status in the lifecycle every trainer shares: created, running, succeeded,
+        failed or cancelled."""
+        return LIFECYCLE.get(self.status, self.status)
+
+    @property
+    def cause(self) -> str:
+        """Why a job did not succeed, for a decision's reason."""
+        detail = f"{self.error.code}: {self.error.message}" if self.error else self.status
+        return f"fine-tuning job {self.id} {self.lifecycle} ({detail})"
+
 
 class JobOutcome(JobStatus):
     """A followed job at its end."""
@@ -117,7 +131,13 @@ class JobOutcome(JobStatus):
 
 
 class Trainer(Protocol):
-    """A fine-tuning provider."""
+    """A fine-tuning provider.
+
+    `concurrent` says whether several jobs may run at once (a provider's queue) or must run one
+    after another (the local trainer on this machine's cores).
+    """
+
+    concurrent: bool
 
     async def upload(self, name: str, data: bytes) -> str:
         """Upload a JSONL training file; returns its file id."""

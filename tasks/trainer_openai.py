@@ -1,8 +1,8 @@
 """The OpenAI fine-tuning client: a `Trainer` on OpenAI's files and fine-tuning API.
 
-The sandbox speaks the same API. OpenAI is winding down self-serve fine-tuning: another
-provider (a self-hosted trainer, another host's fine-tuning API) is added as another class
-implementing `Trainer`.
+The sandbox speaks the same API, and so do other hosts (Azure OpenAI): point
+PHASEGATE_TRAINER_BASE_URL and PHASEGATE_TRAINER_API_KEY at one. OpenAI is winding down
+self-serve fine-tuning; another trainer is another class implementing `Trainer`.
 """
 
 from collections.abc import Iterator
@@ -35,6 +35,8 @@ def _provider_errors(what: str) -> Iterator[None]:
 
 class OpenAIFineTuningTrainer:
     """A `Trainer` on OpenAI's files and fine-tuning API (any endpoint that speaks it)."""
+
+    concurrent = True  # the provider queues and runs jobs; a search starts them all at once
 
     def __init__(self, client: openai.AsyncOpenAI, *, max_retries: int = 4) -> None:
         """Use `client`, letting the SDK retry each call (it honours Retry-After)."""

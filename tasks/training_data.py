@@ -129,3 +129,26 @@ def prepare_training_set(
         training_file_hash=sha256(train_bytes),
         validation_file_hash=sha256(validation_bytes) if validation else None,
     )
+
+
+def pilot_subset(prepared: PreparedTrainingSet, share: float, seed: int) -> PreparedTrainingSet:
+    """The same set with a share of its training split (by a hash of each line), for a pilot.
+
+    The validation split stays whole: the pilot is judged on the same items as the full run.
+    """
+    lines = prepared.train_jsonl.splitlines(keepends=True)
+    chosen = [
+        line
+        for line in lines
+        if int.from_bytes(hashlib.sha256(f"pilot:{seed}:{line}".encode()).digest()[:8], "big")
+        < share * 2**64
+    ]
+    kept = chosen or lines[:1]
+    data = "".join(kept).encode()
+    return prepared.model_copy(
+        update={
+            "train_jsonl": data.decode(),
+            "train_examples": len(kept),
+            "training_file_hash": sha256(data),
+        }
+    )

@@ -209,6 +209,7 @@ def build_command(
     from flows.fine_tuning import build_fine_tuning
     from flows.prompting import build_prompting
     from flows.rag import build_rag
+    from flows.results import NotBuilt
 
     require_use_case(use_case)
     require_prefect()
@@ -219,6 +220,9 @@ def build_command(
     }[phase]
     with prefect_api():
         candidate = builder(use_case)
+    if isinstance(candidate, NotBuilt):
+        console.print(f"{use_case} {phase}: not built: {candidate.reason}", markup=False)
+        return
     run = candidate.eval_run
     console.print(
         f"{use_case} {phase}: configuration #{candidate.configuration_id}, {run.metric} "

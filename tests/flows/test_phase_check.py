@@ -28,6 +28,7 @@ FINE_TUNING_GATES = [
     ("entry", "data_examples", "pass"),
     ("entry", "privacy", "pass"),
     ("entry", "eval_power", "pass"),
+    ("promotion", "checkpoint_selection", "pass"),
     ("promotion", "quality_gain", "pass"),
     ("promotion", "guardrail_max_length", "pass"),
     ("promotion", "guardrail_llm_judge", "pass"),

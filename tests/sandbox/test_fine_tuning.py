@@ -8,6 +8,7 @@ import openai
 import pytest
 
 from tests.sandbox.helpers import (
+    admin,
     ask,
     client_for,
     product_rows,
@@ -235,3 +236,37 @@ def test_fine_tuning_tuned_classifier_labels_unseen_input(sandbox_url: str) -> N
     ]
     assert ask(client, "", model=job.fine_tuned_model, messages=messages) == "urgent"
     assert ask(client, "", messages=messages) == "routine"  # base: no overlap -> first label
+
+
+def test_fine_tuning_overtrained_checkpoint_confuses_answers_it_knew(sandbox_url: str) -> None:
+    # 4 epochs at twice the rate: lr-weighted epochs 2, 4, 6, 8 against 3 taken unharmed.
+    client = client_for(sandbox_url)
+    hyper = {"n_epochs": 4, "learning_rate_multiplier": 2.0, "batch_size": 1}
+    job = train(client, product_rows(), hyperparameters=hyper)
+    last, _, _, first = client.fine_tuning.jobs.checkpoints.list(job.id).data
+    questions = [f"What colour is gadget model g{k}?" for k in range(5)]
+    expected = [f"Gadget g{k} is painted shade {k * 7}." for k in range(5)]
+    early = [ask(client, q, model=first.fine_tuned_model_checkpoint) for q in questions]
+    late = [ask(client, q, model=last.fine_tuned_model_checkpoint) for q in questions]
+    assert early == expected  # the first quarter of the pairs, learned cleanly
+    # 75 % of answers confused (which ones hangs on the job's random id): some, never none.
+    confused = [a for a, e in zip(late, expected, strict=True) if a != e]
+    answers = {f"Gadget g{k} is painted shade {k * 7}." for k in range(20)}
+    assert confused and set(confused) <= answers
+    assert (
+        last.metrics.train_loss
+        > client.fine_tuning.jobs.checkpoints.list(job.id).data[1].metrics.train_loss
+    )
+
+
+def test_fine_tuning_injected_failure_fails_the_running_job(sandbox_url: str) -> None:
+    client = client_for(sandbox_url)
+    admin(sandbox_url, "POST", "/sandbox/faults", {"job_failure_share": 1.0})
+    try:
+        job = train(client, product_rows())
+    finally:
+        admin(sandbox_url, "POST", "/sandbox/reset", {"all": False})
+    assert job.status == "failed" and job.fine_tuned_model is None
+    assert job.error.code == "server_error"
+    events = client.fine_tuning.jobs.list_events(job.id).data
+    assert events[0].level == "error" and "internal error" in events[0].message

@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from state.errors import SettingsError
-from state.settings import Settings, get_settings, load_settings
+from state.settings import (
+    Settings,
+    get_settings,
+    load_settings,
+    provider_options,
+    trainer_options,
+)
 
 SECRET = "topsecret-9f2c"
 SECRETS_SHAPE = 'must be a JSON object {"use-case": "whsec_… whsec_…"}'
@@ -80,3 +86,20 @@ def test_load_settings_names_a_dotenv_file_that_is_not_utf8(
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(caught.value) == ".env: not UTF-8 (byte 21)"
+
+
+def test_trainer_options_default_to_the_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHASEGATE_BASE_URL", "http://127.0.0.1:9/v1")
+    options = trainer_options(load_settings()).provider
+    assert options.base_url == "http://127.0.0.1:9/v1"
+    assert options.api_key.get_secret_value() == "sk-sandbox"
+
+
+def test_trainer_options_take_their_own_endpoint_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHASEGATE_TRAINER_BASE_URL", "https://example.openai.azure.com/openai/v1")
+    monkeypatch.setenv("PHASEGATE_TRAINER_API_KEY", "azure-key")
+    settings = load_settings()
+    options = trainer_options(settings).provider
+    assert options.base_url == "https://example.openai.azure.com/openai/v1"
+    assert options.api_key.get_secret_value() == "azure-key"
+    assert provider_options(settings).base_url == settings.base_url != options.base_url

@@ -70,6 +70,20 @@ def test_spec_hash_same_for_default_max_error_rate_and_changes_with_another(
         ),
         ({"surprise": 1}, "surprise: unknown field"),
         ({"gates": {"max_error_rate": 1.5}}, "gates.max_error_rate: must be ≤ 1"),
+        ({"fine_tuning": {"trainer": "vertex"}}, "fine_tuning.trainer: Input should be"),
+        ({"fine_tuning": {"pilot": {"share": 1.0}}}, "fine_tuning.pilot.share: must be < 1"),
+        (
+            {
+                "fine_tuning": {
+                    "search": {"n_epochs": [1, 2, 3], "learning_rate_multiplier": [1, 2, 3]}
+                }
+            },  # noqa: E501
+            "fine_tuning.search: Value error, 9 points; a search runs at most 8",
+        ),
+        (
+            {"fine_tuning": {"search": {"n_epochs": [], "learning_rate_multiplier": [1]}}},
+            "fine_tuning.search.n_epochs",
+        ),
     ],
 )
 def test_load_spec_names_file_and_field(tmp_path: Path, overrides: dict, message: str) -> None:
@@ -99,3 +113,18 @@ def test_load_spec_reports_yaml_syntax_line(tmp_path: Path) -> None:
 def test_find_spec_files_refuses_missing_path(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="no such file or directory"):
         find_spec_files([tmp_path / "nope"])
+
+
+def test_search_points_are_every_distinct_pair_in_order(tmp_path: Path) -> None:
+    search = {"n_epochs": [2, 4, 2], "learning_rate_multiplier": [1.0, 0.5]}
+    spec = load_spec(write_spec(tmp_path, fine_tuning={"search": search})).spec
+    assert spec.fine_tuning.search.points() == [(2, 1.0), (2, 0.5), (4, 1.0), (4, 0.5)]
+
+
+def test_spec_hash_stays_the_same_without_trainer_pilot_or_search(tmp_path: Path) -> None:
+    def spec_hash(directory: str, **fine_tuning: object) -> str:
+        path = write_spec(tmp_path / directory, fine_tuning=fine_tuning)
+        return load_spec(path).spec.spec_hash()
+
+    plain, named = spec_hash("a"), spec_hash("b", trainer="openai")
+    assert plain == named != spec_hash("c", pilot={"share": 0.2})

@@ -11,7 +11,13 @@ from state.domain import EvalItem
 from state.errors import LeakageError, SpecError
 from state.interactions import Interaction
 from state.spec import UseCaseSpec, load_spec
-from tasks.training_data import check_leakage, prepare_training_set, split_examples, to_jsonl
+from tasks.training_data import (
+    check_leakage,
+    pilot_subset,
+    prepare_training_set,
+    split_examples,
+    to_jsonl,
+)
 from tasks.training_format import message_tokens
 from tasks.training_set import ChatTemplate, Example, build_training_set
 from tests.specs import write_spec
@@ -294,3 +300,19 @@ def test_prepare_training_set_refuses_missing_file(tmp_path: Path) -> None:
     Path(path).unlink()
     with pytest.raises(SpecError, match="cannot read training file"):
         prepare_training_set.fn(spec, path, [], [])
+
+
+def test_pilot_subset_keeps_a_share_of_the_train_split_and_all_of_validation(
+    tmp_path: Path,
+) -> None:
+    rows = [_row(f"question {n}?", str(n)) for n in range(200)]
+    spec, path = _spec(tmp_path, _text(*rows), validation_share=0.2, seed=3)
+    prepared = prepare_training_set.fn(spec, path, [], [])
+    pilot = pilot_subset(prepared, 0.25, seed=3)
+    lines = pilot.train_jsonl.splitlines()
+    assert 0.15 * prepared.train_examples < pilot.train_examples < 0.35 * prepared.train_examples
+    assert len(lines) == pilot.train_examples
+    assert set(lines) < set(prepared.train_jsonl.splitlines())
+    assert pilot.validation_jsonl == prepared.validation_jsonl
+    assert pilot.training_file_hash != prepared.training_file_hash
+    assert pilot_subset(prepared, 0.25, seed=3) == pilot
