@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phasegate.signing import new_secret, signed_request
-from state.domain import ConfigurationDraft, DecisionDraft
+from state.domain import ConfigurationDraft, DecisionDraft, RolloutDraft
 from state.phases import DecisionKind, Phase
-from state.rollouts import RolloutDraft
 from state.spec import LoadedSpec, UseCaseSpec
 from state.spec_rollout import RolloutStep
 from state.store_api import Store

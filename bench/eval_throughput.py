@@ -27,9 +27,9 @@ import openai
 from pydantic import SecretStr
 
 from phasegate import demo_services
-from state.db import engine_for
 from state.domain import EvalItem
 from state.settings import ProviderOptions
+from state.store_api import Store
 from tasks.evaluation import EvalTarget, PreparedRequest, evaluate
 
 MODEL = "sandbox-base"
@@ -152,7 +152,7 @@ def main() -> None:
         # A fresh store per cold run, migrated now: migration is a one-time cost per store.
         stores = [f"sqlite:///{tmp}/bench-{i}.db" for i in range(args.repeat)]
         for url in stores:
-            engine_for(url)
+            Store(url).upgrade()
         cold_stores = iter(stores)
         bare_sdk(base_url, items[:50], 8)  # warm up imports and connections
         print(f"eval throughput, n={args.n}")

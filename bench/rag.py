@@ -24,11 +24,10 @@ import httpx
 from eval_throughput import sandbox  # a sibling script: run this one as bench/rag.py
 from pydantic import SecretStr
 
-from state.db import engine_for, session_scope
-from state.documents import IngestReport, search_chunks
+from state.domain import IngestReport
 from state.settings import ProviderOptions
 from state.spec import LoadedSpec, UseCaseSpec
-from state.store import apply_spec
+from state.store_api import Store
 from tasks.embedding_index import index_embeddings
 from tasks.prompts import Passage
 from tasks.retrieval import index_documents, retrieve_passages
@@ -139,17 +138,17 @@ class Bench:
     def query(self, queries: list[tuple[str, str]]) -> tuple[list[float], list[float], int]:
         """Time each query alone: wall ms, this thread's CPU ms, hits within the top k."""
         timings, cpu, hits = [], [], 0
-        with session_scope(engine_for(self.url)) as session:
-            for doc_id, query in queries:
-                started, started_cpu = time.perf_counter(), time.thread_time()
-                if self.provider is None:
-                    chunks = search_chunks(USE_CASE, query, TOP_K, session=session)
-                    found = [chunk.document_id for chunk in chunks]
-                else:
-                    found = [passage.source for passage in self.search([query])[0]]
-                timings.append((time.perf_counter() - started) * 1000)
-                cpu.append((time.thread_time() - started_cpu) * 1000)
-                hits += any(source.endswith(doc_id) for source in found)
+        store = Store(self.url)
+        for doc_id, query in queries:
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            if self.provider is None:
+                [chunks] = store.search_chunks(USE_CASE, [query], TOP_K)
+                found = [chunk.document_id for chunk in chunks]
+            else:
+                found = [passage.source for passage in self.search([query])[0]]
+            timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
+            hits += any(source.endswith(doc_id) for source in found)
         return timings, cpu, hits
 
     def search(self, queries: list[str]) -> list[list[Passage]]:
@@ -183,8 +182,7 @@ def main() -> None:
             (docs / doc_id[:6]).mkdir(parents=True, exist_ok=True)
             (docs / doc_id[:6] / f"{doc_id}.md").write_text(content)
         url = args.url or f"sqlite:///{tmp}/bench.db"
-        with session_scope(engine_for(url)) as session:
-            apply_spec(_spec(), session=session)
+        Store(url).apply_specs([_spec()])
         bench = Bench(url, provider, args.embedding_model)
 
         started = time.perf_counter()
@@ -208,7 +206,7 @@ def main() -> None:
             bench.search([query for _, query in queries])
             batch_s = time.perf_counter() - started
         batch_calls = _embedding_calls(root) - ingest_calls - query_calls
-        engine_for(url).dispose()
+        Store(url).close()
 
     docs_per_s = args.documents / ingest_s
     p50, p95 = statistics.median(timings), _percentile(timings, 0.95)

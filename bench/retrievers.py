@@ -18,10 +18,9 @@ import httpx
 from eval_throughput import sandbox  # a sibling script: run this one as bench/retrievers.py
 from pydantic import SecretStr
 
-from state.db import engine_for, session_scope
 from state.settings import ProviderOptions
 from state.spec import load_spec
-from state.store import apply_spec
+from state.store_api import Store
 from tasks.embedding_index import index_embeddings
 from tasks.eval_sets import load_eval_set
 from tasks.retrieval import index_documents, retrieval_hit_rate, retrieve_passages
@@ -42,8 +41,7 @@ def main() -> None:
     sourced = sum(item.source is not None for item in items)
     with tempfile.TemporaryDirectory() as tmp, sandbox() as root:
         url = f"sqlite:///{tmp}/retrievers.db"
-        with session_scope(engine_for(url)) as session:
-            apply_spec(loaded, session=session)
+        Store(url).apply_specs([loaded])
         name = loaded.spec.name
         report = index_documents.fn(
             name, str(SUPPORT_QA / "docs"), rag.chunk_size, rag.chunk_overlap, url
@@ -81,7 +79,7 @@ def main() -> None:
                 + " ".join(f"{rate:6.3f}" for rate in rates)
                 + f"  {elapsed:5.2f}s {calls:>5}"
             )
-        engine_for(url).dispose()
+        Store(url).close()
 
 
 if __name__ == "__main__":

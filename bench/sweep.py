@@ -193,10 +193,9 @@ def run(root: Path, sandbox_root: str, count: int, items: int) -> None:
     )
 
     from flows.sweep import sweep
-    from state.db import store_session
     from state.settings import get_settings
     from state.spec import load_spec
-    from state.store import apply_spec
+    from state.store_api import Store
 
     get_settings.cache_clear()
     started = time.perf_counter()
@@ -206,9 +205,7 @@ def run(root: Path, sandbox_root: str, count: int, items: int) -> None:
     print(f"Prefect server up in {time.perf_counter() - started:.1f} s at {stack.api_url}")
     try:
         specs = generate(root / "usecases", count, items)
-        with store_session(get_settings().store_url) as session:
-            for path in specs:
-                apply_spec(load_spec(path), session=session)
+        Store(get_settings().store_url).apply_specs([load_spec(path) for path in specs])
         with temporary_settings({PREFECT_API_URL: stack.api_url}):
             started = time.perf_counter()
             baselines = sweep()

@@ -21,19 +21,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 from phasegate.signing import new_secret, signed_request
-from state.db import make_engine, session_scope, upgrade
 from state.spec import LoadedSpec, UseCaseSpec
-from state.store import apply_spec
+from state.store_api import Store
 
 TARGET_RPS = 1000.0
 TARGET_P99_MS = 50.0
@@ -72,11 +68,9 @@ def _register(url: str) -> None:
         data={"eval": "eval.jsonl"},
         prompts=[{"name": "zero-shot", "kind": "zero_shot"}],
     )
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        apply_spec(LoadedSpec(spec=spec, path=Path("/bench/spec.yaml")), session=session)
-    engine.dispose()
+    store = Store(url)
+    store.apply_specs([LoadedSpec(spec=spec, path=Path("/bench/spec.yaml"))])
+    store.close()
 
 
 @contextmanager
@@ -85,18 +79,8 @@ def _store(tmp: str, postgres: str | None) -> Iterator[str]:
     if postgres is None:
         yield f"sqlite:///{tmp}/phasegate.db"
         return
-    name = f"bench_webhook_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        postgres.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{postgres.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with Store.on_new_database(postgres) as store:
+        yield store.url
 
 
 def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -153,14 +137,10 @@ def _cpu_seconds(pid: int) -> float:
 
 def _stored(url: str) -> tuple[int, int, int]:
     """Rows and summed counts in the usage table, and the webhook-ids kept."""
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        rows, total = connection.execute(
-            text("SELECT count(*), coalesce(sum(count), 0) FROM usage")
-        ).one()
-        ids = connection.execute(text("SELECT count(*) FROM webhook_delivery")).scalar_one()
-    engine.dispose()
-    return int(rows), int(total), int(ids)
+    store = Store(url)
+    totals = store.intake_totals()
+    store.close()
+    return totals.usage_rows, totals.usage_total, totals.deliveries
 
 
 def _percentile(values: list[float], fraction: float) -> float:

@@ -11,13 +11,11 @@ from pathlib import Path
 
 from prefect.runtime import flow_run
 
-from state.check_units import CheckStart
-from state.domain import Configuration, EvalItem, UseCase
+from state.domain import CheckStart, Configuration, EvalItem, UseCase
 from state.errors import SpecError
-from state.leases import Lease, lease
 from state.settings import Settings, get_settings, provider_options, trainer_options
 from state.spec import LoadedSpec, UseCaseSpec
-from state.store_api import Store
+from state.store_api import Lease, Store
 from tasks.eval_sets import load_eval_set
 from tasks.flow_runs import mark_crashed
 
@@ -149,7 +147,7 @@ def use_case_lease(ctx: UseCaseContext) -> Iterator[Lease]:
     """
     run_id = current_run_id()
     ttl = ctx.settings.lease_ttl_seconds
-    with lease(ctx.name, run_id, store_url=ctx.store_url, ttl_seconds=ttl) as held:
+    with ctx.store.hold_lease(ctx.name, run_id, ttl_seconds=ttl) as held:
         if held.replaced is not None:
             mark_crashed(held.replaced, f"its check died; flow run {run_id} took over its lease")
         token = _HELD.set(held if held else None)

@@ -12,10 +12,16 @@ from flows.context import UseCaseContext
 from flows.recording import Draft
 from flows.results import CheckOutcome
 from flows.scoring import score_configuration
-from state.domain import Configuration, ConfigurationDraft, EvalRun, GateResult
+from state.domain import (
+    Configuration,
+    ConfigurationDraft,
+    EvalRun,
+    GateResult,
+    GoldenSet,
+    Retirement,
+)
 from state.errors import MeasurementInvalid, ProviderError, ProviderUnreachable
 from state.phases import GateStatus, Stage
-from state.retirements import GoldenSet, Retirement
 from tasks.gates import (
     RETIREMENT_CHECKS,
     GateInputs,

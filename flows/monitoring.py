@@ -24,8 +24,7 @@ from flows.labels import monitor_run_name, monitor_use_case_run_name
 from flows.recording import record
 from flows.results import CheckOutcome
 from flows.scoring import score_on
-from state.domain import Configuration, EvalItem, EvalRun, GateResult
-from state.history import Activation
+from state.domain import Activation, Configuration, EvalItem, EvalRun, GateResult
 from state.phases import DecisionKind, GateStatus, Phase
 from state.settings import get_settings
 from state.store_api import Store

@@ -6,8 +6,7 @@ from flows.context import UseCaseContext
 from flows.labels import build_rag_run_name
 from flows.results import Candidate
 from flows.scoring import retrieve_for, score_configuration
-from state.documents import IngestReport
-from state.domain import ConfigurationDraft
+from state.domain import ConfigurationDraft, IngestReport
 from state.errors import SpecError
 from state.phases import Phase
 from tasks.embedding_index import index_embeddings

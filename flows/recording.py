@@ -6,11 +6,10 @@ from prefect import get_run_logger
 
 from flows.context import UseCaseContext, current_run_id, held_lease
 from flows.results import CheckOutcome
-from state.domain import Decision, DecisionDraft, EvalRun, GateResult
+from state.domain import Decision, DecisionDraft, EvalRun, GateResult, RolloutDraft
 from state.errors import LeaseLost
-from state.leases import Lease
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from state.rollouts import RolloutDraft
+from state.store_api import Lease
 from tasks.approvals import ApprovalInput
 from tasks.events import emit_decision_recorded
 from tasks.gates import gate_result

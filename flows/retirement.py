@@ -6,9 +6,8 @@ from prefect import flow, get_run_logger
 
 from flows.context import current_run_id
 from flows.phase_check import check_phase
-from state.domain import Configuration, DecisionDraft
+from state.domain import Configuration, DecisionDraft, NoticeRecorded, RetirementNotice
 from state.phases import DecisionKind
-from state.retirements import NoticeRecorded, RetirementNotice
 from state.settings import get_settings, provider_options
 from state.store_api import Store
 from tasks.events import emit_model_retiring

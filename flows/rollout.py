@@ -18,10 +18,8 @@ from prefect.states import Completed, State
 
 from flows.context import current_run_id
 from flows.labels import rollout_run_name, rollouts_run_name
-from state.domain import GateResult
+from state.domain import GateResult, Observation, Rollout
 from state.errors import NotFound
-from state.interactions import Observation
-from state.rollouts import Rollout
 from state.settings import get_settings
 from state.store_api import Store
 from tasks import events

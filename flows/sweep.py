@@ -9,8 +9,8 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.labels import sweep_run_name
 from flows.phase_check import check_phase
+from state.domain import PruneReport
 from state.errors import PrefectUnavailable
-from state.retention import PruneReport
 from state.settings import get_settings
 from state.store_api import Store
 from tasks.flow_runs import delete_artifacts, prefect_run_ids

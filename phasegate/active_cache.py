@@ -11,8 +11,8 @@ import hashlib
 from typing import NamedTuple
 
 from phasegate.webhook_models import active_configuration
-from state.active import ActiveParts, ServedArms
 from state.canonical import canonical_json
+from state.domain import ActiveParts, ServedArms
 from state.store_api import Store
 
 

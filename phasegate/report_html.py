@@ -10,8 +10,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from phasegate.report_format import FILTERS, gate_value, when
-from state.domain import EvalRun
-from state.read_units import ReportRead
+from state.domain import EvalRun, ReportRead
 from state.store_api import Store
 from tasks.guardrail_metrics import summarise_metrics
 

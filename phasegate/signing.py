@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from state.deliveries import Delivery
+from state.domain import Delivery
 from state.errors import SignatureError
 from state.settings import webhook_key
 

@@ -11,9 +11,9 @@ import re
 from datetime import date
 from pathlib import Path
 
+from state.domain import UsageCount
 from state.errors import InputError
 from state.inputs import DEFAULT_SOURCE, parse_day, usage_report
-from state.usage import UsageCount
 
 REQUIRED = ("use_case", "day", "count")
 COLUMNS = (*REQUIRED, "source")

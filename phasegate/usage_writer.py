@@ -13,10 +13,9 @@ from collections.abc import Sequence
 
 import anyio
 
-from state.deliveries import Delivery, Replays
+from state.domain import Delivery, Replays, UsageCount
 from state.errors import ApiError
 from state.store_api import Store
-from state.usage import UsageCount
 
 Report = Sequence[UsageCount]
 Item = tuple[Report, Delivery]

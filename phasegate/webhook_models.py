@@ -14,7 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, from_json
 
-from state.active import ActiveParts
+from state.domain import ActiveParts
 from state.errors import ApiError
 from state.inputs import DEFAULT_SOURCE, Count, Day, Slug, describe
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, SecretStr
 
 from phasegate.signing import WEBHOOK_ID
 from phasegate.webhook_emit import Emit
-from state.deliveries import Delivery, Replays, provider_scope
+from state.domain import Delivery, Replays, provider_scope
 from state.errors import ApiError
 from state.store_api import Store
 

@@ -28,13 +28,11 @@ from phasegate.webhook_models import (
     parse_body,
 )
 from phasegate.webhook_provider import ProviderIntake
-from state.deliveries import Delivery, Replays
+from state.domain import Delivery, NewInteraction, Replays, UsageCount
 from state.errors import ApiError, EmitError, InputError, NotFound, SignatureError
 from state.inputs import SLUG
-from state.interactions import NewInteraction
 from state.settings import Settings
 from state.store_api import Store
-from state.usage import UsageCount
 
 __all__ = ["CHECK_REQUESTED", "EmitError", "create_app", "prefect_emitter"]
 
@@ -140,7 +138,7 @@ async def request_check(request: Request) -> Response:
             )
         except Exception as exc:  # noqa: BLE001 - any failure to hand over the event is a 503
             # Released, so the same request may be sent again; the cause goes to the log only.
-            await context.in_store(context.store.release_delivery, context.replays, delivery)
+            await context.in_store(context.store.release_delivery, delivery)
             logger.warning("check event of %s not emitted: %r", delivery.use_case, exc)
             detail = str(exc) if isinstance(exc, EmitError) else "the Prefect API did not take it"
             raise ApiError(503, "emit_failed", f"check event not emitted: {detail}; retry") from exc

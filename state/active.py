@@ -1,39 +1,28 @@
 """What a use case serves now: the active configuration, or a rollout arm, with its parts."""
 
-from typing import NamedTuple
-
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
-from state import lookup, rollouts, store
-from state.domain import Configuration, UseCase
-from state.model_versions import ModelVersion, get_model_version
+from state import configurations, lookup, rollouts, use_cases
+from state.domain.use_cases import (
+    ActiveParts,
+    Configuration,
+    ModelVersion,
+    PromptVersion,
+    ServedArms,
+)
+from state.model_versions import get_model_version
 from state.models import UseCaseRecord
-from state.prompt_library import PromptVersion, get_prompt_version
+from state.prompt_library import get_prompt_version
 from state.rollout_models import RolloutRecord
-from state.split import CONTROL, arm_index, routing_point
-
-
-class ActiveParts(NamedTuple):
-    """A use case, the configuration it serves, and the prompt and tuned model that names.
-
-    During a rollout, `arm` names the arm the routing key fell in and `rollout` is the live
-    rollout; otherwise `arm` is "control" and `rollout` None.
-    """
-
-    use_case: UseCase
-    configuration: Configuration | None
-    prompt: PromptVersion | None
-    tuned_model: ModelVersion | None
-    arm: str = CONTROL
-    rollout: rollouts.Rollout | None = None
+from state.split import arm_index, routing_point
 
 
 def _parts(
     configuration_id: int | None, *, session: Session
 ) -> tuple[Configuration | None, PromptVersion | None, ModelVersion | None]:
     configuration = (
-        store.get_configuration(configuration_id, session=session)
+        configurations.get_configuration(configuration_id, session=session)
         if configuration_id is not None
         else None
     )
@@ -47,7 +36,7 @@ def _parts(
 
 def active_parts(name: str, *, session: Session) -> ActiveParts:
     """The active configuration of a use case with its ids resolved; raises NotFound."""
-    use_case = store.require_use_case(name, session=session)
+    use_case = use_cases.require_use_case(name, session=session)
     return ActiveParts(use_case, *_parts(use_case.active_configuration_id, session=session))
 
 
@@ -56,30 +45,13 @@ def served_parts(name: str, key: str | None, *, session: Session) -> ActiveParts
 
     Without a key the arm is drawn at random with the rollout's shares.
     """
-    use_case = store.require_use_case(name, session=session)
+    use_case = use_cases.require_use_case(name, session=session)
     rollout = rollouts.get_live_rollout(name, session=session)
     if rollout is None:
         return ActiveParts(use_case, *_parts(use_case.active_configuration_id, session=session))
     arm = rollout.arms[arm_index(rollout.weights, routing_point(rollout.id, key))]
     parts = _parts(arm.configuration_id, session=session)
     return ActiveParts(use_case, *parts, arm=arm.name, rollout=rollout)
-
-
-class ServedArms(NamedTuple):
-    """Every arm a use case serves now (the active configuration alone outside a rollout).
-
-    `token` is what they depend on (see `served_token`), read in the same unit of work.
-    """
-
-    token: tuple[int, int | None, int | None]
-    rollout: rollouts.Rollout | None
-    arms: list[ActiveParts]
-
-    def pick(self, key: str | None) -> int:
-        """The index in `arms` of the arm a routing key is served (random without a key)."""
-        if self.rollout is None:
-            return 0
-        return arm_index(self.rollout.weights, routing_point(self.rollout.id, key))
 
 
 def served_token(name: str, *, session: Session) -> tuple[int, int | None, int | None]:
@@ -106,7 +78,7 @@ def served_token(name: str, *, session: Session) -> tuple[int, int | None, int |
 def served_arms(name: str, *, session: Session) -> ServedArms:
     """Every arm of the use case with its parts, and the token they were read under."""
     token = served_token(name, session=session)
-    use_case = store.require_use_case(name, session=session)
+    use_case = use_cases.require_use_case(name, session=session)
     rollout = rollouts.get_live_rollout(name, session=session)
     if rollout is None:
         active = ActiveParts(use_case, *_parts(use_case.active_configuration_id, session=session))

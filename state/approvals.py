@@ -1,38 +1,16 @@
 """Store functions for approvals: a pending request per paused check, and its answer."""
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.convert import aware
+from state.domain.decisions import Approval, ApprovalStatus
 from state.errors import ApprovalError
 from state.models import ApprovalRecord, UseCaseRecord, utcnow
 from state.phases import Phase
-
-# `cancelled`: the check that asked lost its lease (broken or taken over) and decides nothing.
-ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "cancelled"]
-
-
-class Approval(BaseModel):
-    """A request for a person's approval of a move, and its answer."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    use_case: str
-    flow_run_id: str
-    status: ApprovalStatus
-    to_phase: Phase
-    candidate_configuration_id: int | None
-    requested_at: datetime
-    expires_at: datetime
-    approver: str | None
-    reason: str | None
-    decided_at: datetime | None
 
 
 def _approval(row: ApprovalRecord, name: str) -> Approval:

@@ -5,7 +5,6 @@ that `Store` runs them as one transaction (or one consistent read).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,41 +12,34 @@ from sqlmodel import Session
 
 from state import (
     approvals,
+    configurations,
+    decisions,
     evals,
     history,
     lease_loss,
     model_versions,
     prompt_library,
-    store,
     usage,
+    use_cases,
 )
-from state.domain import (
+from state.domain.decisions import Activation, Approval, Decision, DecisionDraft
+from state.domain.evals import EvalRun
+from state.domain.use_cases import (
+    CheckStart,
     Configuration,
     ConfigurationDraft,
-    Decision,
-    DecisionDraft,
-    EvalRun,
-    UseCase,
+    ModelVersion,
+    PromptVersion,
 )
 from state.errors import ApprovalError
-from state.history import Activation
 from state.phases import DecisionKind
 from state.spec import PromptVariant
 
 
-@dataclass(frozen=True)
-class CheckStart:
-    """What a phase check reads as it starts: the use case, its configuration, its volume."""
-
-    use_case: UseCase
-    active: Configuration | None
-    volume_30d: int
-
-
 def load_check_context(name: str, *, today: date, session: Session) -> CheckStart:
-    use_case = store.require_use_case(name, session=session)
+    use_case = use_cases.require_use_case(name, session=session)
     active_id = use_case.active_configuration_id
-    active = store.get_configuration(active_id, session=session) if active_id else None
+    active = configurations.get_configuration(active_id, session=session) if active_id else None
     return CheckStart(use_case, active, usage.volume(name, today=today, session=session))
 
 
@@ -64,7 +56,7 @@ def record_check(
     # until the decision is written, so a break cannot land in between.
     if lease_holder is not None:
         lease_loss.require_lease(use_case, lease_holder, session=session)
-    decision = store.record_decision(
+    decision = decisions.record_decision(
         use_case, draft, expected_version=expected_version, session=session
     )
     if approval_status is not None:
@@ -81,7 +73,7 @@ def record_check(
     return decision
 
 
-def expire_approval(approval: approvals.Approval, *, session: Session) -> bool:
+def expire_approval(approval: Approval, *, session: Session) -> bool:
     try:
         approvals.resolve_approval(
             approval.flow_run_id,
@@ -92,7 +84,7 @@ def expire_approval(approval: approvals.Approval, *, session: Session) -> bool:
         )
     except ApprovalError:
         return False
-    use_case = store.require_use_case(approval.use_case, session=session)
+    use_case = use_cases.require_use_case(approval.use_case, session=session)
     draft = DecisionDraft(
         kind=DecisionKind.EXPIRED,
         to_phase=approval.to_phase,
@@ -103,7 +95,7 @@ def expire_approval(approval: approvals.Approval, *, session: Session) -> bool:
         "expired with no answer",
         flow_run_id=approval.flow_run_id,
     )
-    store.record_decision(
+    decisions.record_decision(
         approval.use_case, draft, expected_version=use_case.version, session=session
     )
     return True
@@ -111,10 +103,10 @@ def expire_approval(approval: approvals.Approval, *, session: Session) -> bool:
 
 def save_prompted_configuration(
     use_case: str, variant: PromptVariant, draft: ConfigurationDraft, *, session: Session
-) -> tuple[prompt_library.PromptVersion, Configuration]:
+) -> tuple[PromptVersion, Configuration]:
     version = prompt_library.save_prompt_version(use_case, variant, session=session)
     draft = draft.model_copy(update={"prompt_version_id": version.id})
-    return version, store.save_configuration(use_case, draft, session=session)
+    return version, configurations.save_configuration(use_case, draft, session=session)
 
 
 def save_rag_configuration(
@@ -126,13 +118,13 @@ def save_rag_configuration(
     session: Session,
 ) -> Configuration:
     """RAG builds on the active configuration's prompt version, else on the spec's first."""
-    active = store.get_configuration(active_id, session=session) if active_id else None
+    active = configurations.get_configuration(active_id, session=session) if active_id else None
     if active is not None and active.prompt_version_id is not None:
         version_id = active.prompt_version_id
     else:
         version_id = prompt_library.save_prompt_version(use_case, first_prompt, session=session).id
     draft = draft.model_copy(update={"prompt_version_id": version_id})
-    return store.save_configuration(use_case, draft, session=session)
+    return configurations.save_configuration(use_case, draft, session=session)
 
 
 def save_tuned_configuration(
@@ -142,15 +134,15 @@ def save_tuned_configuration(
     draft: ConfigurationDraft,
     *,
     session: Session,
-) -> tuple[model_versions.ModelVersion, Configuration]:
+) -> tuple[ModelVersion, Configuration]:
     tuned = model_versions.record_model_version(use_case, **version, session=session)
     prompt = prompt_library.save_prompt_version(use_case, variant, session=session)
     draft = draft.model_copy(update={"prompt_version_id": prompt.id, "model_version_id": tuned.id})
-    return tuned, store.save_configuration(use_case, draft, session=session)
+    return tuned, configurations.save_configuration(use_case, draft, session=session)
 
 
 def get_configurations(ids: Sequence[int], *, session: Session) -> list[Configuration | None]:
-    return [store.get_configuration(i, session=session) for i in ids]
+    return [configurations.get_configuration(i, session=session) for i in ids]
 
 
 def get_eval_runs(ids: Sequence[int], *, session: Session) -> list[EvalRun | None]:
@@ -161,7 +153,9 @@ def activations(
     use_case: str, configuration_id: int, *, session: Session
 ) -> tuple[Configuration | None, list[Activation]]:
     config = (
-        store.get_configuration(configuration_id, session=session) if configuration_id else None
+        configurations.get_configuration(configuration_id, session=session)
+        if configuration_id
+        else None
     )
     return config, history.activation_stack(use_case, session=session)
 
@@ -170,21 +164,23 @@ def earlier_configurations(use_case: str, *, session: Session) -> list[Configura
     """The configurations activated before the active one, newest first."""
     stack = history.activation_stack(use_case, session=session)[:-1]
     ids = [a.configuration_id for a in reversed(stack) if a.configuration_id]
-    return [c for i in ids if (c := store.get_configuration(i, session=session)) is not None]
+    return [
+        c for i in ids if (c := configurations.get_configuration(i, session=session)) is not None
+    ]
 
 
-def pending_approvals_of(use_case: str, *, session: Session) -> list[approvals.Approval]:
-    store.require_use_case(use_case, session=session)
+def pending_approvals_of(use_case: str, *, session: Session) -> list[Approval]:
+    use_cases.require_use_case(use_case, session=session)
     return approvals.pending_approvals(session=session, use_case=use_case)
 
 
-def approval_to_answer(use_case: str, *, session: Session) -> approvals.Approval:
+def approval_to_answer(use_case: str, *, session: Session) -> Approval:
     """The pending approval of a use case, if its check still holds the use case's lease.
 
     ApprovalError otherwise: nothing pending, or the check that asked lost its lease (an
     answer would decide nothing).
     """
-    store.require_use_case(use_case, session=session)
+    use_cases.require_use_case(use_case, session=session)
     pending = approvals.pending_approvals(session=session, use_case=use_case)
     if pending:
         lost = lease_loss.lost_reason(use_case, pending[-1].flow_run_id, session=session)

@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from state.domain import Configuration, Decision, GateResult, UseCase
+from state.domain.decisions import Decision, GateResult
+from state.domain.use_cases import Configuration, UseCase
 from state.models import (
     ConfigurationRecord,
     DecisionRecord,

@@ -1,10 +1,12 @@
 """Engines, sessions and migrations of the state store."""
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy import create_engine as create_plain_engine
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -98,3 +100,21 @@ def store_session(url: str) -> Iterator[Session]:
     """A unit of work on the store at `url`, migrated on first use in this process."""
     with session_scope(engine_for(url)) as session:
         yield session
+
+
+@contextmanager
+def new_database(server_url: str, prefix: str = "phasegate") -> Iterator[str]:
+    """The URL of a new, empty database on the PostgreSQL server of `server_url`; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_plain_engine(
+        server_url.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -7,26 +7,16 @@ webhook process receives it, before or after a restart. Concurrent reservations 
 settled by the primary key: one inserts, the others find it taken.
 """
 
-import threading
-import time
 from collections.abc import Sequence
 from functools import cache
-from typing import NamedTuple
 
 from sqlalchemy import Insert, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from state.domain.intake import Delivery, Replays
 from state.models import WebhookDeliveryRecord
-
-
-class Delivery(NamedTuple):
-    """One signed request: the use case it targets, its `webhook-id` and `webhook-timestamp`."""
-
-    use_case: str
-    webhook_id: str
-    sent_at: int
 
 
 def reserve_deliveries(deliveries: Sequence[Delivery], *, session: Session) -> list[bool]:
@@ -50,11 +40,6 @@ def reserve_deliveries(deliveries: Sequence[Delivery], *, session: Session) -> l
     return answers
 
 
-def reserve_delivery(delivery: Delivery, *, session: Session) -> bool:
-    """Reserve one delivery's id; False when it is already taken (a replay)."""
-    return reserve_deliveries([delivery], session=session)[0]
-
-
 def release_delivery(delivery: Delivery, *, session: Session) -> None:
     """Forget a reserved delivery, so that the same request may be sent again."""
     session.execute(
@@ -63,11 +48,6 @@ def release_delivery(delivery: Delivery, *, session: Session) -> None:
             col(WebhookDeliveryRecord.webhook_id) == delivery.webhook_id,
         )
     )
-
-
-def provider_scope(object_id: str, provider: str = "openai") -> str:
-    """The delivery scope of a provider's events about one object (a batch, a tuning job)."""
-    return f"{provider}:{object_id}"
 
 
 def scope_received(scope: str, *, session: Session) -> bool:
@@ -92,34 +72,11 @@ def prune_deliveries(sent_before: int, *, session: Session) -> int:
     return session.execute(delete(WebhookDeliveryRecord).where(old)).rowcount
 
 
-class Replays:
-    """Reserves deliveries for one webhook process and, every `prune_every`, drops stale ones.
-
-    A delivery sent more than `window` seconds from now can never pass the timestamp check
-    again; pruning waits for twice that, so a webhook process whose clock is up to `window`
-    behind another's still finds every id it could accept.
-    """
-
-    def __init__(self, window: int, prune_every: int = 1000) -> None:
-        self.window = window
-        self.prune_every = prune_every
-        self._reserved = 0
-        self._lock = threading.Lock()
-
-    def reserve(self, deliveries: Sequence[Delivery], *, session: Session) -> list[bool]:
-        """Reserve each delivery in this unit of work (False: a replay); prune when due."""
-        with self._lock:
-            self._reserved += len(deliveries)
-            due = self._reserved >= self.prune_every
-            if due:
-                self._reserved = 0
-        if due:
-            prune_deliveries(int(time.time()) - 2 * self.window, session=session)
-        return reserve_deliveries(deliveries, session=session)
-
-    def release(self, delivery: Delivery, *, session: Session) -> None:
-        """Forget a delivery whose request was refused after all."""
-        release_delivery(delivery, session=session)
+def reserve(replays: Replays, deliveries: Sequence[Delivery], *, session: Session) -> list[bool]:
+    """Reserve each delivery in this unit of work (False: a replay); prune first when due."""
+    if (sent_before := replays.prune_before(deliveries)) is not None:
+        prune_deliveries(sent_before, session=session)
+    return reserve_deliveries(deliveries, session=session)
 
 
 @cache

@@ -10,11 +10,11 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Row, delete, func, insert, text, update
 from sqlmodel import Session, col, select
 
 from state import lookup
+from state.domain.documents import Chunk, DocumentInput, IngestReport, RetrievedChunk
 from state.errors import InputError
 from state.models import ChunkRecord, DocumentRecord, utcnow
 
@@ -74,56 +74,6 @@ _POSTGRES_SEARCH = text(
     ORDER BY hits.score DESC, c.id
     """
 )
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Chunk(_Frozen):
-    """One passage cut from a document, with where it sits in it."""
-
-    document: str
-    heading_path: tuple[str, ...] = ()
-    ordinal: int
-    text: str
-
-
-class DocumentInput(_Frozen):
-    """A document found on disk; `chunks` may be None when it is unchanged since last time."""
-
-    doc_id: str
-    content_hash: str
-    chunker: str
-    chunks: list[Chunk] | None = None
-
-    @property
-    def version(self) -> tuple[str, str]:
-        """What decides whether the stored chunks are still right: content hash, chunker."""
-        return self.content_hash, self.chunker
-
-
-class IngestReport(_Frozen):
-    """What one ingest did, and the index it left behind."""
-
-    added: int
-    changed: int
-    unchanged: int
-    removed: int
-    chunks_written: int
-    documents: int
-    chunks: int
-    documents_hash: str
-
-
-class RetrievedChunk(_Frozen):
-    """A chunk found for a query; a higher score is a better match."""
-
-    chunk_id: int
-    document_id: str
-    heading: str
-    text: str
-    score: float
 
 
 def _document_values(document: DocumentInput, now: datetime) -> dict[str, object]:

@@ -6,15 +6,14 @@ session as keyword-only `session=`, return domain values and never commit.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, insert, text
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from state import lookup
+from state.domain.documents import ChunkText, EmbeddingMatrix
 from state.errors import Conflict, InputError
 from state.models import ChunkEmbeddingRecord, ChunkRecord, DocumentRecord
 
@@ -32,25 +31,6 @@ _LOAD = text(
     ORDER BY e.chunk_id
     """
 )
-
-
-class ChunkText(BaseModel):
-    """A chunk's id, its document's id, its heading path and its text."""
-
-    model_config = ConfigDict(frozen=True)
-
-    chunk_id: int
-    document_id: str
-    heading: str
-    text: str
-
-
-@dataclass(frozen=True, eq=False)
-class EmbeddingMatrix:
-    """A use case's vectors from one model: row i belongs to `chunk_ids[i]`; unit length or 0."""
-
-    chunk_ids: list[int]
-    vectors: np.ndarray
 
 
 def _chunk_texts() -> Select:

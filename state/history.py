@@ -6,29 +6,15 @@ that configuration's place, so a configuration rolled back from is never a rollb
 again, and two rollbacks in a row walk further into the past.
 """
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.convert import aware
+from state.domain.decisions import Activation
 from state.models import DecisionRecord, UseCaseRecord
 from state.phases import DecisionKind
 
 ACTIVATING = (DecisionKind.BASELINED, DecisionKind.ADVANCED, DecisionKind.ROLLED_BACK)
-
-
-class Activation(BaseModel):
-    """A decision that made a configuration active, with the eval runs it recorded."""
-
-    model_config = ConfigDict(frozen=True)
-
-    decision_id: int
-    kind: DecisionKind
-    configuration_id: int | None
-    eval_run_ids: list[int]
-    created_at: datetime
 
 
 def activation_stack(use_case: str, *, session: Session) -> list[Activation]:

@@ -12,19 +12,25 @@ from pathlib import Path
 from sqlmodel import Session
 
 from state import (
+    deliveries,
     documents,
     embeddings,
     interactions,
     lookup,
     rollouts,
-    store,
     usage,
+    use_cases,
 )
-from state.deliveries import Delivery, Replays
+from state.domain.documents import (
+    Chunker,
+    ChunkText,
+    DocumentInput,
+    EmbeddingMatrix,
+    IngestReport,
+    RetrievedChunk,
+)
+from state.domain.intake import Delivery, NewInteraction, Replays, UsageCount
 from state.errors import InputError, NotFound
-
-#: Chunks a document's text: (document id, its file, its bytes) -> chunks.
-Chunker = Callable[[str, Path, bytes], list[documents.Chunk]]
 
 
 def sync_document_files(
@@ -34,7 +40,7 @@ def sync_document_files(
     chunk: Chunker,
     *,
     session: Session,
-) -> documents.IngestReport:
+) -> IngestReport:
     known = documents.document_versions(use_case, session=session)
     inputs = []
     for doc_id, path in files.items():
@@ -44,38 +50,36 @@ def sync_document_files(
         if known.get(doc_id) != (content_hash, chunker):
             chunks = chunk(doc_id, path, raw)
         inputs.append(
-            documents.DocumentInput(
-                doc_id=doc_id, content_hash=content_hash, chunker=chunker, chunks=chunks
-            )
+            DocumentInput(doc_id=doc_id, content_hash=content_hash, chunker=chunker, chunks=chunks)
         )
     return documents.sync_documents(use_case, inputs, session=session)
 
 
 def search_chunks(
     use_case: str, queries: Sequence[str], k: int, *, session: Session
-) -> list[list[documents.RetrievedChunk]]:
+) -> list[list[RetrievedChunk]]:
     return [documents.search_chunks(use_case, query, k, session=session) for query in queries]
 
 
 def nearest_chunks(
     use_case: str,
     model: str,
-    rank: Callable[[embeddings.EmbeddingMatrix], list[list[int]]],
+    rank: Callable[[EmbeddingMatrix], list[list[int]]],
     *,
     session: Session,
-) -> tuple[list[list[int]], dict[int, embeddings.ChunkText]]:
+) -> tuple[list[list[int]], dict[int, ChunkText]]:
     ranked = rank(embeddings.load_embeddings(use_case, model, session=session))
     chunks = embeddings.get_chunks([c for ids in ranked for c in ids], session=session)
     return ranked, chunks
 
 
-def record_daily_usage(count: usage.UsageCount, *, today: date, session: Session) -> int:
+def record_daily_usage(count: UsageCount, *, today: date, session: Session) -> int:
     """Set one day's count; the use case's 30-day volume after it."""
     usage.record_usage_many([count], session=session)
     return usage.volume(count.use_case, today=today, session=session)
 
 
-def import_usage(rows: Mapping[int, usage.UsageCount], path: Path, *, session: Session) -> int:
+def import_usage(rows: Mapping[int, UsageCount], path: Path, *, session: Session) -> int:
     first_line: dict[str, int] = {}
     for line, row in rows.items():
         first_line.setdefault(row.use_case, line)
@@ -89,7 +93,7 @@ def import_usage(rows: Mapping[int, usage.UsageCount], path: Path, *, session: S
 
 def record_usage_deliveries(
     replays: Replays,
-    reports: Sequence[tuple[Sequence[usage.UsageCount], Delivery]],
+    reports: Sequence[tuple[Sequence[UsageCount], Delivery]],
     *,
     session: Session,
 ) -> list[int | NotFound | None]:
@@ -97,7 +101,7 @@ def record_usage_deliveries(
 
     A report refused (unknown use case) frees its delivery's id.
     """
-    new = replays.reserve([delivery for _, delivery in reports], session=session)
+    new = deliveries.reserve(replays, [delivery for _, delivery in reports], session=session)
     written = iter(
         usage.record_usage_reports(
             [counts for (counts, _), fresh in zip(reports, new, strict=True) if fresh],
@@ -111,14 +115,14 @@ def record_usage_deliveries(
             continue
         result = next(written)
         if isinstance(result, NotFound):
-            replays.release(delivery, session=session)
+            deliveries.release_delivery(delivery, session=session)
         results.append(result)
     return results
 
 
 def reserve_for_use_case(replays: Replays, delivery: Delivery, *, session: Session) -> bool:
-    store.require_use_case(delivery.use_case, session=session)
-    return replays.reserve([delivery], session=session)[0]
+    use_cases.require_use_case(delivery.use_case, session=session)
+    return deliveries.reserve(replays, [delivery], session=session)[0]
 
 
 def reserve_provider_event(replays: Replays, delivery: Delivery, *, session: Session) -> bool:
@@ -127,13 +131,13 @@ def reserve_provider_event(replays: Replays, delivery: Delivery, *, session: Ses
 
 
 def release_delivery(replays: Replays, delivery: Delivery, *, session: Session) -> None:
-    replays.release(delivery, session=session)
+    deliveries.release_delivery(delivery, session=session)
 
 
 def record_interactions_once(
     replays: Replays,
     delivery: Delivery,
-    records: list[interactions.NewInteraction],
+    records: list[NewInteraction],
     *,
     session: Session,
 ) -> tuple[int, int] | None:
@@ -152,6 +156,6 @@ def record_interactions_once(
                     f"a configuration {delivery.use_case!r} serves (the active one or a "
                     "rollout arm, as GET .../active names it)"
                 )
-    if not replays.reserve([delivery], session=session)[0]:
+    if not deliveries.reserve(replays, [delivery], session=session)[0]:
         return None
     return interactions.record_interactions(delivery.use_case, records, session=session)

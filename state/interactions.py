@@ -2,40 +2,17 @@
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.convert import aware
+from state.domain.intake import Interaction, NewInteraction, Observation
 from state.models import InteractionRecord, utcnow
 
 # Rows per INSERT statement: far below SQLite's 32,766 bound parameters at 6 columns a row.
 BATCH_ROWS = 500
-
-
-class NewInteraction(BaseModel):
-    """An interaction as an application reports it; `client_id` identifies it for that use case."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    client_id: str = Field(min_length=1, max_length=200)
-    input: str
-    output: str = ""
-    label: str | None = None
-    rating: float | None = None
-    configuration_id: int | None = Field(None, description="the configuration that served it")
-    latency_ms: float | None = Field(None, ge=0)
-    error: bool | None = None
-
-
-class Interaction(NewInteraction):
-    """A stored interaction."""
-
-    id: int
-    use_case: str
-    created_at: datetime
 
 
 def record_interactions(
@@ -105,19 +82,6 @@ def list_labelled_interactions(
         )
         for row in reversed(session.exec(query).all())
     ]
-
-
-class Observation(BaseModel):
-    """What the live analysis reads of one interaction: its arm and its outcomes."""
-
-    model_config = ConfigDict(frozen=True)
-
-    configuration_id: int
-    output: str
-    label: str | None
-    rating: float | None
-    latency_ms: float | None
-    error: bool | None
 
 
 def observations(

@@ -1,73 +1,31 @@
 """Check leases: one check per use case at a time, kept alive by a heartbeat.
 
 A lease names its holder (flow run id, host, process id) and expires a short TTL after its
-last heartbeat. `lease()` takes it and renews it from a background thread for as long as the
-holder runs, a pause for approval included (the paused process keeps beating). A lease whose
-heartbeat stopped is taken over on any host once its TTL has passed; on the holder's own host
-a holder process that is gone (SIGKILL) is taken over at once. An operator can break a lease;
+last heartbeat. `Store.hold_lease` takes it and renews it from a background thread
+(state/lease_holder.py) for as long as the holder runs, a pause for approval included (the
+paused process keeps beating). A lease whose heartbeat stopped is taken over on any host once
+its TTL has passed; on the holder's own host a holder process that is gone (SIGKILL) is taken
+over at once. An operator can break a lease;
 each break is kept in `lease_break` with who, when and why.
 """
 
-import logging
 import os
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.convert import aware
-from state.db import store_session
+from state.domain.operations import LeaseBreak, LeaseInfo, LeaseTaken
 from state.errors import NotFound
 from state.models import CheckLeaseRecord, LeaseBreakRecord, UseCaseRecord, utcnow
 
 HOST = socket.gethostname()
 #: Seconds a lease outlives its last heartbeat; the holder beats every third of it.
 TTL_SECONDS = 60.0
-
-log = logging.getLogger(__name__)
-
-
-class LeaseInfo(BaseModel):
-    """A lease as stored: who holds it, since when, and its last heartbeat."""
-
-    model_config = ConfigDict(frozen=True)
-
-    use_case: str
-    flow_run_id: str
-    host: str
-    pid: int
-    acquired_at: datetime
-    renewed_at: datetime
-    expires_at: datetime
-
-
-class LeaseBreak(BaseModel):
-    """An operator's break of a lease: whose, by whom, when and why."""
-
-    model_config = ConfigDict(frozen=True)
-
-    use_case: str
-    flow_run_id: str
-    host: str
-    broken_by: str
-    reason: str
-    broken_at: datetime
-
-
-@dataclass(frozen=True)
-class Taken:
-    """The answer of `acquire_lease`: held by us or not, and whose lease we replaced."""
-
-    holder: str | None = None
-    replaced: str | None = None
 
 
 def _gone_here(row: CheckLeaseRecord) -> bool:
@@ -92,8 +50,8 @@ def _use_case_id(use_case: str, session: Session) -> int:
 
 def acquire_lease(
     use_case: str, flow_run_id: str, *, ttl_seconds: float, session: Session
-) -> Taken:
-    """Take the lease of a use case unless a live holder has it (`Taken.holder` names it)."""
+) -> LeaseTaken:
+    """Take the lease of a use case unless a live holder has it (`LeaseTaken.holder` names it)."""
     use_case_id = _use_case_id(use_case, session)
     now = utcnow()
     mine = {
@@ -109,13 +67,13 @@ def acquire_lease(
         try:
             with session.begin_nested():
                 session.add(CheckLeaseRecord(use_case_id=use_case_id, **mine))
-            return Taken()
+            return LeaseTaken()
         except IntegrityError:
             current = session.get(CheckLeaseRecord, use_case_id)
     if current.flow_run_id == flow_run_id:
-        return Taken()
+        return LeaseTaken()
     if aware(current.expires_at) > now and not _gone_here(current):
-        return Taken(holder=current.flow_run_id)
+        return LeaseTaken(holder=current.flow_run_id)
     taken = session.execute(
         update(CheckLeaseRecord)
         .where(
@@ -126,8 +84,8 @@ def acquire_lease(
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
-        return Taken(holder=current.flow_run_id)
-    return Taken(replaced=current.flow_run_id)
+        return LeaseTaken(holder=current.flow_run_id)
+    return LeaseTaken(replaced=current.flow_run_id)
 
 
 def renew_lease(use_case: str, flow_run_id: str, *, ttl_seconds: float, session: Session) -> bool:
@@ -216,78 +174,3 @@ def list_lease_breaks(*, session: Session, limit: int = 20) -> list[LeaseBreak]:
         .limit(limit)
     ).all()
     return [_break(row, name) for row, name in rows]
-
-
-@dataclass
-class Lease:
-    """A lease being held: truthy while ours; `holder` names the other holder when it is not.
-
-    `replaced` names the flow run whose dead lease this one took over; `lost` turns true when
-    a heartbeat finds the lease broken or taken over.
-    """
-
-    store_url: str
-    use_case: str
-    flow_run_id: str
-    ttl: float
-    holder: str | None = None
-    replaced: str | None = None
-    lost: bool = False
-    beats: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    def __bool__(self) -> bool:
-        return self.holder is None and not self.lost
-
-    def take(self) -> bool:
-        """Acquire the lease; True when it is ours (then the heartbeat thread runs)."""
-        with store_session(self.store_url) as session:
-            taken = acquire_lease(
-                self.use_case, self.flow_run_id, ttl_seconds=self.ttl, session=session
-            )
-        self.holder, self.replaced = taken.holder, taken.replaced
-        if self.holder is None:
-            name = f"lease-{self.use_case}"
-            threading.Thread(target=self._beat, name=name, daemon=True).start()
-        return self.holder is None
-
-    def release(self) -> None:
-        """Stop the heartbeat and give the lease back (if it is still ours)."""
-        self._stop.set()
-        with store_session(self.store_url) as session:
-            release_lease(self.use_case, self.flow_run_id, session=session)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
-            try:
-                with store_session(self.store_url) as session:
-                    ours = renew_lease(
-                        self.use_case, self.flow_run_id, ttl_seconds=self.ttl, session=session
-                    )
-            except SQLAlchemyError as exc:
-                log.warning("%s: lease heartbeat failed, retrying: %s", self.use_case, exc)
-                continue
-            self.beats += 1
-            if not ours:
-                self.lost = True
-                log.warning("%s: the lease was broken or taken over", self.use_case)
-                return
-
-
-@contextmanager
-def lease(
-    use_case: str, holder: str, *, store_url: str, ttl_seconds: float = TTL_SECONDS
-) -> Iterator[Lease]:
-    """Hold a use case's lease for the block, renewing it on a heartbeat; released on exit.
-
-    When another live holder has it, the lease is falsy (`held.holder` names that holder) and
-    the block runs without it, to record that it skipped.
-    """
-    held = Lease(store_url, use_case, holder, ttl_seconds)
-    if not held.take():
-        yield held
-        return
-    try:
-        yield held
-    finally:
-        held.release()

@@ -1,32 +1,13 @@
 """Store functions for model versions: fine-tuned models with what they were trained from."""
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.convert import aware
+from state.domain.use_cases import ModelVersion
 from state.models import ModelVersionRecord, UseCaseRecord
-
-
-class ModelVersion(BaseModel):
-    """A fine-tuned model: base model, training file, job, hyperparameters and metrics."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    use_case: str
-    model_id: str = Field(description="the provider's name of the tuned model (`ft:...`)")
-    base_model: str
-    training_file_id: str
-    training_file_hash: str = Field(description="sha256 of the uploaded training file")
-    job_id: str
-    hyperparameters: dict[str, Any]
-    checkpoints: list[dict[str, Any]]
-    metrics: dict[str, Any]
-    created_at: datetime
 
 
 def _to_model_version(row: ModelVersionRecord, use_case: str) -> ModelVersion:

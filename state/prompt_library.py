@@ -1,36 +1,15 @@
 """The prompt library: immutable prompt versions per use case, identified by content hash."""
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.canonical import content_hash
 from state.convert import aware
+from state.domain.use_cases import PromptVersion
 from state.errors import NotFound
 from state.models import PromptVersionRecord, UseCaseRecord
 from state.spec import PromptVariant
-
-
-class PromptVersion(BaseModel):
-    """A stored prompt version: a variant's content frozen under a version number."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    use_case: str
-    name: str
-    version: int
-    variant: PromptVariant
-    content_hash: str
-    created_at: datetime
-
-    @property
-    def label(self) -> str:
-        """`name@vN`, as people refer to it."""
-        return f"{self.name}@v{self.version}"
 
 
 def _version(row: PromptVersionRecord, use_case: str) -> PromptVersion:

@@ -5,36 +5,32 @@ consistent view.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from state import (
     approvals,
+    configurations,
+    decisions,
     evals,
     leases,
     retirements,
-    store,
     usage,
+    use_cases,
 )
-from state.domain import (
-    ApplyResult,
-    Configuration,
-    Decision,
-    EvalRun,
-    UseCase,
-)
+from state.domain.evals import ReportRead
+from state.domain.operations import IntakeTotals, LeaseBreak, LeaseInfo
+from state.domain.use_cases import ApplyResult
+from state.models import UsageRecord, WebhookDeliveryRecord
 from state.spec import LoadedSpec
 
 
 def apply_specs(loaded: Sequence[LoadedSpec], *, session: Session) -> list[ApplyResult]:
-    return [store.apply_spec(item, session=session) for item in loaded]
+    return [use_cases.apply_spec(item, session=session) for item in loaded]
 
 
-def leases_and_breaks(
-    *, session: Session
-) -> tuple[list[leases.LeaseInfo], list[leases.LeaseBreak]]:
+def leases_and_breaks(*, session: Session) -> tuple[list[LeaseInfo], list[LeaseBreak]]:
     return leases.list_leases(session=session), leases.list_lease_breaks(session=session)
 
 
@@ -50,10 +46,10 @@ def status_rows(*, today: date, session: Session) -> list[tuple]:
     volumes = usage.volumes(today=today, session=session)
     pending = {a.use_case: a for a in approvals.pending_approvals(session=session)}
     rows = []
-    for use_case in store.list_use_cases(session=session):
+    for use_case in use_cases.list_use_cases(session=session):
         active_id = use_case.active_configuration_id
-        config = store.get_configuration(active_id, session=session) if active_id else None
-        last = store.list_decisions(use_case.name, session=session, limit=1)
+        config = configurations.get_configuration(active_id, session=session) if active_id else None
+        last = decisions.list_decisions(use_case.name, session=session, limit=1)
         rows.append(
             (
                 use_case,
@@ -67,22 +63,21 @@ def status_rows(*, today: date, session: Session) -> list[tuple]:
     return rows
 
 
-@dataclass(frozen=True)
-class ReportRead:
-    """A use case, its decisions, every eval run and the configurations they scored."""
-
-    use_case: UseCase
-    decisions: list[Decision]
-    eval_runs: list[EvalRun]
-    configurations: dict[int, Configuration]
-
-
 def read_report(use_case: str, *, session: Session) -> ReportRead:
-    registered = store.require_use_case(use_case, session=session)
-    decisions = store.list_decisions(use_case, session=session)
+    registered = use_cases.require_use_case(use_case, session=session)
+    recorded = decisions.list_decisions(use_case, session=session)
     runs = evals.list_eval_runs(use_case, session=session)
     if registered.spec.guardrails:  # guardrail metrics are computed from per-item results
         runs = [evals.get_eval_run(r.id, session=session) or r for r in runs]
     config_ids = {r.configuration_id for r in runs if r.configuration_id is not None}
-    configs = {i: store.get_configuration(i, session=session) for i in sorted(config_ids)}
-    return ReportRead(registered, decisions, runs, configs)
+    configs = {i: configurations.get_configuration(i, session=session) for i in sorted(config_ids)}
+    return ReportRead(registered, recorded, runs, configs)
+
+
+def intake_totals(*, session: Session) -> IntakeTotals:
+    """Usage rows and their summed counts, and the webhook ids kept, over every use case."""
+    rows, total = session.exec(
+        select(func.count(), func.coalesce(func.sum(UsageRecord.count), 0))
+    ).one()
+    deliveries = session.exec(select(func.count()).select_from(WebhookDeliveryRecord)).one()
+    return IntakeTotals(usage_rows=rows, usage_total=total, deliveries=deliveries)

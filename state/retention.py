@@ -12,10 +12,10 @@ and says what it would: the caller deletes those artifacts first, then prunes wi
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import delete, exists, func
 from sqlmodel import Session, col, select
 
+from state.domain.operations import PruneReport
 from state.errors import InputError
 from state.models import (
     ActivationRecord,
@@ -29,17 +29,6 @@ from state.models import (
 from state.phases import DecisionKind
 
 CHUNK = 500
-
-
-class PruneReport(BaseModel):
-    """What one prune removed, and the flow runs whose artifacts go with it."""
-
-    cutoff: datetime
-    eval_runs: int
-    eval_results: int
-    cache_entries: int
-    skipped_decisions: int
-    flow_run_ids: list[str]
 
 
 def _chunks(values: Sequence) -> Iterator[Sequence]:

@@ -6,44 +6,13 @@ watch that runs again finds it and records nothing twice. The first notice of a 
 whichever use case it is for, is the one whose `phasegate.model.retiring` event goes out.
 """
 
-from datetime import date, datetime
-
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
-from state import lookup, store
-from state.domain import Decision, DecisionDraft, EvalRun
+from state import decisions, lookup
+from state.domain.decisions import DecisionDraft
+from state.domain.evals import EvalRun
+from state.domain.retirements import GoldenSet, NoticeRecorded, Retirement, RetirementNotice
 from state.models import GoldenSetRecord, ModelRetirementRecord
-
-
-class RetirementNotice(BaseModel):
-    """A model of a use case's active configuration that shuts down within the horizon."""
-
-    model_config = ConfigDict(frozen=True)
-
-    use_case: str
-    configuration_id: int
-    model: str
-    shutdown_date: date
-    source: str
-    days_left: int
-
-
-class NoticeRecorded(BaseModel):
-    """What recording a notice did: its decision (None if noted before), first for the model?"""
-
-    model_config = ConfigDict(frozen=True)
-
-    decision: Decision | None
-    first_for_model: bool
-
-
-class Retirement(RetirementNotice):
-    """A stored notice."""
-
-    id: int
-    decision_id: int | None
-    noticed_at: datetime
 
 
 def record_retirement(
@@ -58,7 +27,7 @@ def record_retirement(
     if any(row.configuration_id == notice.configuration_id for row in seen):
         return NoticeRecorded(decision=None, first_for_model=False)
     row = lookup.use_case_row(session, notice.use_case)
-    decision = store.record_decision(
+    decision = decisions.record_decision(
         notice.use_case, draft, expected_version=row.version, session=session
     )
     session.add(
@@ -90,23 +59,6 @@ def open_retirement(use_case: str, *, session: Session) -> Retirement | None:
         return None
     found = list_retirements(use_case, session=session)
     return next((r for r in found if r.configuration_id == row.active_configuration_id), None)
-
-
-class GoldenSet(BaseModel):
-    """A retiring configuration's outputs and scores per eval item, cited by id."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    use_case: str
-    configuration_id: int
-    model: str
-    eval_run_id: int
-    eval_set_hash: str
-    metric: str
-    outputs: dict[str, str]
-    scores: dict[str, float]
-    created_at: datetime
 
 
 def _golden(row: GoldenSetRecord, use_case: str) -> GoldenSet:

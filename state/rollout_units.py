@@ -5,28 +5,14 @@ that `Store` runs them as one transaction: a rollout that ends records its decis
 activation it carries) in the same commit, or neither.
 """
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
-from state import check_units, interactions, rollouts, store
-from state.domain import Decision, DecisionDraft, GateResult
+from state import check_units, configurations, decisions, interactions, rollouts, use_cases
+from state.domain.decisions import Decision, DecisionDraft, GateResult
+from state.domain.intake import Observation
+from state.domain.rollouts import Rollout, RolloutAction, RolloutDraft, RolloutMoved
 from state.errors import Conflict
-from state.interactions import Observation
 from state.phases import DecisionKind, Phase
-from state.rollouts import Rollout, RolloutDraft
-
-Action = Literal["promote", "abort", "ask", "resume"]
-
-
-class RolloutMoved(BaseModel):
-    """A rollout after a move, and the decision the move recorded (when it ended)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rollout: Rollout
-    decision: Decision | None = None
 
 
 def start_rollout_for_check(
@@ -43,7 +29,7 @@ def start_rollout_for_check(
     Raises Conflict when the active configuration is no longer the one the check measured,
     LeaseLost when `lease_holder` no longer holds the use case's lease.
     """
-    active = store.require_use_case(use_case, session=session).active_configuration_id
+    active = use_cases.require_use_case(use_case, session=session).active_configuration_id
     if active != decision.configuration_id:
         raise Conflict(
             f"use case {use_case!r} changed while this check ran (active configuration "
@@ -80,7 +66,7 @@ def step_observations(
 
 def move_rollout(
     rollout_id: int,
-    action: Action,
+    action: RolloutAction,
     *,
     expected_version: int,
     reason: str,
@@ -122,12 +108,12 @@ def move_rollout(
         eval_run_ids=list(rollout.evidence.get("eval_run_ids", [])),
         gate_results=gates,
     )
-    version = store.require_use_case(rollout.use_case, session=session).version
-    decision = store.record_decision(
+    version = use_cases.require_use_case(rollout.use_case, session=session).version
+    decision = decisions.record_decision(
         rollout.use_case, draft, expected_version=version, session=session
     )
     return RolloutMoved(rollout=moved, decision=decision)
 
 
 def _phase_of(configuration_id: int, session: Session) -> Phase:
-    return store.get_configuration(configuration_id, session=session).phase
+    return configurations.get_configuration(configuration_id, session=session).phase

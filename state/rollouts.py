@@ -5,97 +5,18 @@ canaries to shares of the routing keys (`state/split.py`); its step and status l
 crashed rollout flow resumes where it was. Writes are guarded by the rollout's `version`.
 """
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from state import lookup
 from state.convert import aware
+from state.domain.rollouts import ENDED, Arm, Rollout, RolloutDraft, RolloutStatus
 from state.errors import Conflict, InputError, NotFound
 from state.models import UseCaseRecord, utcnow
-from state.phases import Phase
 from state.rollout_models import RolloutArmRecord, RolloutRecord
-from state.spec_rollout import LiveMetrics, RolloutStep
-from state.split import CONTROL, canary_weights
-
-Status = Literal["running", "paused", "promoted", "aborted"]
-ENDED = ("promoted", "aborted")
-
-
-class Arm(BaseModel):
-    """One configuration a rollout serves; position 0 is the control."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    configuration_id: int
-    position: int
-
-
-class RolloutDraft(BaseModel):
-    """A rollout about to start: the canaries, the spec's steps, and what led to it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    to_phase: Phase
-    canaries: dict[str, int] = Field(description="arm name → configuration id, in order")
-    steps: list[RolloutStep] = Field(min_length=1)
-    live_metrics: LiveMetrics = LiveMetrics()
-    kind: Literal["canary", "ab"] = "canary"
-    evidence: dict[str, Any] = Field(default_factory=dict)
-    started_by: str = "phasegate"
-    flow_run_id: str | None = None
-
-
-class Rollout(BaseModel):
-    """A rollout as stored: its arms, its step and status, what started it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    use_case: str
-    kind: str
-    to_phase: Phase
-    status: Status
-    steps: list[RolloutStep]
-    step: int
-    step_started_at: datetime
-    live_metrics: LiveMetrics
-    evidence: dict[str, Any]
-    started_by: str
-    flow_run_id: str | None
-    reason: str
-    version: int
-    created_at: datetime
-    ended_at: datetime | None
-    arms: list[Arm]
-
-    @property
-    def weight(self) -> float:
-        """The canaries' share in per cent at this step."""
-        return self.steps[self.step].weight if self.step < len(self.steps) else 100.0
-
-    @property
-    def weights(self) -> list[float]:
-        """Per-cent shares of the arms, in arm order."""
-        return canary_weights(self.weight, len(self.arms))
-
-    @property
-    def last_step(self) -> bool:
-        """Whether promoting this step makes the canary active (100 %)."""
-        return self.step >= len(self.steps) - 1
-
-    @property
-    def canary(self) -> Arm:
-        """The first canary arm."""
-        return self.arms[1]
-
-    def arm_of(self, configuration_id: int) -> Arm | None:
-        """The arm serving a configuration, or None."""
-        return next((a for a in self.arms if a.configuration_id == configuration_id), None)
+from state.split import CONTROL
 
 
 def _to_rollout(row: RolloutRecord, name: str, arms: list[RolloutArmRecord]) -> Rollout:
@@ -192,7 +113,7 @@ def change_rollout(
     *,
     expected_version: int,
     session: Session,
-    status: Status | None = None,
+    status: RolloutStatus | None = None,
     step: int | None = None,
     reason: str | None = None,
     flow_run_id: str | None = None,

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from state.domain.status import StatusRow
 from state.revisions import head_revision
 from state.volume_window import window_start
 
 if TYPE_CHECKING:  # only types: the fast path imports none of the store's models
-    from state.approvals import Approval
-    from state.domain import Configuration, Decision, UseCase
+    from state.domain import Approval, Configuration, Decision, UseCase
 
 # {p} is the driver's placeholder. The last decision is the newest; the pending approval shown
 # is the latest requested (as `status` showed when it read them through the store functions).
@@ -38,22 +37,6 @@ FROM use_case u LEFT JOIN configuration c ON c.id = u.active_configuration_id
 ORDER BY u.name
 """
 VERSION = "SELECT version_num FROM alembic_version"
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    """One use case as `phasegate status` shows it."""
-
-    name: str
-    phase: str
-    configuration_id: int | None
-    model: str | None
-    retrieval: dict[str, Any] | None
-    routed: bool
-    last_decision: str | None
-    volume_30d: int
-    pending_to_phase: str | None
-    retiring: str | None = None  # "model on YYYY-MM-DD": the active model's noted shutdown
 
 
 def status_row(

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
-from typing import NamedTuple
 
 from sqlalchemy import Insert, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -11,18 +10,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from state import lookup
+from state.domain.intake import UsageCount
 from state.errors import NotFound
 from state.models import UsageRecord, UseCaseRecord
 from state.volume_window import window_start
-
-
-class UsageCount(NamedTuple):
-    """The queries one source reported for one use case on one day."""
-
-    use_case: str
-    day: date
-    count: int
-    source: str = "default"
 
 
 def record_usage(

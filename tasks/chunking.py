@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from state.documents import Chunk
+from state.domain import Chunk
 from state.errors import InputError
 
 # Bump when the rules below change, so that every document is re-chunked on the next ingest.

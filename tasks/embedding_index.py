@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from state.embeddings import ChunkText, EmbeddingMatrix
+from state.domain import ChunkText, EmbeddingMatrix
 from state.errors import Conflict
 from state.settings import ProviderOptions
 from state.store_api import Store

@@ -1,6 +1,6 @@
 """Whether a provider webhook reported an object's end: the flag the webhook API keeps."""
 
-from state.deliveries import provider_scope
+from state.domain import provider_scope
 from state.store_api import Store
 from tasks.llm_batch import Ended
 

@@ -6,8 +6,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
+from state.domain import RetirementNotice
 from state.errors import ProviderError, ProviderUnreachable
-from state.retirements import RetirementNotice
 from state.settings import ProviderOptions
 from tasks.llm import model_shutdowns
 

@@ -5,8 +5,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from state.documents import Chunk, IngestReport
-from state.domain import EvalItem
+from state.domain import Chunk, EvalItem, IngestReport
 from state.errors import InputError
 from state.settings import ProviderOptions
 from state.spec import Retriever

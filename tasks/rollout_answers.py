@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 from prefect.states import Running
 from pydantic import Field
 
-from state.rollouts import Rollout
+from state.domain import Rollout
 
 NOT_BLANK = r"\S"
 # The deployment of prefect.yaml that analyses one rollout and shows the form when it asks.

@@ -7,9 +7,8 @@ from pathlib import Path
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from state.domain import EvalItem
+from state.domain import EvalItem, Interaction
 from state.errors import LeakageError
-from state.interactions import Interaction
 from state.spec import UseCaseSpec
 from tasks.training_set import (
     MARKER_RE,

@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from state.canonical import canonical_json
+from state.domain import Interaction
 from state.errors import SpecError
-from state.interactions import Interaction
 from state.yaml_text import decode_utf8
 from tasks.training_format import ErrorKind, check_example, message_tokens
 

@@ -1,9 +1,7 @@
 """A use case with an active configuration and a canary, and a rollout of it, for tests."""
 
-from state import store
-from state.domain import ConfigurationDraft, DecisionDraft
+from state.domain import ConfigurationDraft, DecisionDraft, Rollout, RolloutDraft
 from state.phases import DecisionKind, Phase
-from state.rollouts import Rollout, RolloutDraft
 from state.spec_rollout import RolloutStep
 from state.store_api import Store
 
@@ -32,4 +30,4 @@ def start(store_url: str, name: str, canary_id: int, *weights: float) -> Rollout
     return Store(store_url).start_rollout(name, draft)
 
 
-__all__ = ["control_and_canary", "start", "store"]
+__all__ = ["control_and_canary", "start"]

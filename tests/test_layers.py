@@ -24,6 +24,33 @@ LEAVES = {
     "state/store_location.py",
 }
 DATABASE_PACKAGES = {"sqlmodel", "sqlalchemy", "alembic", "psycopg"}
+#: What code above `state/` (and bench/) may import of it: the face, the domain's terms, and the
+#: vocabulary leaves.
+FACE = {
+    "state.store_api",  # Store, the one way to the database
+    "state.domain",  # the glossary of what Store takes and returns
+    "state.spec",
+    "state.settings",
+    "state.errors",
+    "state.phases",
+}
+#: Leaves that import no store module, used above `state/` for good reason: inputs (the bounds
+#: every door checks), spec_metrics and spec_rollout (sections of the spec), canonical (the
+#: JSON and hash the store keeps), yaml_text (strict YAML), store_location (where the store
+#: is, without SQLAlchemy); and status_read, status's reader through the DB-API (importing
+#: SQLAlchemy alone would cost `phasegate status` its CPU budget).
+JUSTIFIED_LEAVES = {
+    "state.inputs",
+    "state.spec_metrics",
+    "state.spec_rollout",
+    "state.canonical",
+    "state.yaml_text",
+    "state.store_location",
+    "state.status_read",
+}
+#: The storage benchmark's fill, query plan and size read the tables below the face.
+BELOW_THE_FACE = {"bench/store_sql.py"}
+ABOVE_STATE = ["phasegate", "flows", "tasks", "bench"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -90,14 +117,50 @@ def test_leaves_import_nothing_of_the_project() -> None:
     assert wrong == []
 
 
+def _above_state() -> list[Path]:
+    paths = [path for layer in ABOVE_STATE for path in _modules(layer)]
+    return [path for path in paths if str(path.relative_to(ROOT)) not in BELOW_THE_FACE]
+
+
 def test_only_state_touches_the_database() -> None:
     wrong = [
         f"{path.relative_to(ROOT)} imports {name}"
-        for layer in ("phasegate", "flows", "tasks", "sandbox")
-        for path in _modules(layer)
+        for path in [*_above_state(), *_modules("sandbox")]
         for name in sorted(_imports(path) & DATABASE_PACKAGES)
     ]
     assert wrong == []
+
+
+def _state_modules_imported(path: Path) -> set[str]:
+    """The `state` modules a file imports, anywhere in it: `state.x` for `from state import x`."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("state."))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "state":
+                found.update(f"state.{alias.name}" for alias in node.names)
+            elif node.module.startswith("state."):
+                found.add(node.module)
+    return found
+
+
+def test_nothing_above_state_imports_more_than_its_face() -> None:
+    allowed = FACE | JUSTIFIED_LEAVES
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _above_state()
+        for name in sorted(_state_modules_imported(path) - allowed)
+    ]
+    assert wrong == []
+
+
+def test_the_justified_leaves_import_no_store_module() -> None:
+    leaves = {f"state/{name.split('.')[1]}.py" for name in JUSTIFIED_LEAVES}
+    assert leaves <= LEAVES | {"state/status_read.py"}
+    store_modules = {"state.db", "state.models", "state.store_api"}
+    status_read = _state_modules_imported(ROOT / "state/status_read.py")
+    assert status_read & store_modules == set()
 
 
 def _module_name(path: Path) -> str:
@@ -217,8 +280,20 @@ def _session_openers(path: Path) -> set[tuple[str, str]]:
 def test_no_session_is_opened_outside_state() -> None:
     wrong = [
         f"{path.relative_to(ROOT)}:{where}: {name}"
-        for layer in ("phasegate", "flows", "tasks")
-        for path in _modules(layer)
+        for path in _above_state()
         for where, name in sorted(_session_openers(path))
+    ]
+    assert wrong == []
+
+
+def test_only_the_store_opens_sessions_inside_state() -> None:
+    """Store functions take the session; only the Store (and db.py, which makes it) opens one."""
+    openers = {"state/store_api.py", "state/db.py"}
+    wrong = [
+        f"{path.relative_to(ROOT)}:{where}: {name}"
+        for path in _modules("state")
+        if str(path.relative_to(ROOT)) not in openers
+        for where, name in sorted(_session_openers(path))
+        if name != "import Session" and where != "<module>"
     ]
     assert wrong == []

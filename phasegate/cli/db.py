@@ -11,8 +11,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations to the state store."""
-    from state.db import engine_for
     from state.settings import get_settings
+    from state.store_api import Store
 
-    engine = engine_for(get_settings().store_url)
-    console.print(f"state store at head: {engine.url!r}")
+    console.print(f"state store at head: {Store(get_settings().store_url).upgrade()}")

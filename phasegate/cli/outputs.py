@@ -21,7 +21,6 @@ from phasegate.cli.records import (
     configuration,
 )
 from state import domain
-from state.approvals import Approval
 from state.phases import DecisionKind, Phase
 from state.spec import PromptVariant
 
@@ -67,26 +66,13 @@ class CheckOutput(Record):
     failed_on: bool = Field(description="the decision is one of --fail-on (exit 4)")
 
 
-class EvalOutput(Record):
+class EvalOutput(domain.EvalFigures, Record):
     """`phasegate eval USE_CASE --json`: the recorded eval run's figures."""
 
     eval_run_id: int
     use_case: str
     prompt: str
     model: str
-    metric: str
-    n: int
-    mean: float
-    ci_low: float
-    ci_high: float
-    error_rate: float
-    latency_p50_ms: float
-    latency_p95_ms: float
-    prompt_tokens_per_query: float
-    completion_tokens_per_query: float
-    cost_per_query: float | None
-    provider_calls: int
-    retries: int
     transport: Literal["online", "batch"] = Field(
         "online", description="how the answers came: online calls or the Batch API"
     )
@@ -251,7 +237,7 @@ def status(
             domain.Configuration | None,
             domain.Decision | None,
             int,
-            Approval | None,
+            domain.Approval | None,
             str | None,
         ]
     ],

@@ -5,13 +5,12 @@ appears (a decision in `history` is the decision in `check`).
 """
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from state import domain
-from state.phases import DecisionKind, GateStatus, Phase
-from state.prompt_library import PromptVersion as PromptVersionRecord
+from state.domain import PromptVersion as PromptVersionRecord
+from state.phases import DecisionKind, Phase
 
 Scalar = float | int | str | bool | None
 
@@ -22,16 +21,8 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Gate(Record):
+class Gate(domain.GateResult, Record):
     """One check of a gate: its verdict, what was observed, against what."""
-
-    stage: str
-    check: str
-    status: GateStatus
-    observed: Scalar = None
-    threshold: Scalar = None
-    detail: str = ""
-    evidence: dict[str, Any] = Field(default_factory=dict)
 
 
 class Decision(Record):
@@ -52,16 +43,10 @@ class Decision(Record):
     gates: list[Gate]
 
 
-class Configuration(Record):
+class Configuration(domain.ConfigurationDraft, Record):
     """What an application calls in a phase."""
 
     id: int
-    phase: Phase
-    model: str
-    prompt_version_id: int | None
-    model_version_id: int | None
-    retrieval: dict[str, Any] | None
-    routing: dict[str, Any] | None
 
 
 class MetricFigure(Record):
@@ -89,32 +74,17 @@ class PromptVersion(Record):
     created_at: datetime
 
 
-class Lease(Record):
+class Lease(domain.LeaseInfo, Record):
     """A check lease held now."""
 
-    use_case: str
-    flow_run_id: str
-    host: str
-    pid: int
-    acquired_at: datetime
-    renewed_at: datetime
-    expires_at: datetime = Field(description="stale after this: the next check takes it over")
 
-
-class LeaseBreak(Record):
+class LeaseBreak(domain.LeaseBreak, Record):
     """A lease broken by a person (`phasegate lease break`)."""
-
-    use_case: str
-    flow_run_id: str
-    host: str
-    broken_by: str
-    reason: str
-    broken_at: datetime
 
 
 def gate(result: domain.GateResult) -> Gate:
     """A gate result of the store as printed."""
-    return Gate.model_validate(result.model_dump(include=set(Gate.model_fields)))
+    return Gate.model_validate(result.model_dump())
 
 
 def decision(recorded: domain.Decision) -> Decision:

@@ -8,8 +8,8 @@ import typer
 from phasegate.cli.app import AsJson, app, console, print_json, store, today
 
 if TYPE_CHECKING:
+    from state.domain import StatusRow
     from state.settings import Settings
-    from state.status_read import StatusRow
     from state.store_location import StoreLocation
 
 

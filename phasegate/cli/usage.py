@@ -29,8 +29,8 @@ def usage_record(
 ) -> None:
     """Record the queries a use case served on one day (replaces that day's count)."""
     from phasegate.cli import outputs
+    from state.domain import UsageCount
     from state.inputs import DEFAULT_SOURCE, parse_day, usage_report
-    from state.usage import UsageCount
 
     when = today() if day is None else parse_day(day)
     if when is None:

@@ -19,10 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # only types: printing needs none of the store's modules
-    from state.domain import Decision
-    from state.leases import LeaseBreak, LeaseInfo
-    from state.prompt_library import PromptVersion
-    from state.status_read import StatusRow
+    from state.domain import Decision, LeaseBreak, LeaseInfo, PromptVersion, StatusRow
 
 MIN_DESCRIPTION = 8
 STATUS_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}

@@ -13,8 +13,7 @@ step) and answers pass, fail or inconclusive with always-valid bounds from `task
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.domain import GateResult
-from state.interactions import Observation
+from state.domain import GateResult, Observation
 from state.phases import Stage
 from state.spec_rollout import LiveMetrics
 from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result

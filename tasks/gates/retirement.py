@@ -1,8 +1,7 @@
 """The `model_retirement` check: a model of the active configuration shuts down soon."""
 
-from state.domain import GateResult
+from state.domain import GateResult, RetirementNotice
 from state.phases import GateStatus, Stage
-from state.retirements import RetirementNotice
 from tasks.gates.results import gate_result
 
 

@@ -24,7 +24,7 @@ from phasegate.serve import LocalPrefect
 from state.db import store_session
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec
+from state.use_cases import apply_spec
 from tasks.approvals import give_answer
 from tasks.events import APPROVAL_REQUESTED, DECISION_RECORDED
 from tests.e2e.test_webhook_to_decision import wait_for

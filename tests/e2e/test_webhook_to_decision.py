@@ -24,9 +24,10 @@ from phasegate.serve import LocalPrefect
 from phasegate.signing import new_secret, signed_request
 from phasegate.webhooks import create_app
 from state.db import store_session
+from state.decisions import list_decisions
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions, require_use_case
+from state.use_cases import apply_spec, require_use_case
 
 pytestmark = pytest.mark.prefect
 

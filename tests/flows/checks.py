@@ -10,10 +10,12 @@ import pytest
 from prefect.states import State
 
 from flows.phase_check import check_phase
-from state.approvals import Approval, pending_approvals
+from state.approvals import pending_approvals
+from state.configurations import get_configuration
 from state.db import store_session
-from state.domain import Configuration, Decision, UseCase
-from state.store import get_configuration, get_decision_by_run, require_use_case
+from state.decisions import get_decision_by_run
+from state.domain import Approval, Configuration, Decision, UseCase
+from state.use_cases import require_use_case
 from tests.flows.journey import (
     USE_CASE,
     Journey,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from state.approvals import Approval
+from state.domain import Approval
 from state.settings import Settings, get_settings
 from tasks.approvals import give_answer
 from tests.flows.checks import Approver, JourneyRecord, run_check, start_from

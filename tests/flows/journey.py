@@ -25,12 +25,12 @@ from prefect.states import State
 from sqlmodel import col, select
 
 from state.db import store_session
-from state.domain import UseCase
+from state.domain import UsageCount, UseCase
 from state.models import ActivationRecord, ApprovalRecord, CheckLeaseRecord
 from state.settings import get_settings
 from state.spec import find_spec_files, load_spec
-from state.store import apply_spec, require_use_case
-from state.usage import UsageCount, record_usage_many
+from state.usage import record_usage_many
+from state.use_cases import apply_spec, require_use_case
 from tests.plugins.sandbox_server import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[2]

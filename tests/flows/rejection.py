@@ -13,11 +13,12 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 
 from phasegate.cli.phases import reject_command
-from state.approvals import Approval
 from state.db import store_session
+from state.decisions import get_decision_by_run
+from state.domain import Approval
 from state.errors import ApprovalError
 from state.settings import get_settings
-from state.store import get_decision_by_run, require_use_case
+from state.use_cases import require_use_case
 from tasks.approvals import give_answer
 from tests.flows.checks import Approver, JourneyRecord, Step, run_check, start_from
 from tests.flows.journey import USE_CASE, Journey, approval_row, flow_run_state

@@ -10,11 +10,12 @@ import pytest
 from flows.sweep import expire_stale_approvals
 from state.approvals import pending_approvals, request_approval
 from state.db import store_session
+from state.decisions import list_decisions
 from state.errors import ApprovalError
 from state.models import utcnow
 from state.phases import Phase
 from state.settings import get_settings
-from state.store import list_decisions, require_use_case
+from state.use_cases import require_use_case
 from tasks.approvals import give_answer
 from tests.flows.checks import JourneyRecord, Step, run_check, start_from
 from tests.flows.journey import (

@@ -8,7 +8,7 @@ from prefect.states import State
 
 from flows.phase_check import check_phase
 from state.db import store_session
-from state.store import list_decisions
+from state.decisions import list_decisions
 from tests.flows.journey import USE_CASE, Journey, activations, in_thread, leases, wait_until
 
 CHECKS = 10

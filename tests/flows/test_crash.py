@@ -13,8 +13,8 @@ from prefect.settings import PREFECT_API_URL
 
 from phasegate.processes import alive, descendants
 from state.db import store_session
+from state.decisions import list_decisions
 from state.settings import Settings
-from state.store import list_decisions
 from tests.flows.checks import run_check
 from tests.flows.journey import (
     ROOT,

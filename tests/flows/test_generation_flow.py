@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 import pytest
 
+from state.configurations import get_configuration
 from state.db import store_session
 from state.evals import get_eval_run
-from state.store import get_configuration
 from tests.flows.checks import run_check
 from tests.flows.journey import Journey
 

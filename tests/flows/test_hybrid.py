@@ -14,20 +14,16 @@ from flows.hybrid import check_hybrid
 from phasegate.signing import new_secret, signed_request
 from phasegate.webhooks import create_app
 from state.db import store_session
-from state.domain import Decision, DecisionDraft
+from state.decisions import list_decisions, record_decision
+from state.domain import Decision, DecisionDraft, NewInteraction
 from state.errors import InputError
 from state.evals import get_eval_run
-from state.interactions import NewInteraction, record_interactions
+from state.interactions import record_interactions
 from state.leases import acquire_lease
 from state.phases import DecisionKind, Phase
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import (
-    apply_spec,
-    list_decisions,
-    record_decision,
-    require_use_case,
-)
+from state.use_cases import apply_spec, require_use_case
 from tasks.routing import rule_of
 from tests.flows.tiny_usecase import (
     EVAL_TEMPLATE,

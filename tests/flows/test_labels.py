@@ -19,13 +19,15 @@ from flows.monitoring import monitor, monitor_use_case
 from flows.phase_check import check_phase
 from flows.rag import build_rag
 from flows.sweep import sweep
+from state.configurations import save_configuration
 from state.db import store_session
+from state.decisions import record_decision
 from state.domain import ConfigurationDraft, DecisionDraft
 from state.leases import acquire_lease
 from state.phases import DecisionKind, Phase
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import apply_spec, record_decision, save_configuration
+from state.use_cases import apply_spec
 from tests.flows.checks import JourneyRecord
 from tests.specs import write_spec
 

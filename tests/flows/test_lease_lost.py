@@ -11,11 +11,11 @@ import pytest
 from flows.sweep import expire_stale_approvals
 from phasegate.cli.lease import lease_break
 from phasegate.cli.phases import approve_command
-from state.approvals import Approval
 from state.db import store_session
+from state.decisions import list_decisions
+from state.domain import Approval
 from state.errors import ApprovalError
 from state.settings import get_settings
-from state.store import list_decisions
 from tasks.approvals import give_answer
 from tests.flows.checks import Approver, run_check
 from tests.flows.journey import USE_CASE, Journey, approval_row, leases

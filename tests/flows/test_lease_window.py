@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import select
 
 from phasegate.cli.phases import reject_command
-from state.approvals import Approval
 from state.db import store_session
+from state.domain import Approval
 from state.leases import acquire_lease
 from state.models import CheckLeaseRecord, utcnow
 from state.settings import get_settings

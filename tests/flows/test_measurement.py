@@ -19,13 +19,14 @@ from flows.monitoring import monitor
 from flows.phase_check import check_phase
 from phasegate.cli.exits import run
 from state.db import store_session
+from state.decisions import list_decisions
 from state.domain import Decision
 from state.errors import MeasurementInvalid
 from state.evals import get_eval_run
 from state.models import EvalRunRecord
 from state.settings import get_settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions
+from state.use_cases import apply_spec
 from tasks.events import REGRESSION_DETECTED
 from tests.flows.checks import run_check
 from tests.flows.journey import USE_CASE, Journey

@@ -25,14 +25,15 @@ from flows.hybrid import check_hybrid
 from flows.monitoring import MonitorOutcome, monitor
 from flows.phase_check import check_phase
 from state.db import store_session
-from state.domain import Configuration, Decision, EvalRun
+from state.decisions import list_decisions
+from state.domain import Configuration, Decision, EvalRun, NewInteraction
 from state.errors import NotFound
 from state.evals import get_eval_run
-from state.interactions import NewInteraction, record_interactions
+from state.interactions import record_interactions
 from state.leases import acquire_lease
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions, require_use_case
+from state.use_cases import apply_spec, require_use_case
 from tasks.events import REGRESSION_DETECTED
 from tests.flows.tiny_usecase import GUARDED, MODULES, TUNED, active_configuration, port, start_tiny
 from tests.plugins.sandbox_server import SandboxServer

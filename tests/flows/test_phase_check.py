@@ -4,10 +4,10 @@ import pytest
 
 from flows.phase_check import check_phase
 from state.db import store_session
+from state.decisions import list_decisions
 from state.errors import NotFound
 from state.evals import get_eval_run
 from state.settings import Settings
-from state.store import list_decisions
 from tests.flows.checks import JourneyRecord
 from tests.flows.journey import APPROVER, USE_CASE, activations, approval_row, leases
 

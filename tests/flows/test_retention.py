@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from flows.sweep import prune_store
-from state import store
+from state import configurations, decisions, use_cases
 from state.db import store_session
 from state.domain import ConfigurationDraft, DecisionDraft, GateResult
 from state.evals import record_eval_run
@@ -51,7 +51,7 @@ def _old_monitor_run(store_url: str, run_id: str, cited: bool) -> None:
             .values(created_at=utcnow() - timedelta(days=120))
         )
         if cited:
-            version = store.require_use_case("demo-qa", session=session).version
+            version = use_cases.require_use_case("demo-qa", session=session).version
             draft = DecisionDraft(
                 kind=DecisionKind.ROLLED_BACK,
                 to_phase=Phase.PROMPTING,
@@ -59,7 +59,7 @@ def _old_monitor_run(store_url: str, run_id: str, cited: bool) -> None:
                 eval_run_ids=[stored.id],
                 gate_results=[GateResult(check="regression", status=GateStatus.FAIL)],
             )
-            store.record_decision("demo-qa", draft, expected_version=version, session=session)
+            decisions.record_decision("demo-qa", draft, expected_version=version, session=session)
 
 
 @pytest.mark.prefect
@@ -67,9 +67,9 @@ def test_prune_store_deletes_the_artifacts_of_pruned_runs_only(
     flows_api: None, store_url: str, tmp_path: Path
 ) -> None:
     with store_session(store_url) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path)), session=session)
+        use_cases.apply_spec(load_spec(write_spec(tmp_path)), session=session)
         draft = ConfigurationDraft(phase=Phase.PROMPTING, model="m1")
-        store.save_configuration("demo-qa", draft, session=session)
+        configurations.save_configuration("demo-qa", draft, session=session)
     pruned, kept = report_something(), report_something()
     _old_monitor_run(store_url, pruned, cited=False)
     _old_monitor_run(store_url, kept, cited=True)

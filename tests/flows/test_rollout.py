@@ -28,11 +28,11 @@ from flows.rollout import roll_out, roll_out_all
 from phasegate.cli import app
 from phasegate.cli.exits import run
 from state.db import store_session
-from state.interactions import NewInteraction, record_interactions
+from state.domain import NewInteraction, Rollout
+from state.interactions import record_interactions
 from state.models import utcnow
 from state.phases import DecisionKind, Phase
 from state.rollout_models import RolloutRecord
-from state.rollouts import Rollout
 from state.settings import Settings, get_settings
 from state.spec import load_spec
 from state.split import arm_index, routing_point

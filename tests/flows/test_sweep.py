@@ -11,8 +11,8 @@ from flows.phase_check import check_phase
 from flows.sweep import sweep
 from state.approvals import pending_approvals
 from state.db import store_session
+from state.decisions import list_decisions
 from state.phases import GateStatus
-from state.store import list_decisions
 from tests.flows.journey import USE_CASE, Journey
 
 

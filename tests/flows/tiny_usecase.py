@@ -22,12 +22,13 @@ import pytest
 import yaml
 
 from flows.phase_check import check_phase
+from state.configurations import get_configuration
 from state.db import store_session
-from state.domain import Configuration
+from state.domain import Configuration, UsageCount
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec, get_configuration, require_use_case
-from state.usage import UsageCount, record_usage_many
+from state.usage import record_usage_many
+from state.use_cases import apply_spec, require_use_case
 from tests.plugins.sandbox_server import SandboxServer
 
 TUNED, GUARDED = "tiny-qa", "tiny-canary"

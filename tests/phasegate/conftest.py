@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from state import store
+from state import use_cases
 from state.db import make_engine, session_scope, upgrade
 from state.settings import Settings
 from state.spec import load_spec
@@ -36,7 +36,7 @@ def template_store_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     with session_scope(engine) as session:
-        store.apply_spec(load_spec(write_spec(directory / "specs", name=NAME)), session=session)
+        use_cases.apply_spec(load_spec(write_spec(directory / "specs", name=NAME)), session=session)
     with engine.connect() as connection:
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()

@@ -16,11 +16,12 @@ from phasegate import schemas
 from phasegate.cli.exits import run
 from state import db, status_read
 from state.approvals import request_approval
+from state.decisions import list_decisions
 from state.leases import acquire_lease
 from state.phases import Phase
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions
+from state.use_cases import apply_spec
 from tests.specs import write_spec
 
 DEAD_STORE = "postgresql://nobody:secret@127.0.0.1:1/phasegate"

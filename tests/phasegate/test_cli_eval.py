@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 from phasegate.cli.evaluate import eval_command
-from state import db, store
+from state import db, use_cases
 from state.errors import InputError, MeasurementInvalid, NotFound, SpecError
 from state.evals import get_eval_run
 from state.settings import Settings, get_settings
@@ -41,7 +41,7 @@ def cli_settings_fixture(
 
 def _apply(path: Path) -> None:
     with store_session() as session:
-        store.apply_spec(load_spec(path), session=session)
+        use_cases.apply_spec(load_spec(path), session=session)
 
 
 def _eval(*args: str) -> Result:

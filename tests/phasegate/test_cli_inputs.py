@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from phasegate.cli.exits import run
-from state import store
+from state import use_cases
 from state.db import store_session
+from state.domain import UsageCount
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.usage import record_usage
+from state.usage import record_usage_many
 from tests.specs import write_spec
 
 NAME = "demo-qa"
@@ -57,8 +58,10 @@ def cli_store_fixture(
     monkeypatch.setenv("PHASEGATE_DATABASE_URL", store_url)
     get_settings.cache_clear()
     with store_session(store_url) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path / "registered", name=NAME)), session=session)
-        record_usage(NAME, date.fromisoformat(DAY), 5, source="app", session=session)
+        use_cases.apply_spec(
+            load_spec(write_spec(tmp_path / "registered", name=NAME)), session=session
+        )
+        record_usage_many([UsageCount(NAME, date.fromisoformat(DAY), 5, "app")], session=session)
     return store_url
 
 

@@ -8,9 +8,10 @@ import pytest
 from phasegate.cli import main
 from state.approvals import pending_approvals
 from state.db import store_session
+from state.decisions import list_decisions
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions, require_use_case
+from state.use_cases import apply_spec, require_use_case
 from tests.specs import write_spec
 
 

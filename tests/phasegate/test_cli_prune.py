@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from phasegate.cli import app
 from phasegate.cli.prune import parse_age
-from state import store
+from state import decisions, use_cases
 from state.db import store_session
 from state.domain import DecisionDraft
 from state.errors import InputError
@@ -29,9 +29,9 @@ def skipped_fixture(settings: Settings, tmp_path: Path) -> Settings:
     """demo-qa with one `skipped` decision 120 days old."""
     assert runner.invoke(app, ["apply", str(write_spec(tmp_path / "specs"))]).exit_code == 0
     with store_session(settings.store_url) as session:
-        version = store.require_use_case("demo-qa", session=session).version
+        version = use_cases.require_use_case("demo-qa", session=session).version
         draft = DecisionDraft(kind=DecisionKind.SKIPPED, to_phase=Phase.RAG, flow_run_id="old")
-        store.record_decision("demo-qa", draft, expected_version=version, session=session)
+        decisions.record_decision("demo-qa", draft, expected_version=version, session=session)
         session.execute(update(DecisionRecord).values(created_at=utcnow() - timedelta(days=120)))
     return settings
 

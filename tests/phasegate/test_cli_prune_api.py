@@ -9,7 +9,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import update
 
-from state import store
+from state import decisions, use_cases
 from state.db import store_session
 from state.domain import DecisionDraft
 from state.evals import record_eval_run
@@ -34,11 +34,11 @@ def _backdate_old_rows(store_url: str) -> None:
             update={"id": None, "use_case": NAME, "purpose": "monitor", "configuration_id": None}
         )
         record_eval_run(run.model_copy(update={"flow_run_id": str(uuid.uuid4())}), session=session)
-        version = store.require_use_case(NAME, session=session).version
+        version = use_cases.require_use_case(NAME, session=session).version
         draft = DecisionDraft(
             kind=DecisionKind.SKIPPED, to_phase=Phase.RAG, flow_run_id=str(uuid.uuid4())
         )
-        store.record_decision(NAME, draft, expected_version=version, session=session)
+        decisions.record_decision(NAME, draft, expected_version=version, session=session)
         old = utcnow() - timedelta(days=120)
         for table in (EvalRunRecord, DecisionRecord, ResponseCacheRecord):
             session.execute(update(table).values(created_at=old))

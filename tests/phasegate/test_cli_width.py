@@ -8,13 +8,15 @@ import pytest
 from phasegate.cli.exits import run
 from state import db
 from state.approvals import request_approval
+from state.configurations import save_configuration
+from state.decisions import record_decision
 from state.domain import ConfigurationDraft, DecisionDraft, GateResult
 from state.leases import acquire_lease
 from state.phases import DecisionKind, GateStatus, Phase
 from state.prompt_library import save_prompt_version
 from state.settings import Settings
 from state.spec import PromptVariant, load_spec
-from state.store import apply_spec, record_decision, require_use_case, save_configuration
+from state.use_cases import apply_spec, require_use_case
 from tests.specs import write_spec
 
 NAME = "feedback-triage-for-the-european-enterprise-customers"

@@ -17,13 +17,15 @@ from typer.testing import CliRunner
 
 from phasegate.cli import app
 from phasegate.report_html import CLI_COLOUR, PHASE_COLOURS
+from state.configurations import save_configuration
 from state.db import store_session
+from state.decisions import list_decisions, record_decision
 from state.domain import ConfigurationDraft, DecisionDraft, EvalRun, GateResult
 from state.evals import record_eval_run
 from state.phases import DecisionKind, GateStatus, Phase
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions, record_decision, save_configuration
+from state.use_cases import apply_spec
 from tests.specs import write_spec
 from tests.tasks.gate_builders import eval_run
 

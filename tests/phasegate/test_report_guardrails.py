@@ -8,7 +8,7 @@ from state.domain import EvalRun, ItemResult
 from state.evals import record_eval_run
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import apply_spec
+from state.use_cases import apply_spec
 from tests.specs import write_spec
 from tests.tasks.gate_builders import eval_run
 

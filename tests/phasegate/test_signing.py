@@ -22,7 +22,7 @@ from phasegate.signing import (
     signed_request,
     verify,
 )
-from state.deliveries import Delivery
+from state.domain import Delivery
 from state.settings import webhook_key
 
 SECRET = "whsec_dGVzdC1zZWNyZXQtb2YtdGhpcnR5LXR3by1ieXRlcw=="

@@ -19,17 +19,16 @@ from phasegate.signing import new_secret
 from phasegate.traffic import Traffic, simulate_traffic
 from phasegate.webhooks import create_app
 from state.db import store_session
-from state.domain import ConfigurationDraft, DecisionDraft
+from state.domain import ConfigurationDraft, DecisionDraft, RolloutDraft
 from state.errors import InputError
 from state.interactions import observations
 from state.models import InteractionRecord
 from state.phases import DecisionKind, Phase
-from state.rollouts import RolloutDraft
 from state.settings import Settings, get_settings
 from state.spec import load_spec
 from state.spec_rollout import RolloutStep
-from state.store import apply_spec
 from state.store_api import Store
+from state.use_cases import apply_spec
 from tasks.eval_sets import load_eval_set
 from tasks.live_stats import sample_ratio_p_value
 from tasks.metrics import METRICS

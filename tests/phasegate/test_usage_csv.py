@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from phasegate.usage_csv import read_usage_csv
+from state.domain import UsageCount
 from state.errors import InputError
-from state.usage import UsageCount
 
 HEADER = "use_case,day,count,source\n"
 

@@ -13,12 +13,12 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from phasegate.usage_writer import UsageWriter
-from state import store
+from state import use_cases
 from state.db import engine_for, store_session
-from state.deliveries import Delivery, Replays
+from state.domain import Delivery, Replays, UsageCount
 from state.errors import ApiError, NotFound
 from state.spec import load_spec
-from state.usage import UsageCount, volume
+from state.usage import volume
 from tests.specs import write_spec
 
 NAME = "demo-qa"
@@ -29,7 +29,7 @@ DAY = date(2026, 11, 24)
 def url_fixture(store_url: str, tmp_path: Path) -> str:
     """A store (SQLite, then PostgreSQL) with the use case demo-qa registered."""
     with store_session(store_url) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
+        use_cases.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
     return store_url
 
 
@@ -135,7 +135,7 @@ def poisoned_url_fixture(tmp_path: Path) -> str:
     """A SQLite store with demo-qa whose usage table refuses the source `poison`."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     with store_session(url) as session:
-        store.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
+        use_cases.apply_spec(load_spec(write_spec(tmp_path / "specs")), session=session)
         session.execute(
             text(
                 "CREATE TRIGGER refuse_poison BEFORE INSERT ON usage WHEN NEW.source = 'poison' "

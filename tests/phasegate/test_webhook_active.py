@@ -6,7 +6,7 @@ import time
 from fastapi.testclient import TestClient
 
 from phasegate.signing import signed_request
-from state import store
+from state import configurations, decisions, use_cases
 from state.db import store_session
 from state.domain import ConfigurationDraft, DecisionDraft
 from state.model_versions import record_model_version
@@ -54,10 +54,10 @@ def test_active_shows_the_configuration_made_active_and_changes_its_etag(
         "etag"
     ]
     with store_session(any_store_settings.store_url) as session:
-        configuration = store.save_configuration(
+        configuration = configurations.save_configuration(
             NAME, ConfigurationDraft(phase=Phase.PROMPTING, model="sandbox-base"), session=session
         )
-        store.record_decision(
+        decisions.record_decision(
             NAME,
             DecisionDraft(
                 kind=DecisionKind.BASELINED,
@@ -100,9 +100,9 @@ def test_active_resolves_the_prompt_text_and_the_tuned_model(
             prompt_version_id=prompt.id,
             model_version_id=tuned.id,
         )
-        configuration = store.save_configuration(NAME, draft, session=session)
-        version = store.require_use_case(NAME, session=session).version
-        store.record_decision(
+        configuration = configurations.save_configuration(NAME, draft, session=session)
+        version = use_cases.require_use_case(NAME, session=session).version
+        decisions.record_decision(
             NAME,
             DecisionDraft(
                 kind=DecisionKind.BASELINED,

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 
 from phasegate.signing import signed_headers, signed_request, target
 from phasegate.webhooks import create_app
-from state import store
+from state import use_cases
 from state.db import make_engine, store_session
 from state.settings import Settings
 from state.spec import load_spec
@@ -48,7 +48,9 @@ def register(settings: Settings, directory: Path, *names: str) -> None:
     """Apply a spec for each name to the store of `settings`."""
     with store_session(settings.store_url) as session:
         for name in names:
-            store.apply_spec(load_spec(write_spec(directory / name, name=name)), session=session)
+            use_cases.apply_spec(
+                load_spec(write_spec(directory / name, name=name)), session=session
+            )
 
 
 def app_client(settings: Settings, emitted: Emitted, **options: Any) -> TestClient:

@@ -9,10 +9,11 @@ import yaml
 from flows.phase_check import check_phase
 from phasegate.demo_real import SPEC
 from state.db import store_session
+from state.decisions import list_decisions
 from state.evals import get_eval_run, list_eval_runs
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.store import apply_spec, list_decisions
+from state.use_cases import apply_spec
 
 pytestmark = pytest.mark.real
 

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from state.db import session_scope
 from state.spec import load_spec
-from state.store import apply_spec
+from state.use_cases import apply_spec
 from tests.specs import write_spec
 
 

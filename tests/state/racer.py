@@ -3,11 +3,12 @@
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
+from state.configurations import save_configuration
 from state.db import make_engine, session_scope
+from state.decisions import record_decision
 from state.domain import ConfigurationDraft, DecisionDraft
 from state.errors import Conflict
 from state.phases import DecisionKind, Phase
-from state.store import record_decision, save_configuration
 
 
 def advance(url: str, expected_version: int, label: str, barrier: Barrier, results: Queue) -> None:

@@ -7,13 +7,12 @@ from sqlalchemy import text
 
 from state.db import store_session
 from state.deliveries import (
-    Delivery,
-    Replays,
     prune_deliveries,
     release_delivery,
+    reserve,
     reserve_deliveries,
-    reserve_delivery,
 )
+from state.domain import Delivery, Replays
 
 NOW = 1_700_000_000
 
@@ -42,19 +41,19 @@ def test_reserve_answers_new_or_replayed_in_order(store_url: str) -> None:
 def test_reservation_rolled_back_with_its_unit_of_work_is_free_again(store_url: str) -> None:
     delivery = Delivery("a", "msg_1", NOW)
     with pytest.raises(RuntimeError), store_session(store_url) as session:
-        reserve_delivery(delivery, session=session)
+        reserve_deliveries([delivery], session=session)
         raise RuntimeError("the request's write failed")
     with store_session(store_url) as session:
-        assert reserve_delivery(delivery, session=session) is True
+        assert reserve_deliveries([delivery], session=session)[0] is True
 
 
 def test_released_delivery_may_be_reserved_again(store_url: str) -> None:
     delivery = Delivery("a", "msg_1", NOW)
     with store_session(store_url) as session:
-        reserve_delivery(delivery, session=session)
+        reserve_deliveries([delivery], session=session)
         release_delivery(delivery, session=session)
     with store_session(store_url) as session:
-        assert reserve_delivery(delivery, session=session) is True
+        assert reserve_deliveries([delivery], session=session)[0] is True
 
 
 def test_prune_removes_only_deliveries_sent_before_the_cutoff(store_url: str) -> None:
@@ -70,8 +69,8 @@ def test_replays_prune_ids_twice_the_window_old_every_n_reservations(store_url: 
     replays, now = Replays(window=300, prune_every=3), int(time.time())
     with store_session(store_url) as session:
         reserve_deliveries([Delivery("a", "ancient", now - 601)], session=session)
-        replays.reserve([Delivery("a", "one", now), Delivery("a", "two", now)], session=session)
+        reserve(replays, [Delivery("a", "one", now), Delivery("a", "two", now)], session=session)
     assert ("a", "ancient") in _ids(store_url)
     with store_session(store_url) as session:
-        replays.reserve([Delivery("a", "three", now - 599)], session=session)
+        reserve(replays, [Delivery("a", "three", now - 599)], session=session)
     assert _ids(store_url) == [("a", "one"), ("a", "three"), ("a", "two")]

@@ -13,10 +13,10 @@ from sqlmodel import Session
 
 from state import documents
 from state.db import MIGRATIONS, session_scope
-from state.documents import Chunk, DocumentInput
+from state.domain import Chunk, DocumentInput
 from state.errors import InputError, NotFound
 from state.spec import load_spec
-from state.store import apply_spec
+from state.use_cases import apply_spec
 from tests.specs import write_spec
 
 CHUNKER = "test"

@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from state import embeddings
 from state.db import MIGRATIONS, session_scope
-from state.documents import Chunk, DocumentInput, sync_documents
+from state.documents import sync_documents
+from state.domain import Chunk, DocumentInput
 from state.errors import Conflict, InputError, NotFound
 
 MODEL = "embed-a"

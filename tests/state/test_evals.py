@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import Session
 
-from state import store
+from state import configurations
 from state.domain import ConfigurationDraft, EvalRun, ItemResult
 from state.errors import NotFound
 from state.evals import (
@@ -24,7 +24,7 @@ HASH = "e" * 64
 def config_id_fixture(use_case: str, session: Session) -> int:
     """One configuration of the registered demo-qa; returns its id."""
     draft = ConfigurationDraft(phase=Phase.PROMPTING, model="sandbox-base")
-    return store.save_configuration(use_case, draft, session=session).id
+    return configurations.save_configuration(use_case, draft, session=session).id
 
 
 def _run(config_id: int | None, *, errors: int = 0, extra: dict | None = None) -> EvalRun:

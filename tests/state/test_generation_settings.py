@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from state import store
+from state import configurations
 from state.domain import ConfigurationDraft
 from state.errors import SpecError
 from state.phases import Phase
@@ -67,14 +67,14 @@ def test_configuration_without_generation_keeps_its_content_hash(
         "routing": None,
     }
     canonical = json.dumps(before, sort_keys=True, separators=(",", ":"))
-    saved = store.save_configuration(use_case, draft, session=session)
+    saved = configurations.save_configuration(use_case, draft, session=session)
     assert saved.content_hash == hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def test_configuration_keeps_generation_and_answers(use_case: str, session: Session) -> None:
     plain = ConfigurationDraft(phase=Phase.PROMPTING, model="m")
     draft = plain.model_copy(update={"generation": GENERATION, "answers": ANSWERS})
-    saved = store.save_configuration(use_case, draft, session=session)
-    assert saved.id != store.save_configuration(use_case, plain, session=session).id
-    loaded = store.get_configuration(saved.id, session=session)
+    saved = configurations.save_configuration(use_case, draft, session=session)
+    assert saved.id != configurations.save_configuration(use_case, plain, session=session).id
+    loaded = configurations.get_configuration(saved.id, session=session)
     assert (loaded.generation, loaded.answers) == (GENERATION, ANSWERS)

@@ -3,11 +3,13 @@
 import pytest
 from sqlmodel import Session
 
+from state.configurations import save_configuration
+from state.decisions import record_decision
 from state.domain import ConfigurationDraft, DecisionDraft
 from state.errors import NotFound
 from state.history import activation_stack
 from state.phases import DecisionKind, Phase
-from state.store import record_decision, require_use_case, save_configuration
+from state.use_cases import require_use_case
 
 NAME = "demo-qa"
 

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
+from state.domain import NewInteraction
 from state.errors import NotFound
-from state.interactions import NewInteraction, list_labelled_interactions, record_interactions
+from state.interactions import list_labelled_interactions, record_interactions
 
 
 def _new(client_id: str, label: str | None = "yes", text: str = "hello") -> NewInteraction:

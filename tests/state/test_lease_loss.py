@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from state import check_units, leases, store
+from state import check_units, decisions, leases, use_cases
 from state.approvals import get_approval, request_approval
 from state.db import session_scope
 from state.domain import DecisionDraft
@@ -30,7 +30,7 @@ def _break(engine: Engine) -> None:
 def _record(engine: Engine, holder: str | None) -> None:
     draft = DecisionDraft(kind=DecisionKind.SKIPPED, to_phase=Phase.RAG, flow_run_id=RUN)
     with session_scope(engine) as session:
-        version = store.require_use_case("demo-qa", session=session).version
+        version = use_cases.require_use_case("demo-qa", session=session).version
         check_units.record_check(
             "demo-qa",
             draft,
@@ -43,7 +43,7 @@ def _record(engine: Engine, holder: str | None) -> None:
 
 def _decisions(engine: Engine) -> int:
     with session_scope(engine) as session:
-        return len(store.list_decisions("demo-qa", session=session))
+        return len(decisions.list_decisions("demo-qa", session=session))
 
 
 def _ask(engine: Engine) -> None:

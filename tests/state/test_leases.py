@@ -9,15 +9,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from state import leases, store
+from state import leases, use_cases
 from state.db import session_scope
+from state.domain import LeaseInfo, LeaseTaken
 from state.errors import NotFound
 from state.models import CheckLeaseRecord, utcnow
+from state.store_api import Store
 
 TTL = 60.0
 
 
-def _acquire(engine: Engine, run: str, ttl: float = TTL) -> leases.Taken:
+def _acquire(engine: Engine, run: str, ttl: float = TTL) -> LeaseTaken:
     with session_scope(engine) as session:
         return leases.acquire_lease("demo-qa", run, ttl_seconds=ttl, session=session)
 
@@ -25,7 +27,9 @@ def _acquire(engine: Engine, run: str, ttl: float = TTL) -> leases.Taken:
 def _rewrite(engine: Engine, **values: object) -> None:
     """Change the stored lease as a holder elsewhere (or long ago) would have left it."""
     with session_scope(engine) as session:
-        row = session.get(CheckLeaseRecord, store.require_use_case("demo-qa", session=session).id)
+        row = session.get(
+            CheckLeaseRecord, use_cases.require_use_case("demo-qa", session=session).id
+        )
         for key, value in values.items():
             setattr(row, key, value)
         session.add(row)
@@ -45,25 +49,25 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_acquire_lease_refuses_a_second_holder(use_case: str, engine: Engine) -> None:
-    assert _acquire(engine, "run-1") == leases.Taken()
-    assert _acquire(engine, "run-2") == leases.Taken(holder="run-1")
+    assert _acquire(engine, "run-1") == LeaseTaken()
+    assert _acquire(engine, "run-2") == LeaseTaken(holder="run-1")
 
 
 def test_acquire_lease_again_by_the_holder_succeeds(use_case: str, engine: Engine) -> None:
     _acquire(engine, "run-1")
-    assert _acquire(engine, "run-1") == leases.Taken()
+    assert _acquire(engine, "run-1") == LeaseTaken()
 
 
 def test_release_lease_lets_the_next_check_in(use_case: str, engine: Engine) -> None:
     _acquire(engine, "run-1")
     with session_scope(engine) as session:
         leases.release_lease(use_case, "run-1", session=session)
-    assert _acquire(engine, "run-2") == leases.Taken()
+    assert _acquire(engine, "run-2") == LeaseTaken()
 
 
 def test_acquire_lease_takes_over_an_expired_lease(use_case: str, engine: Engine) -> None:
     _acquire(engine, "run-1", ttl=-1)
-    assert _acquire(engine, "run-2") == leases.Taken(replaced="run-1")
+    assert _acquire(engine, "run-2") == LeaseTaken(replaced="run-1")
 
 
 def test_acquire_lease_takes_over_from_a_dead_process_on_this_host(
@@ -77,7 +81,7 @@ def test_acquire_lease_takes_over_from_a_dead_process_on_this_host(
         check=True,
     )
     _rewrite(engine, pid=int(dead.stdout), expires_at=utcnow() + timedelta(hours=1))
-    assert _acquire(engine, "run-2") == leases.Taken(replaced="run-1")
+    assert _acquire(engine, "run-2") == LeaseTaken(replaced="run-1")
 
 
 def test_acquire_lease_takes_over_a_lost_host_once_its_heartbeat_is_a_ttl_old(
@@ -85,7 +89,7 @@ def test_acquire_lease_takes_over_a_lost_host_once_its_heartbeat_is_a_ttl_old(
 ) -> None:
     _acquire(engine, "run-1")
     _last_beat(engine, seconds_ago=TTL + 1)
-    assert _acquire(engine, "run-2") == leases.Taken(replaced="run-1")
+    assert _acquire(engine, "run-2") == LeaseTaken(replaced="run-1")
 
 
 def test_acquire_lease_keeps_out_while_another_hosts_heartbeat_is_fresh(
@@ -93,7 +97,7 @@ def test_acquire_lease_keeps_out_while_another_hosts_heartbeat_is_fresh(
 ) -> None:
     _acquire(engine, "run-1")
     _last_beat(engine, seconds_ago=TTL - 5)
-    assert _acquire(engine, "run-2") == leases.Taken(holder="run-1")
+    assert _acquire(engine, "run-2") == LeaseTaken(holder="run-1")
 
 
 def test_renew_lease_keeps_a_lease_taken_days_ago(use_case: str, engine: Engine) -> None:
@@ -102,7 +106,7 @@ def test_renew_lease_keeps_a_lease_taken_days_ago(use_case: str, engine: Engine)
     _last_beat(engine, seconds_ago=TTL - 1)
     with session_scope(engine) as session:
         assert leases.renew_lease(use_case, "run-1", ttl_seconds=TTL, session=session)
-    assert _acquire(engine, "run-2") == leases.Taken(holder="run-1")
+    assert _acquire(engine, "run-2") == LeaseTaken(holder="run-1")
     [held] = _list(engine)
     assert held.expires_at - held.acquired_at > timedelta(days=3)
 
@@ -118,7 +122,7 @@ def test_acquire_lease_unknown_use_case_raises(engine: Engine) -> None:
         leases.acquire_lease("ghost", "run-1", ttl_seconds=TTL, session=session)
 
 
-def _list(engine: Engine) -> list[leases.LeaseInfo]:
+def _list(engine: Engine) -> list[LeaseInfo]:
     with session_scope(engine) as session:
         return leases.list_leases(session=session)
 
@@ -126,12 +130,12 @@ def _list(engine: Engine) -> list[leases.LeaseInfo]:
 def test_lease_heartbeat_renews_a_lease_whose_expiry_passed(
     use_case: str, engine: Engine, store_url: str
 ) -> None:
-    with leases.lease(use_case, "run-1", store_url=store_url, ttl_seconds=1.5) as held:
+    with Store(store_url).hold_lease(use_case, "run-1", ttl_seconds=1.5) as held:
         assert held
         beats = held.beats
         _rewrite(engine, expires_at=utcnow() - timedelta(seconds=1))
         _wait_for(lambda: held.beats >= beats + 2, "two heartbeats")
-        assert _acquire(engine, "run-2") == leases.Taken(holder="run-1")
+        assert _acquire(engine, "run-2") == LeaseTaken(holder="run-1")
     assert _list(engine) == []
 
 
@@ -139,7 +143,7 @@ def test_lease_held_elsewhere_is_falsy_and_left_alone(
     use_case: str, engine: Engine, store_url: str
 ) -> None:
     _acquire(engine, "run-1")
-    with leases.lease(use_case, "run-2", store_url=store_url) as held:
+    with Store(store_url).hold_lease(use_case, "run-2") as held:
         assert (bool(held), held.holder) == (False, "run-1")
     assert [lease.flow_run_id for lease in _list(engine)] == ["run-1"]
 
@@ -147,10 +151,10 @@ def test_lease_held_elsewhere_is_falsy_and_left_alone(
 def test_break_lease_removes_it_records_why_and_the_holder_sees_it_lost(
     use_case: str, engine: Engine, store_url: str
 ) -> None:
-    with leases.lease(use_case, "run-1", store_url=store_url, ttl_seconds=1.5) as held:
+    with Store(store_url).hold_lease(use_case, "run-1", ttl_seconds=1.5) as held:
         with session_scope(engine) as session:
             leases.break_lease(use_case, broken_by="ops", reason="pod gone", session=session)
-        assert _acquire(engine, "run-2") == leases.Taken()
+        assert _acquire(engine, "run-2") == LeaseTaken()
         _wait_for(lambda: held.lost, "the holder to notice")
         assert not held
     with session_scope(engine) as session:

@@ -3,13 +3,9 @@
 import pytest
 from sqlmodel import Session
 
+from state.domain import ModelVersion
 from state.errors import NotFound
-from state.model_versions import (
-    ModelVersion,
-    get_model_version,
-    list_model_versions,
-    record_model_version,
-)
+from state.model_versions import get_model_version, list_model_versions, record_model_version
 
 
 def _record(session: Session, use_case: str, job: str = "ftjob-1", model: str = "ft:m:1"):

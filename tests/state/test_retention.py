@@ -7,7 +7,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from state import store
+from state import configurations, decisions, use_cases
 from state.db import session_scope
 from state.domain import ConfigurationDraft, DecisionDraft, GateResult
 from state.errors import InputError
@@ -31,7 +31,7 @@ OLD = timedelta(days=120)
 def configured_use_case_fixture(use_case: str, engine: Engine) -> str:
     """The registered demo-qa with one configuration."""
     with session_scope(engine) as session:
-        store.save_configuration(
+        configurations.save_configuration(
             use_case, ConfigurationDraft(phase=Phase.PROMPTING, model="m1"), session=session
         )
     return use_case
@@ -56,7 +56,7 @@ def _age(session: Session, table: type, row_id: int, age: timedelta) -> None:
 def _decision(
     session: Session, kind: DecisionKind, flow_run: str, runs: list[int], gates: bool
 ) -> int:
-    version = store.require_use_case("demo-qa", session=session).version
+    version = use_cases.require_use_case("demo-qa", session=session).version
     draft = DecisionDraft(
         kind=kind,
         to_phase=Phase.RAG,
@@ -64,7 +64,9 @@ def _decision(
         eval_run_ids=runs,
         gate_results=[GateResult(check="quality", status=GateStatus.PASS)] if gates else [],
     )
-    decision = store.record_decision("demo-qa", draft, expected_version=version, session=session)
+    decision = decisions.record_decision(
+        "demo-qa", draft, expected_version=version, session=session
+    )
     return decision.id
 
 

@@ -4,11 +4,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from state.db import store_session
-from state.domain import DecisionDraft, GateResult
+from state.domain import DecisionDraft, GateResult, NewInteraction, RolloutDraft
 from state.errors import Conflict
-from state.interactions import NewInteraction, record_interactions
+from state.interactions import record_interactions
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from state.rollouts import RolloutDraft
 from state.spec_rollout import RolloutStep
 from state.store_api import Store
 from tests.rollouts import control_and_canary, start

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from state.domain import RolloutDraft
 from state.errors import Conflict, InputError
 from state.phases import Phase
-from state.rollouts import RolloutDraft
 from state.spec_rollout import RolloutStep
 from state.store_api import Store
 from tests.rollouts import control_and_canary, start

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from state import store, usage
+from state import configurations, decisions, usage, use_cases
 from state.approvals import pending_approvals
 from state.db import session_scope
-from state.status_read import StatusRow, read_status, status_row
+from state.domain import StatusRow
+from state.status_read import read_status, status_row
 from tests.state.status_store import NAMES, fill_store
 
 TODAY = datetime.now(UTC).date()
@@ -23,10 +24,12 @@ def _stored_rows(engine: Engine) -> list[StatusRow]:
         volumes = usage.volumes(today=TODAY, session=session)
         pending = {a.use_case: a for a in pending_approvals(session=session)}
         rows = []
-        for use_case in store.list_use_cases(session=session):
+        for use_case in use_cases.list_use_cases(session=session):
             config_id = use_case.active_configuration_id
-            config = store.get_configuration(config_id, session=session) if config_id else None
-            last = store.list_decisions(use_case.name, session=session, limit=1)
+            config = (
+                configurations.get_configuration(config_id, session=session) if config_id else None
+            )
+            last = decisions.list_decisions(use_case.name, session=session, limit=1)
             decision = last[-1] if last else None
             pending_one = pending.get(use_case.name)
             rows.append(status_row(use_case, config, decision, volumes[use_case.name], pending_one))

@@ -14,11 +14,11 @@ from pydantic import SecretStr
 
 from state import embeddings
 from state.db import store_session
-from state.embeddings import EmbeddingMatrix
+from state.domain import EmbeddingMatrix
 from state.errors import Conflict, InputError, ProviderError, ProviderUnreachable, SpecError
 from state.settings import ProviderOptions
 from state.spec import RagSettings, load_spec
-from state.store import apply_spec
+from state.use_cases import apply_spec
 from tasks.embedding_index import index_embeddings, nearest
 from tasks.llm_embeddings import embed_all, embedding_batches
 from tasks.retrieval import index_documents, retrieve_passages

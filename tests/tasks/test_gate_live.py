@@ -2,7 +2,7 @@
 
 import random
 
-from state.interactions import Observation
+from state.domain import Observation
 from state.phases import GateStatus, Stage
 from state.spec_rollout import LiveMetrics
 from tasks.gates import ROLLOUT_CHECKS, ArmSample, LiveInputs, run_rollout_checks

@@ -8,7 +8,7 @@ from state.db import store_session
 from state.domain import EvalItem
 from state.errors import InputError, NotFound
 from state.spec import load_spec
-from state.store import apply_spec
+from state.use_cases import apply_spec
 from tasks.prompts import Passage
 from tasks.retrieval import index_documents, retrieval_hit_rate, retrieve_passages
 from tests.specs import write_spec

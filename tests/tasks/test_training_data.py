@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from state.domain import EvalItem
+from state.domain import EvalItem, Interaction
 from state.errors import LeakageError, SpecError
-from state.interactions import Interaction
 from state.spec import UseCaseSpec, load_spec
 from tasks.training_data import (
     check_leakage,
