@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from phasegate import demo_rollout
+from phasegate.demo_retirement import retirement_step
 from phasegate.demo_services import sandbox, webhook_api
 from phasegate.signing import new_secret, signed_request
 from phasegate.temporary_api import prefect_api
@@ -240,6 +241,7 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
     with console.status("monitoring …"):
         _run(app, "monitor", "support-qa")
     _read_active(console, url, "support-qa", etag)
+    retirement_step(console, app, _run, base_url, ROOT, DEMO_DIR)
 
 
 def run_demo(console: Console, app: typer.Typer) -> None:
