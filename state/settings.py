@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     trainer_api_key: SecretStr | None = Field(
         None, description="API key of trainer_base_url; default: api_key"
     )
+    local_base_model_dir: Path | None = Field(
+        None,
+        description="transformers directory of the open model `fine_tuning.trainer: local` "
+        "tunes (make test-real-ft converts one from the Gemma 3 270M package)",
+    )
     default_model: str = Field("sandbox-base", description="model used when a spec names none")
     judge_model: str = Field("sandbox-judge", description="model for the llm_judge metric")
     embedding_model: str = Field(
@@ -332,20 +337,30 @@ class ProviderOptions(BaseModel):
 
 
 class TrainerOptions(BaseModel):
-    """What the trainers need: the `openai` trainer's endpoint."""
+    """What the trainers need: the `openai` trainer's endpoint, the local trainer's places."""
 
     provider: ProviderOptions
+    local_root: str = Field(description="where the local trainer keeps files, jobs, adapters")
+    local_base_dir: str | None = Field(
+        None, description="the transformers directory of the open model the local trainer tunes"
+    )
 
 
 def trainer_options(settings: Settings) -> TrainerOptions:
-    """How the trainers train: the `openai` one on its own endpoint (default: the provider's)."""
+    """How the trainers train: the `openai` one on its own endpoint (default: the provider's),
+    the local one under the data directory."""
     provider = provider_options(settings).model_copy(
         update={
             "base_url": settings.trainer_base_url or settings.base_url,
             "api_key": settings.trainer_api_key or settings.api_key,
         }
     )
-    return TrainerOptions(provider=provider)
+    base = settings.local_base_model_dir
+    return TrainerOptions(
+        provider=provider,
+        local_root=str(settings.data_dir / "local-trainer"),
+        local_base_dir=str(base) if base else None,
+    )
 
 
 def provider_options(settings: Settings) -> ProviderOptions:

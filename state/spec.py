@@ -45,7 +45,7 @@ LATER = frozenset(
         "search",
     }
 )
-TrainerKind = Literal["openai"]
+TrainerKind = Literal["openai", "local"]
 MAX_SEARCH_POINTS = 8
 
 
@@ -153,7 +153,8 @@ class FineTuningSettings(_Strict):
     trainer: TrainerKind = Field(
         "openai",
         description="who trains: openai = any endpoint speaking the OpenAI fine-tuning API "
-        "(PHASEGATE_TRAINER_BASE_URL, default the provider's)",
+        "(PHASEGATE_TRAINER_BASE_URL, default the provider's); local = LoRA on an open model "
+        "on this machine (extra `train`, PHASEGATE_LOCAL_BASE_MODEL_DIR)",
     )
     base_model: str | None = Field(
         None, description="model to tune; default: the spec's `model` or PHASEGATE_DEFAULT_MODEL"

@@ -6,21 +6,24 @@
 
 import asyncio
 import hashlib
+import importlib.util
 import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 
-from state.errors import SpecError
+from state.errors import Unavailable
 from state.settings import TrainerOptions
 from state.spec import FineTuningSettings
 from tasks.llm import build_client, run_sync
 from tasks.trainer_jobs import JobError, JobEvent, JobOutcome, JobRequest, JobStatus, Trainer
+from tasks.trainer_local import LocalLoRATrainer
 from tasks.trainer_openai import OpenAIFineTuningTrainer
 from tasks.training_data import PreparedTrainingSet
 
@@ -133,11 +136,28 @@ def _progress(event: JobEvent) -> float | None:
 @asynccontextmanager
 async def open_trainer(kind: str, options: TrainerOptions) -> AsyncIterator[Trainer]:
     """The trainer a spec names, open for this event loop."""
-    if kind != "openai":
-        raise SpecError(f"fine_tuning.trainer: unknown trainer {kind!r}")
+    if kind == "local":
+        yield _local_trainer(options)
+        return
     provider = options.provider
     async with build_client(provider) as client:
         yield OpenAIFineTuningTrainer(client, max_retries=provider.max_retries)
+
+
+def _local_trainer(options: TrainerOptions) -> Trainer:
+    """The local LoRA trainer; Unavailable without the extra `train` or a base model."""
+    missing = [m for m in ("torch", "peft", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise Unavailable(
+            f"fine_tuning.trainer local needs {', '.join(missing)}: pip install -e '.[train]'"
+        )
+    base = Path(options.local_base_dir) if options.local_base_dir else None
+    if base is None or not (base / "config.json").exists():
+        raise Unavailable(
+            "fine_tuning.trainer local needs PHASEGATE_LOCAL_BASE_MODEL_DIR: a transformers "
+            f"directory of the open model to tune (got {options.local_base_dir})"
+        )
+    return LocalLoRATrainer(Path(options.local_root), base)
 
 
 def _job_logger(label: str) -> EventHandler:
