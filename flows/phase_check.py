@@ -41,6 +41,8 @@ from tasks.gates import (
 from tasks.reports import gate_report, publish_gate_report
 
 BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
+# Why a check holds a use case on the last phase (the sweep records it too: flows/idle.py).
+LAST_PHASE = "fine_tuning is the last phase; monitoring guards it"
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,8 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
         )
     draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
     if nxt is None:
-        return draft.hold("fine_tuning is the last phase; monitoring guards it")
-    entry = _check_entry(ctx, draft)
+        return draft.hold(LAST_PHASE)
+    entry = check_entry(ctx, draft)
     if entry is None:
         return draft.hold(entry_reason(draft.gates))
     inputs, reuse = entry
@@ -150,7 +152,7 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
     return _decide(ctx, draft, said, asking)
 
 
-def _check_entry(ctx: UseCaseContext, draft: Draft) -> tuple[GateInputs, dict[str, Any]] | None:
+def check_entry(ctx: UseCaseContext, draft: Draft) -> tuple[GateInputs, dict[str, Any]] | None:
     """Is the next phase needed and possible? Adds the entry checks.
 
     If it is: the gate inputs, and what the builder reuses of the entry's work.

@@ -3,16 +3,19 @@
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from flows.idle import hold_if_idle
 from flows.labels import sweep_run_name
 from flows.phase_check import check_phase
 from state.domain import PruneReport
 from state.errors import PrefectUnavailable
 from state.settings import get_settings
 from state.store_api import Store
+from tasks.approvals import check_deployment, hand_off_check
 from tasks.flow_runs import delete_artifacts, prefect_run_ids
 
 
@@ -56,8 +59,11 @@ def prune_store(
 def sweep(auto_approve: bool = False) -> dict[str, str]:
     """Expire stale approvals, prune past retention, check every use case; returns each outcome.
 
-    A check that needs a person's approval does not hold up the sweep: it is handed to a run
-    of the phase-check deployment, which pauses for the approval on its own.
+    With the phase-check deployment, idle use cases are held here (flows/idle.py) and every
+    other one gets a run of that deployment, started without waiting ("Started"): the
+    deployment's concurrency limit bounds how many run at once. Without it (a temporary API)
+    the checks run here in turn. Either way a check that needs a person's approval does not
+    hold up the sweep: it is handed to a run of the deployment, or held.
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -70,6 +76,31 @@ def sweep(auto_approve: bool = False) -> dict[str, str]:
             "pruned past %d days: %s; %d artifacts", settings.retention_days, report, artifacts
         )
     names = [u.name for u in Store(store_url).list_use_cases()]
+    if (deployment_id := check_deployment()) is not None:
+        outcomes = spread(deployment_id, names, auto_approve)
+    else:
+        outcomes = in_turn(names, auto_approve)
+    logger.info("sweep: %s", outcomes)
+    return outcomes
+
+
+def spread(deployment_id: UUID, names: list[str], auto_approve: bool) -> dict[str, str]:
+    """Hold the idle use cases here; start a run of the deployment for each other one."""
+    outcomes = {}
+    for name in names:
+        if (held := hold_if_idle(name)) is not None:
+            outcomes[name] = held.decision.value.title()
+            continue
+        # Queued at once: the deployment's concurrency limit (a Prefect global concurrency
+        # limit) lets a few run at a time, on whichever workers poll the pool.
+        run_name = hand_off_check(deployment_id, name, auto_approve=auto_approve)
+        get_run_logger().info("%s: needs a look; flow run %s checks it", name, run_name)
+        outcomes[name] = "Started"
+    return outcomes
+
+
+def in_turn(names: list[str], auto_approve: bool) -> dict[str, str]:
+    """Check every use case here, one after another, each in a subflow run."""
     outcomes = {}
     # The checks run as subflows in this process, whose own heartbeat shows it is alive;
     # joining a heartbeat thread per subflow would cost ≈ 0.8 s per use case.
@@ -79,5 +110,4 @@ def sweep(auto_approve: bool = False) -> dict[str, str]:
                 name, auto_approve=auto_approve, wait_for_approval=False, return_state=True
             )
             outcomes[name] = state.name if state.is_completed() else f"{state.type.value}"
-    logger.info("sweep: %s", outcomes)
     return outcomes

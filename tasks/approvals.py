@@ -113,11 +113,14 @@ def check_deployment() -> UUID | None:
             return None
 
 
-def hand_off_check(deployment_id: UUID, use_case: str) -> str:
+def hand_off_check(deployment_id: UUID, use_case: str, *, auto_approve: bool = False) -> str:
     """Start a check of `use_case` on the deployment, without waiting; returns its run's name.
 
     That run repeats the check (its evals are cached) and pauses for the approval in its own
-    process, so a sweep does not wait on a person.
+    process, so a sweep does not wait on a person. `auto_approve` is passed on when set.
     """
-    run = run_deployment(deployment_id, parameters={"use_case": use_case}, timeout=0)
+    parameters: dict[str, object] = {"use_case": use_case}
+    if auto_approve:
+        parameters["auto_approve"] = True
+    run = run_deployment(deployment_id, parameters=parameters, timeout=0)
     return run.name
