@@ -1,6 +1,6 @@
 """Benchmark: the sweep over 200 use cases of which none needs to move (< 0.5 s each, no call).
 
-.venv/bin/python bench/sweep.py [--use-cases 200] [--items 20]
+.venv/bin/python bench/sweep.py [--use-cases 200] [--items 20] [--spread-only]
 
 Each generated use case is one a company would leave on prompting: already baselined, its
 active configuration's eval run stored, its quality above the spec's target, so the RAG need
@@ -16,6 +16,11 @@ the baselines (not timed); the timed sweep; a second timed sweep without flow-ru
 per-use-case seconds against the 0.5 s target, provider calls (from /sandbox/stats), and where
 the time of a check goes: inside its subflow's body (Running → Completed, from the Prefect
 API) or around it (creating, starting and finishing the subflow run).
+
+Last, the idle-sweep figure: with the phase-check deployment applied (no worker runs it), the
+sweep holds idle use cases itself; it prints seconds per idle use case against the 0.1 s
+target and the check flow runs started for them (target 0). `--spread-only` skips the two
+in-turn sweeps.
 """
 
 import argparse
@@ -32,6 +37,7 @@ from eval_throughput import sandbox  # a sibling script: run this one as bench/s
 from phasegate import serve
 
 TARGET_SECONDS = 0.5
+IDLE_TARGET_SECONDS = 0.1
 CALLS = ("chat_completions", "embeddings", "files_create", "jobs_create")
 AREAS = ["billing", "shipping", "returns", "account", "security", "mobile"]
 WORDS = {
@@ -162,11 +168,39 @@ def timed_sweep(api_url: str, sandbox_root: str, count: int, label: str) -> None
         print(f"  around the bodies:         {per - body / runs:8.3f} s per check (subflow runs)")
 
 
+def check_runs(api_url: str) -> int:
+    """Flow runs of the check-phase flow on the API (subflows and deployment runs alike)."""
+    query = {"flows": {"name": {"any_": ["check-phase"]}}}
+    return httpx.post(f"{api_url}/flow_runs/count", json=query, timeout=30).json()
+
+
+def spread_sweep(api_url: str, sandbox_root: str, count: int) -> None:
+    """Run `sweep()` with the phase-check deployment applied; print the idle-sweep figure."""
+    from flows.phase_check import check_phase
+    from flows.sweep import sweep
+
+    check_phase.to_deployment(name="phase-check").apply()
+    runs, before = check_runs(api_url), provider_calls(sandbox_root)
+    started = time.perf_counter()
+    outcomes = sweep()
+    wall = time.perf_counter() - started
+    held = sum(1 for name in outcomes.values() if name == "Held")
+    per = wall / count
+    print("\nsweep with the phase-check deployment (idle use cases held in the sweep)")
+    print(f"  use cases held:            {held} / {count} ({set(outcomes.values())})")
+    print(f"  sweep wall time:           {wall:8.1f} s")
+    ratio = per / IDLE_TARGET_SECONDS
+    print(f"  per idle use case:         {per:8.3f} s  ({ratio:.2f} × the 0.1 s target)")
+    print(f"  check flow runs started:   {check_runs(api_url) - runs:8d}    (target 0)")
+    print(f"  provider calls:            {provider_calls(sandbox_root) - before:8d}    (target 0)")
+
+
 def main() -> None:
     """Generate the use cases, baseline them, and time the sweep."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--use-cases", type=int, default=200)
     parser.add_argument("--items", type=int, default=20, help="eval items per use case")
+    parser.add_argument("--spread-only", action="store_true", help="skip the in-turn sweeps")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="phasegate-bench-sweep-") as tmp:
         root = Path(tmp)
@@ -181,10 +215,10 @@ def main() -> None:
         os.environ.pop("PHASEGATE_DATABASE_URL", None)
         with sandbox() as sandbox_root:
             os.environ["PHASEGATE_BASE_URL"] = f"{sandbox_root}/v1"
-            run(root, sandbox_root, args.use_cases, args.items)
+            run(root, sandbox_root, args.use_cases, args.items, args.spread_only)
 
 
-def run(root: Path, sandbox_root: str, count: int, items: int) -> None:
+def run(root: Path, sandbox_root: str, count: int, items: int, spread_only: bool) -> None:
     """Everything after the sandbox is up."""
     from prefect.settings import (
         PREFECT_API_URL,
@@ -214,9 +248,11 @@ def run(root: Path, sandbox_root: str, count: int, items: int) -> None:
                 f"{time.perf_counter() - started:.1f} s (not timed), "
                 f"{sum(1 for v in baselines.values() if v == 'Baselined')} baselined"
             )
-            timed_sweep(stack.api_url, sandbox_root, count, "sweep (as deployed)")
-            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-                timed_sweep(stack.api_url, sandbox_root, count, "sweep without heartbeats")
+            if not spread_only:
+                timed_sweep(stack.api_url, sandbox_root, count, "sweep (as deployed)")
+                with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                    timed_sweep(stack.api_url, sandbox_root, count, "sweep without heartbeats")
+            spread_sweep(stack.api_url, sandbox_root, count)
     finally:
         stack.stop()
 
