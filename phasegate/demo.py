@@ -23,6 +23,7 @@ from rich.table import Table
 from phasegate import demo_rollout
 from phasegate.demo_retirement import retirement_step
 from phasegate.demo_services import sandbox, webhook_api
+from phasegate.demo_tuning import add_pilot, show_tuning
 from phasegate.signing import new_secret, signed_request
 from phasegate.temporary_api import prefect_api
 from state.errors import PhasegateError, ProviderError
@@ -213,10 +214,15 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
     for name in DAILY_USAGE:
         _check(console, app, name)
     _guardrail_hold(console, app)
-    console.print("\n[bold]5. RAG → fine-tuning: a person's approval, then live traffic[/]")
+    console.print(
+        "\n[bold]5. RAG → fine-tuning[/]: a pilot on 20 % of the data, every checkpoint scored "
+        "on the validation split, a person's approval, then live traffic"
+    )
     run = functools.partial(_run, app)
     demo_rollout.enable_rollout(console, run, ROOT, DEMO_DIR)
+    add_pilot(console, run, DEMO_DIR / "usecases" / "support-qa")
     _check_with_approval(console, app, "support-qa", approver="ana")
+    show_tuning(console, "support-qa")
     console.print("\n[bold]5b. A canary that degrades in production[/] is aborted at 10 %")
     model = demo_rollout.degrade_canary(console, base_url, 0.9)
     demo_rollout.traffic_and_analysis(console, run, url, seed=1)
