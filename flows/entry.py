@@ -7,8 +7,8 @@ from flows.context import UseCaseContext
 from flows.fine_tuning import prepare
 from state.domain import GateResult
 from state.errors import LeakageError
-from state.phases import GateStatus, Phase, Stage
-from tasks.gates import gate_result
+from state.phases import GateStatus, Phase
+from tasks.gates import DATA_LEAKAGE
 from tasks.retrieval import index_documents
 
 
@@ -51,9 +51,7 @@ def fine_tuning_entry(ctx: UseCaseContext) -> EntryData:
     try:
         prepared = prepare(ctx)
     except LeakageError as exc:
-        refused = gate_result(
-            "data_leakage",
-            Stage.ENTRY,
+        refused = DATA_LEAKAGE.result(
             GateStatus.FAIL,
             str(exc),
             observed="eval inputs in training data",

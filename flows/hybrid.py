@@ -25,14 +25,14 @@ from flows.results import CheckOutcome
 from flows.scoring import score_canary, score_configuration, score_set
 from state.domain import Configuration, ConfigurationDraft
 from state.errors import InputError
-from state.phases import DecisionKind, GateStatus, Phase, Stage
+from state.phases import DecisionKind, GateStatus, Phase
 from tasks.gates import (
     HYBRID,
     HYBRID_CHECKS,
+    ROUTING,
     GateInputs,
     Verdict,
     apply_checks,
-    gate_result,
     unmet,
     verdict,
 )
@@ -78,7 +78,7 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
             f"the training data changed since model version #{version.id} was tuned: its "
             "train split is not the tuned model's; tune again before building a hybrid"
         )
-        return None, gate_result("routing", Stage.PROMOTION, GateStatus.FAIL, detail)
+        return None, ROUTING.result(GateStatus.FAIL, detail)
     set_hash = prepared.validation_file_hash or ""
     tuned_run = score_set(ctx, tuned, items, set_hash, purpose="validation")
     fallback_run = score_set(ctx, fallback, items, set_hash, purpose="validation")
@@ -96,9 +96,7 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
         f"{choice.routed_mean:.3f} (tuned alone {choice.tuned_mean:.3f}, RAG alone "
         f"{choice.fallback_mean:.3f}), {choice.tuned_share:.0%} to the tuned model"
     )
-    gate = gate_result(
-        "routing",
-        Stage.PROMOTION,
+    gate = ROUTING.result(
         GateStatus.PASS,
         detail,
         observed=choice.threshold,

@@ -14,7 +14,6 @@ measure"): nothing changes, nothing is recorded but that invalid run, no event i
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
@@ -25,7 +24,7 @@ from flows.recording import record
 from flows.results import CheckOutcome
 from flows.scoring import score_on
 from state.domain import Activation, Configuration, EvalItem, EvalRun, GateResult
-from state.phases import DecisionKind, GateStatus, Phase
+from state.phases import DecisionKind, GateStatus, MonitorStatus, Phase
 from state.settings import get_settings
 from state.store_api import Store
 from tasks.eval_sets import load_eval_set
@@ -43,14 +42,12 @@ from tasks.gates import (
 MONITORED = (Phase.RAG, Phase.FINE_TUNING)
 INTERACTION_DAYS = 30
 
-Status = Literal["healthy", "rolled_back", "regressed", "skipped", "unmonitored", "failed"]
-
 
 class MonitorOutcome(BaseModel):
     """What monitoring found for one use case and what it did."""
 
     use_case: str
-    status: Status
+    status: MonitorStatus
     reason: str
     configuration_id: int | None = Field(None, description="active configuration afterwards")
     decision_id: int | None = None
@@ -172,7 +169,7 @@ def _act(
             configuration_id=config.id,
             decided_by="monitor",
         )
-        status: Status = "regressed"
+        status = MonitorStatus.REGRESSED
     else:
         target, run, checks = restored
         reason = f"rolled back from configuration #{config.id} to #{target.id}: {failed}"
@@ -188,7 +185,7 @@ def _act(
             configuration_id=target.id,
             decided_by="monitor",
         )
-        status = "rolled_back"
+        status = MonitorStatus.ROLLED_BACK
     event_id = _emit(ctx, config, outcome, gates)
     return MonitorOutcome(
         use_case=ctx.name,
@@ -202,7 +199,10 @@ def _act(
 
 
 def _emit(
-    ctx: UseCaseContext, config: Configuration, outcome: CheckOutcome, gates: list[GateResult]
+    ctx: UseCaseContext,
+    config: Configuration,
+    outcome: CheckOutcome,
+    gates: list[GateResult],
 ) -> str | None:
     """Tell automations: the event `phasegate.regression.detected`; returns its id."""
     return emit_regression(
@@ -224,7 +224,9 @@ def _emit(
 def _check(ctx: UseCaseContext, sample_size: int, tolerated_drop: float) -> MonitorOutcome:
     """Check the active configuration of a use case and act on a regression."""
     if ctx.use_case.active_configuration_id is None:
-        return MonitorOutcome(use_case=ctx.name, status="unmonitored", reason="no configuration")
+        return MonitorOutcome(
+            use_case=ctx.name, status=MonitorStatus.UNMONITORED, reason="no configuration"
+        )
     config, stack = ctx.store.activations(ctx.name, ctx.use_case.active_configuration_id)
     sample = monitoring_set(ctx, sample_size)
     baseline = _baseline(ctx, stack[-1]) if stack else None
@@ -234,7 +236,11 @@ def _check(ctx: UseCaseContext, sample_size: int, tolerated_drop: float) -> Moni
     reason = "; ".join(f"{g.check} {g.status}: {g.detail}" for g in gates)
     get_run_logger().info("%s: configuration #%d is healthy (%s)", ctx.name, config.id, reason)
     return MonitorOutcome(
-        use_case=ctx.name, status="healthy", reason=reason, configuration_id=config.id, gates=gates
+        use_case=ctx.name,
+        status=MonitorStatus.HEALTHY,
+        reason=reason,
+        configuration_id=config.id,
+        gates=gates,
     )
 
 
@@ -248,7 +254,7 @@ def monitor_use_case(
         if not held:
             reason = f"check {held.holder} is running"
             get_run_logger().info("%s: not monitored now: %s", use_case, reason)
-            return MonitorOutcome(use_case=use_case, status="skipped", reason=reason)
+            return MonitorOutcome(use_case=use_case, status=MonitorStatus.SKIPPED, reason=reason)
         return _check(UseCaseContext.load(use_case), interactions, tolerated_drop)
 
 
@@ -267,5 +273,7 @@ def monitor(use_case: str | None = None) -> dict[str, MonitorOutcome]:
             outcomes[name] = state.result()
         else:
             get_run_logger().error("%s: monitoring failed: %s", name, state.message)
-            outcomes[name] = MonitorOutcome(use_case=name, status="failed", reason=state.message)
+            outcomes[name] = MonitorOutcome(
+                use_case=name, status=MonitorStatus.FAILED, reason=state.message
+            )
     return outcomes

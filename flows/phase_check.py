@@ -28,11 +28,12 @@ from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks import approvals
 from tasks.events import emit_approval_requested
 from tasks.gates import (
+    CANDIDATE_BUILD,
+    PROMPT_AB,
     GateInputs,
     Verdict,
     entry_met,
     entry_reason,
-    gate_result,
     move_objective,
     run_checks,
     unmet,
@@ -110,9 +111,7 @@ def _baseline(ctx: UseCaseContext) -> CheckOutcome:
     """A new use case: the A/B of its prompt variants; the winner becomes active."""
     candidate = build_prompting(ctx.name)
     winner, mean = candidate.evidence["winner"], candidate.eval_run.mean
-    ab = gate_result(
-        "prompt_ab",
-        Stage.PROMOTION,
+    ab = PROMPT_AB.result(
         GateStatus.PASS,
         f"best of {len(candidate.variants)} prompt variants: {winner}",
         observed=mean,
@@ -183,9 +182,7 @@ def _build(ctx: UseCaseContext, draft: Draft, reuse: dict[str, Any]) -> Candidat
     except (MeasurementInvalid, ProviderUnreachable):
         raise  # no measurement, or no provider: the check fails and records nothing
     except ProviderError as exc:
-        failed = gate_result(
-            "candidate_build",
-            Stage.PROMOTION,
+        failed = CANDIDATE_BUILD.result(
             GateStatus.FAIL,
             str(exc),
             observed="failed",

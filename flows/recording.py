@@ -8,11 +8,11 @@ from flows.context import UseCaseContext, current_run_id, held_lease
 from flows.results import CheckOutcome
 from state.domain import Decision, DecisionDraft, EvalRun, GateResult, RolloutDraft
 from state.errors import LeaseLost
-from state.phases import DecisionKind, GateStatus, Phase, Stage
+from state.phases import DecisionKind, GateStatus, Phase
 from state.store_api import Lease
 from tasks.approvals import ApprovalInput
 from tasks.events import emit_decision_recorded
-from tasks.gates import gate_result
+from tasks.gates import APPROVAL
 from tasks.reports import gate_report, publish_gate_report
 
 
@@ -171,9 +171,7 @@ class Draft:
     def answer(self, answer: ApprovalInput) -> CheckOutcome:
         """Record a person's answer: advanced when approved, rejected otherwise."""
         self.gates.append(
-            gate_result(
-                "approval",
-                Stage.APPROVAL,
+            APPROVAL.result(
                 GateStatus.PASS if answer.approve else GateStatus.FAIL,
                 answer.reason,
                 observed=answer.approver,

@@ -62,23 +62,16 @@ def when(value: datetime | None) -> str:
     return f"{aware.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
-#: The unit of each gate's observed value and threshold (others: plain three digits).
-GATE_UNITS = {
-    "latency": milliseconds,
-    "cost_break_even": months,
-    "need_volume": count,
-    "data_documents": count,
-    "data_examples": count,
-}
-
-
 def gate_value(check: str, value: object) -> str:
-    """A gate's observed value or threshold in its check's unit; text stays as it is."""
+    """A gate's observed value or threshold in the unit its check declares; text as it is."""
+    # Imported on use: `status` imports this module and must not load the gates' packages.
+    from tasks.gates import unit_of
+
     if value is None:
         return MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    return GATE_UNITS.get(check, sig3)(value)
+    return FILTERS[unit_of(check)](value)
 
 
 FILTERS = {

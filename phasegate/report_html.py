@@ -11,13 +11,18 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from phasegate.report_format import FILTERS, gate_value, when
 from state.domain import EvalRun, ReportRead
+from state.phases import GateStatus
 from state.store_api import Store
 from tasks.guardrail_metrics import summarise_metrics
 
 PHASE_COLOURS = {"prompting": "#6b7280", "rag": "#2563eb", "fine_tuning": "#16a34a"}
 #: Runs of no configuration (`phasegate eval` of a prompt variant).
 CLI_COLOUR = "#9333ea"
-STATUS_COLOURS = {"pass": "#16a34a", "fail": "#dc2626", "inconclusive": "#d97706"}
+STATUS_COLOURS = {
+    GateStatus.PASS: "#16a34a",
+    GateStatus.FAIL: "#dc2626",
+    GateStatus.INCONCLUSIVE: "#d97706",
+}
 SLOT, LEFT, TOP, PLOT_HEIGHT, BELOW = 88, 56, 10, 230, 80
 
 

@@ -49,6 +49,17 @@ class GateStatus(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
+class MonitorStatus(StrEnum):
+    """What monitoring found for one use case (its two actions are decision kinds too)."""
+
+    HEALTHY = "healthy"
+    REGRESSED = "regressed"
+    ROLLED_BACK = DecisionKind.ROLLED_BACK.value
+    SKIPPED = DecisionKind.SKIPPED.value
+    UNMONITORED = "unmonitored"
+    FAILED = "failed"
+
+
 class Stage(StrEnum):
     """When a gate check runs: before a build, on a built candidate, for a person, or later."""
 

@@ -5,8 +5,13 @@ from collections.abc import Sequence
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from state.domain import EvalRun, GateResult
+from state.phases import GateStatus
 
-ICONS = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "❔ inconclusive"}
+ICONS = {
+    GateStatus.PASS: "✅ pass",
+    GateStatus.FAIL: "❌ fail",
+    GateStatus.INCONCLUSIVE: "❔ inconclusive",
+}
 
 
 def _number(value: object) -> str:

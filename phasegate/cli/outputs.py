@@ -21,7 +21,7 @@ from phasegate.cli.records import (
     configuration,
 )
 from state import domain
-from state.phases import DecisionKind, Phase
+from state.phases import DecisionKind, MonitorStatus, Phase
 from state.spec import PromptVariant
 
 Configured = domain.Configuration | None
@@ -131,7 +131,7 @@ class MonitorResult(Record):
     """What monitoring found for one use case and what it did."""
 
     use_case: str
-    status: str
+    status: MonitorStatus
     reason: str
     configuration_id: int | None = Field(description="the active configuration afterwards")
     decision_id: int | None

@@ -18,11 +18,14 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from phasegate.report_format import gate_value
+from state.phases import GateStatus
+
 if TYPE_CHECKING:  # only types: printing needs none of the store's modules
     from state.domain import Decision, LeaseBreak, LeaseInfo, PromptVersion, StatusRow
 
 MIN_DESCRIPTION = 8
-STATUS_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+STATUS_STYLE = {GateStatus.PASS: "green", GateStatus.FAIL: "red", GateStatus.INCONCLUSIVE: "yellow"}
 
 
 def when(moment: datetime) -> str:
@@ -151,9 +154,9 @@ def gates_view(console: Console, decision: Decision) -> RenderableType:
         [
             g.stage,
             g.check,
-            Text(g.status, style=STATUS_STYLE.get(g.status, "")),
-            _value(g.observed),
-            _value(g.threshold),
+            Text(g.status, style=STATUS_STYLE[g.status]),
+            gate_value(g.check, g.observed),
+            gate_value(g.check, g.threshold),
             g.detail,
         ]
         for g in decision.gate_results

@@ -4,7 +4,7 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
 `GateResult` value (or None when it does not apply). The package is split by role:
 
     inputs.py       transitions (from `Phase`), `Roles` of the compared runs, `GateInputs`
-    results.py      `gate_result`, the one builder of a result; `passed`, `worst`
+    results.py      `@gate`: a check's name, stage and unit said once (`GATES`); `passed`, `worst`
     entry.py        entry checks: need (quality, volume), data, privacy
     absolute.py     the subject alone against a threshold: quality floor, latency
     paired.py       the paired comparison and its rules (superiority, non-inferiority,
@@ -18,7 +18,7 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     registry.py     which checks run for each transition and stage, the hybrid, monitoring
     verdict.py      `Verdict`, `verdict`, `entry_met`, `entry_reason`
 
-Adding a gate is one function plus one line in `registry.py` (see docs/gates.md).
+Adding a gate is one `@gate` function plus one line in `registry.py` (see docs/gates.md).
 """
 
 from tasks.gates.absolute import gate_latency, gate_quality_floor
@@ -55,21 +55,46 @@ from tasks.gates.live import ArmSample, LiveInputs
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
 from tasks.gates.power import gate_eval_power
 from tasks.gates.registry import (
+    APPROVAL,
+    CANDIDATE_BUILD,
     CHECKS,
+    DATA_LEAKAGE,
     HYBRID_CHECKS,
     MONITOR_CHECKS,
+    PROMPT_AB,
     RETIREMENT_CHECKS,
     ROLLOUT_CHECKS,
+    ROUTING,
     Check,
     apply_checks,
     run_checks,
     run_rollout_checks,
 )
-from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result, passed, worst
+from tasks.gates.results import (
+    FAIL,
+    GATES,
+    INCONCLUSIVE,
+    PASS,
+    Gate,
+    gate,
+    gate_result,
+    passed,
+    unit_of,
+    worst,
+)
 from tasks.gates.verdict import Verdict, entry_met, entry_reason, unmet, verdict
 
 __all__ = [
+    "APPROVAL",
+    "CANDIDATE_BUILD",
     "CHECKS",
+    "DATA_LEAKAGE",
+    "GATES",
+    "Gate",
+    "PROMPT_AB",
+    "ROUTING",
+    "gate",
+    "unit_of",
     "FAIL",
     "HYBRID",
     "HYBRID_CHECKS",

@@ -3,23 +3,21 @@
 from state.domain import GateResult
 from state.phases import Stage
 from tasks.gates.inputs import GateInputs
-from tasks.gates.results import INCONCLUSIVE, gate_result, passed
+from tasks.gates.results import INCONCLUSIVE, Gate, gate, passed
 
 
-def quality_floor(inputs: GateInputs, *, check: str, stage: Stage) -> GateResult:
-    """Pass when the subject's mean quality reaches the spec's floor (named by the caller)."""
+def quality_floor(inputs: GateInputs, this: Gate) -> GateResult:
+    """Pass when the subject's mean quality reaches the spec's floor (`this` names the check)."""
     floor, run, subject = inputs.thresholds.floor, inputs.subject, inputs.roles.subject
     if run is None or run.n == 0:
         detail = f"no scored eval run of the {subject} yet"
-        return gate_result(check, stage, INCONCLUSIVE, detail, threshold=floor)
+        return this.result(INCONCLUSIVE, detail, threshold=floor)
     reached = run.mean >= floor
     detail = (
         f"{subject} quality {run.mean:.3f} {'reaches' if reached else 'is below'} "
         f"the floor {floor:.3f}"
     )
-    return gate_result(
-        check,
-        stage,
+    return this.result(
         passed(reached),
         detail,
         observed=run.mean,
@@ -29,23 +27,27 @@ def quality_floor(inputs: GateInputs, *, check: str, stage: Stage) -> GateResult
     )
 
 
-def gate_quality_floor(inputs: GateInputs) -> GateResult:
+@gate("quality_floor", Stage.PROMOTION)
+def gate_quality_floor(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when the candidate's quality reaches the spec's absolute floor."""
-    return quality_floor(inputs, check="quality_floor", stage=Stage.PROMOTION)
+    return quality_floor(inputs, this)
 
 
-def gate_latency(inputs: GateInputs) -> GateResult:
+@gate("latency", Stage.PROMOTION, unit="ms")
+def gate_latency(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when the candidate's p95 latency is within the spec's budget."""
-    budget, run, subject = inputs.constraints.latency_p95_ms, inputs.subject, inputs.roles.subject
+    budget, run, subject = (
+        inputs.constraints.latency_p95_ms,
+        inputs.subject,
+        inputs.roles.subject,
+    )
     if run is None or run.n == 0:
         detail = f"no scored eval run of the {subject} yet"
-        return gate_result("latency", Stage.PROMOTION, INCONCLUSIVE, detail, threshold=budget)
+        return this.result(INCONCLUSIVE, detail, threshold=budget)
     if (run.extra or {}).get("transport") == "batch":
         # A batch answer waits for its batch: that wait says nothing of serving latency.
         detail = f"{subject} was scored through the Batch API: no serving latency was measured"
-        return gate_result(
-            "latency",
-            Stage.PROMOTION,
+        return this.result(
             INCONCLUSIVE,
             detail,
             threshold=budget,
@@ -57,9 +59,7 @@ def gate_latency(inputs: GateInputs) -> GateResult:
         f"{subject} p95 latency {run.latency_p95_ms:.0f} ms "
         f"{'is within' if fast else 'exceeds'} the budget {budget:.0f} ms"
     )
-    return gate_result(
-        "latency",
-        Stage.PROMOTION,
+    return this.result(
         passed(fast),
         detail,
         observed=run.latency_p95_ms,

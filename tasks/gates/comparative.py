@@ -4,8 +4,14 @@ from state.domain import GateResult
 from state.phases import GateStatus, Stage
 from tasks.costs import TokensPerQuery, break_even
 from tasks.gates.inputs import GateInputs, Objective, fine_tuning_thresholds
-from tasks.gates.paired import Comparison, compare, non_inferiority, superiority, within_loss
-from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result, passed, worst
+from tasks.gates.paired import (
+    Comparison,
+    compare,
+    non_inferiority,
+    superiority,
+    within_loss,
+)
+from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, Gate, gate, passed, worst
 
 PROMOTION = Stage.PROMOTION
 
@@ -22,26 +28,24 @@ def _relative_gain(
     return passed(relative >= minimum), relative
 
 
-def paired_gain(inputs: GateInputs, check: str) -> GateResult:
-    """The paired test of a required gain of the subject over the baseline, named `check`."""
+def paired_gain(inputs: GateInputs, this: Gate) -> GateResult:
+    """The paired test of a required gain of the subject over the baseline, as `this` check."""
     gate, roles = inputs.thresholds, inputs.roles
     baseline, subject = inputs.baseline, inputs.subject
     if baseline is None or subject is None:
         detail = f"needs eval runs of both {roles.baseline_name} and {roles.subject_name}"
-        return gate_result(check, PROMOTION, INCONCLUSIVE, detail, **inputs.runs())
+        return this.result(INCONCLUSIVE, detail, **inputs.runs())
     comparison = compare(baseline.scores(), subject.scores(), gate)
     evidence = inputs.runs() | comparison.evidence(roles)
     if not comparison.enough:
-        return gate_result(
-            check,
-            PROMOTION,
+        return this.result(
             INCONCLUSIVE,
             comparison.shortfall(),
             threshold=gate.min_gain,
             **evidence,
         )
     if inputs.objective != Objective.QUALITY:
-        return _no_real_loss(inputs, check, comparison, evidence)
+        return _no_real_loss(inputs, this, comparison, evidence)
     status = superiority(comparison, gate.min_gain)
     relative_status, relative = _relative_gain(
         gate.min_relative_gain, comparison.baseline_mean, comparison.subject_mean
@@ -55,9 +59,7 @@ def paired_gain(inputs: GateInputs, check: str) -> GateResult:
     if gate.min_relative_gain is not None:
         shown = f"undefined ({roles.baseline} mean 0)" if relative is None else f"{relative:+.1%}"
         detail += f"; relative gain {shown} against {gate.min_relative_gain:+.1%}"
-    return gate_result(
-        check,
-        PROMOTION,
+    return this.result(
         worst(status, relative_status),
         detail,
         observed=comparison.gain,
@@ -77,7 +79,7 @@ def _why(inputs: GateInputs) -> str:
 
 
 def _no_real_loss(
-    inputs: GateInputs, check: str, comparison: Comparison, evidence: dict
+    inputs: GateInputs, this: Gate, comparison: Comparison, evidence: dict
 ) -> GateResult:
     """A move made for cost or a retirement: paired non-inferiority within max_quality_loss."""
     margin = inputs.thresholds.max_quality_loss
@@ -86,9 +88,7 @@ def _no_real_loss(
         f"paired mean change {comparison.interval()}; pass needs a lower bound > "
         f"−max_quality_loss {-margin:+.3f}, fail is an upper bound below it ({_why(inputs)})"
     )
-    return gate_result(
-        check,
-        PROMOTION,
+    return this.result(
         status,
         detail,
         observed=comparison.gain,
@@ -100,17 +100,20 @@ def _no_real_loss(
     )
 
 
-def gate_quality_gain(inputs: GateInputs) -> GateResult:
+@gate("quality_gain", PROMOTION)
+def gate_quality_gain(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when a seeded paired bootstrap shows the candidate beats the active configuration."""
-    return paired_gain(inputs, "quality_gain")
+    return paired_gain(inputs, this)
 
 
-def gate_hybrid_gain(inputs: GateInputs) -> GateResult:
+@gate("hybrid_gain", PROMOTION)
+def gate_hybrid_gain(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when the hybrid beats the tuned model alone by the paired test."""
-    return paired_gain(inputs, "hybrid_gain")
+    return paired_gain(inputs, this)
 
 
-def gate_canary(inputs: GateInputs) -> GateResult | None:
+@gate("canary", PROMOTION)
+def gate_canary(inputs: GateInputs, this: Gate) -> GateResult | None:
     """Pass when the subject does not score below the baseline on the canary set.
 
     A paired non-inferiority test with no margin on the general canary set: fail when the
@@ -130,19 +133,17 @@ def gate_canary(inputs: GateInputs) -> GateResult | None:
             f"on the canary set, needs eval runs of both {roles.baseline_name} "
             f"and {roles.subject_name}"
         )
-        return gate_result("canary", PROMOTION, INCONCLUSIVE, detail, threshold=0.0, **runs)
+        return this.result(INCONCLUSIVE, detail, threshold=0.0, **runs)
     comparison = compare(baseline.scores(), subject.scores(), inputs.thresholds)
     evidence = runs | comparison.evidence(roles)
     if not comparison.enough:
         detail = f"on the canary set, {comparison.shortfall()}"
-        return gate_result("canary", PROMOTION, INCONCLUSIVE, detail, threshold=0.0, **evidence)
+        return this.result(INCONCLUSIVE, detail, threshold=0.0, **evidence)
     detail = (
         f"on the canary set, paired mean gain {comparison.interval()}; "
         "a drop is an interval wholly below +0.000"
     )
-    return gate_result(
-        "canary",
-        PROMOTION,
+    return this.result(
         non_inferiority(comparison, 0.0),
         detail,
         observed=comparison.gain,
@@ -151,9 +152,14 @@ def gate_canary(inputs: GateInputs) -> GateResult | None:
     )
 
 
-def gate_cost_break_even(inputs: GateInputs) -> GateResult:
+@gate("cost_break_even", PROMOTION, unit="months")
+def gate_cost_break_even(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when monthly savings recover the training cost within the allowed months."""
-    gate, active, candidate = fine_tuning_thresholds(inputs), inputs.baseline, inputs.subject
+    gate, active, candidate = (
+        fine_tuning_thresholds(inputs),
+        inputs.baseline,
+        inputs.subject,
+    )
     prices_active, prices_candidate = inputs.prices_active, inputs.prices_candidate
     training_tokens, volume = inputs.training_tokens, inputs.volume_30d
     threshold = gate.max_break_even_months
@@ -176,9 +182,7 @@ def gate_cost_break_even(inputs: GateInputs) -> GateResult:
         if volume == 0:
             missing.append("queries in the last 30 days")
         detail = "cannot estimate the break-even without: " + ", ".join(missing)
-        return gate_result(
-            "cost_break_even",
-            PROMOTION,
+        return this.result(
             INCONCLUSIVE,
             detail,
             threshold=threshold,
@@ -210,9 +214,7 @@ def gate_cost_break_even(inputs: GateInputs) -> GateResult:
         status = passed(months <= threshold)
         verb = "within" if status == PASS else "beyond"
         detail = f"break-even in {months:.2f} months, {verb} {threshold:g}: {spend}"
-    return gate_result(
-        "cost_break_even",
-        PROMOTION,
+    return this.result(
         status,
         detail,
         observed=months,

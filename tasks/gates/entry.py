@@ -4,26 +4,32 @@ from collections.abc import Sequence
 
 from state.domain import GateResult
 from state.phases import GateStatus, Stage
-from tasks.gates.inputs import GateInputs, Objective, fine_tuning_thresholds, rag_thresholds
-from tasks.gates.results import INCONCLUSIVE, PASS, gate_result, passed
+from tasks.gates.inputs import (
+    GateInputs,
+    Objective,
+    fine_tuning_thresholds,
+    rag_thresholds,
+)
+from tasks.gates.results import INCONCLUSIVE, PASS, Gate, gate, passed
 
 ENTRY = Stage.ENTRY
+#: Part of `need` (in its evidence), never a result of its own.
+NEED_VOLUME = Gate("need_volume", ENTRY, "count")
 
 
-def gate_need_quality(inputs: GateInputs) -> GateResult:
+@gate("need_quality", ENTRY)
+def gate_need_quality(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when the active configuration scores below the target: the next phase is needed."""
     target, run = inputs.thresholds.target, inputs.baseline
     if run is None or run.n == 0:
         detail = "no scored eval run of the active configuration yet"
-        return gate_result("need_quality", ENTRY, INCONCLUSIVE, detail, threshold=target)
+        return this.result(INCONCLUSIVE, detail, threshold=target)
     needed = run.mean < target
     detail = (
         f"active quality {run.mean:.3f} ({run.metric}, n={run.n}) "
         f"{'is below' if needed else 'meets'} the target {target:.3f}"
     )
-    return gate_result(
-        "need_quality",
-        ENTRY,
+    return this.result(
         passed(needed),
         detail,
         observed=run.mean,
@@ -33,26 +39,26 @@ def gate_need_quality(inputs: GateInputs) -> GateResult:
     )
 
 
-def _need_volume(inputs: GateInputs) -> GateResult:
+def _need_volume(inputs: GateInputs, this: Gate = NEED_VOLUME) -> GateResult:
     """Pass when the 30-day volume reaches the break-even volume."""
-    volume, minimum = inputs.volume_30d, fine_tuning_thresholds(inputs).break_even_volume
+    volume, minimum = (
+        inputs.volume_30d,
+        fine_tuning_thresholds(inputs).break_even_volume,
+    )
     needed = volume >= minimum
     verb = "reaches" if needed else "is below"
     detail = f"{volume} queries in 30 days {verb} the break-even volume {minimum}"
-    return gate_result(
-        "need_volume", ENTRY, passed(needed), detail, observed=volume, threshold=minimum
-    )
+    return this.result(passed(needed), detail, observed=volume, threshold=minimum)
 
 
-def gate_need(inputs: GateInputs) -> GateResult:
+@gate("need", ENTRY)
+def gate_need(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when fine-tuning is needed for quality or for volume: either need suffices."""
     quality, volume = gate_need_quality(inputs), _need_volume(inputs)
     # Volume is always known, so without it the quality answer decides (inconclusive included).
     status = PASS if volume.status == PASS else quality.status
     met = [name for name, r in (("quality", quality), ("volume", volume)) if r.status == PASS]
-    return gate_result(
-        "need",
-        ENTRY,
+    return this.result(
         status,
         f"{quality.detail}; {volume.detail}",
         observed=" and ".join(met) or "none",
@@ -62,7 +68,8 @@ def gate_need(inputs: GateInputs) -> GateResult:
     )
 
 
-def gate_data_documents(inputs: GateInputs) -> GateResult:
+@gate("data_documents", ENTRY, unit="count")
+def gate_data_documents(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when enough knowledge documents and chunks exist to retrieve from."""
     gate, documents, chunks = rag_thresholds(inputs), inputs.documents, inputs.chunks
     enough = documents >= gate.min_documents and chunks >= gate.min_chunks
@@ -70,9 +77,7 @@ def gate_data_documents(inputs: GateInputs) -> GateResult:
         f"{documents} documents in {chunks} chunks; "
         f"at least {gate.min_documents} and {gate.min_chunks} needed"
     )
-    return gate_result(
-        "data_documents",
-        ENTRY,
+    return this.result(
         passed(enough),
         detail,
         observed=documents,
@@ -84,13 +89,15 @@ def gate_data_documents(inputs: GateInputs) -> GateResult:
     )
 
 
-def gate_data_examples(inputs: GateInputs) -> GateResult:
+@gate("data_examples", ENTRY, unit="count")
+def gate_data_examples(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when enough clean training examples exist to fine-tune on."""
-    examples, minimum = inputs.clean_examples, fine_tuning_thresholds(inputs).min_examples
+    examples, minimum = (
+        inputs.clean_examples,
+        fine_tuning_thresholds(inputs).min_examples,
+    )
     detail = f"{examples} clean training examples; at least {minimum} needed"
-    return gate_result(
-        "data_examples",
-        ENTRY,
+    return this.result(
         passed(examples >= minimum),
         detail,
         observed=examples,
@@ -100,16 +107,15 @@ def gate_data_examples(inputs: GateInputs) -> GateResult:
     )
 
 
-def gate_privacy(inputs: GateInputs) -> GateResult:
+@gate("privacy", ENTRY)
+def gate_privacy(inputs: GateInputs, this: Gate) -> GateResult:
     """Fail when data may not leave the company but the fine-tuning endpoint is external."""
     external_api, self_hosted = inputs.constraints.external_api, inputs.self_hosted
     allowed = external_api or self_hosted
     endpoint = "self-hosted" if self_hosted else "external"
     rule = "any endpoint" if external_api else "self-hosted only (constraints.external_api: false)"
     detail = f"the fine-tuning endpoint is {endpoint}; the spec allows {rule}"
-    return gate_result(
-        "privacy",
-        ENTRY,
+    return this.result(
         passed(allowed),
         detail,
         observed=endpoint,
@@ -137,4 +143,7 @@ def move_objective(entry: Sequence[GateResult]) -> tuple[Objective, str]:
             "judged for cost at equal quality"
         )
         return Objective.COST, reason
-    return Objective.QUALITY, "the move is needed for quality, so it must show a real gain"
+    return (
+        Objective.QUALITY,
+        "the move is needed for quality, so it must show a real gain",
+    )

@@ -13,7 +13,7 @@ from state.phases import GateStatus, Stage
 from state.spec_metrics import Guardrail
 from tasks.gates.inputs import GateInputs
 from tasks.gates.paired import Comparison, compare, non_inferiority
-from tasks.gates.results import INCONCLUSIVE, gate_result, passed, worst
+from tasks.gates.results import INCONCLUSIVE, Gate, gate, passed, worst
 from tasks.guardrail_metrics import direction_of, values
 
 
@@ -36,13 +36,13 @@ def _margin(guardrail: Guardrail, comparison: Comparison) -> float:
     return guardrail.margin
 
 
-def guardrail_result(inputs: GateInputs, guardrail: Guardrail, stage: Stage) -> GateResult:
+def guardrail_result(inputs: GateInputs, guardrail: Guardrail, family: Gate) -> GateResult:
     """The non-inferiority test of one guardrail metric, subject against baseline."""
-    roles, check = inputs.roles, guardrail.gate
+    roles, this = inputs.roles, Gate(guardrail.gate, family.stage, family.unit)
     baseline, subject = inputs.baseline, inputs.subject
     if baseline is None or subject is None:
         detail = f"needs eval runs of both {roles.baseline_name} and {roles.subject_name}"
-        return gate_result(check, stage, INCONCLUSIVE, detail, **inputs.runs())
+        return this.result(INCONCLUSIVE, detail, **inputs.runs())
     direction = direction_of(guardrail)
     comparison = compare(
         values(baseline, guardrail, inputs.prices_active),
@@ -62,7 +62,7 @@ def guardrail_result(inputs: GateInputs, guardrail: Guardrail, stage: Stage) -> 
     )
     if not comparison.enough:
         detail = f"{guardrail.metric}: {comparison.shortfall()}"
-        return gate_result(check, stage, INCONCLUSIVE, detail, **evidence)
+        return this.result(INCONCLUSIVE, detail, **evidence)
     margin = _margin(guardrail, comparison)
     bounds, bounds_said = _bounds(guardrail, comparison.subject_mean)
     status = worst(non_inferiority(comparison, margin), bounds)
@@ -72,9 +72,7 @@ def guardrail_result(inputs: GateInputs, guardrail: Guardrail, stage: Stage) -> 
         f"paired change for the better {comparison.interval()}; worse by more than "
         f"{margin:.4g} fails{bounds_said}"
     )
-    return gate_result(
-        check,
-        stage,
+    return this.result(
         status,
         detail,
         observed=comparison.gain,
@@ -86,11 +84,13 @@ def guardrail_result(inputs: GateInputs, guardrail: Guardrail, stage: Stage) -> 
     )
 
 
-def gate_guardrails(inputs: GateInputs) -> list[GateResult]:
-    """One promotion result per guardrail of the spec."""
-    return [guardrail_result(inputs, g, Stage.PROMOTION) for g in inputs.guardrails]
+@gate("guardrail", Stage.PROMOTION)
+def gate_guardrails(inputs: GateInputs, this: Gate) -> list[GateResult]:
+    """One promotion result per guardrail of the spec, each named `guardrail_<name>`."""
+    return [guardrail_result(inputs, g, this) for g in inputs.guardrails]
 
 
-def gate_guardrail_regressions(inputs: GateInputs) -> list[GateResult]:
+@gate("guardrail_regression", Stage.MONITOR)
+def gate_guardrail_regressions(inputs: GateInputs, this: Gate) -> list[GateResult]:
     """One monitoring result per guardrail: has a fresh run regressed on it?"""
-    return [guardrail_result(inputs, g, Stage.MONITOR) for g in inputs.guardrails]
+    return [guardrail_result(inputs, g, this) for g in inputs.guardrails]

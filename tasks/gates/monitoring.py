@@ -18,7 +18,7 @@ from state.phases import Stage
 from tasks.gates.absolute import quality_floor
 from tasks.gates.inputs import GateInputs
 from tasks.gates.paired import compare, non_inferiority
-from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result
+from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, Gate, gate
 
 MONITOR = Stage.MONITOR
 VERDICTS = {
@@ -29,14 +29,14 @@ VERDICTS = {
 
 
 def _regression(
-    inputs: GateInputs, baseline: EvalRun | None, subject: EvalRun | None, check: str
+    inputs: GateInputs, baseline: EvalRun | None, subject: EvalRun | None, this: Gate
 ) -> GateResult:
-    """The paired non-inferiority test of a fresh run against its baseline, named `check`."""
+    """The paired non-inferiority test of a fresh run against its baseline, as `this` check."""
     roles, drop = inputs.roles, inputs.tolerated_drop
     bound = 0.0 - drop
     if baseline is None or subject is None:
         detail = "no eval run was recorded when the configuration became active"
-        return gate_result(check, MONITOR, INCONCLUSIVE, detail)
+        return this.result(INCONCLUSIVE, detail)
     comparison = compare(baseline.scores(), subject.scores(), inputs.thresholds)
     evidence = comparison.evidence(roles) | {
         f"{roles.baseline}_eval_run_id": baseline.id,
@@ -44,32 +44,31 @@ def _regression(
         "tolerated_drop": drop,
     }
     if not comparison.enough:
-        return gate_result(
-            check, MONITOR, INCONCLUSIVE, comparison.shortfall(), threshold=bound, **evidence
-        )
+        return this.result(INCONCLUSIVE, comparison.shortfall(), threshold=bound, **evidence)
     status = non_inferiority(comparison, drop)
     detail = (
         f"{VERDICTS[status]}: paired mean change {comparison.gain:+.3f} since it became active "
         f"over {comparison.paired} items, 95% interval [{comparison.low:+.3f}, "
         f"{comparison.high:+.3f}]; a regression is an interval wholly below {bound:+.3f}"
     )
-    return gate_result(
-        check, MONITOR, status, detail, observed=comparison.gain, threshold=bound, **evidence
-    )
+    return this.result(status, detail, observed=comparison.gain, threshold=bound, **evidence)
 
 
-def gate_regression(inputs: GateInputs) -> GateResult:
+@gate("regression", MONITOR)
+def gate_regression(inputs: GateInputs, this: Gate) -> GateResult:
     """Fail when the fresh run is surely worse than the baseline by more than the tolerated drop."""
-    return _regression(inputs, inputs.baseline, inputs.subject, "regression")
+    return _regression(inputs, inputs.baseline, inputs.subject, this)
 
 
-def gate_canary_regression(inputs: GateInputs) -> GateResult | None:
+@gate("canary_regression", MONITOR)
+def gate_canary_regression(inputs: GateInputs, this: Gate) -> GateResult | None:
     """The regression test on the canary set; None when the spec declares no canary set."""
     if inputs.canary_baseline is None and inputs.canary_subject is None:
         return None
-    return _regression(inputs, inputs.canary_baseline, inputs.canary_subject, "canary_regression")
+    return _regression(inputs, inputs.canary_baseline, inputs.canary_subject, this)
 
 
-def gate_floor(inputs: GateInputs) -> GateResult:
+@gate("floor", MONITOR)
+def gate_floor(inputs: GateInputs, this: Gate) -> GateResult:
     """Fail when the fresh run's mean is below the spec's floor."""
-    return quality_floor(inputs, check="floor", stage=MONITOR)
+    return quality_floor(inputs, this)

@@ -26,7 +26,7 @@ from state.domain import GateResult
 from state.phases import Stage
 from tasks.gates.inputs import GateInputs
 from tasks.gates.paired import CONFIDENCE
-from tasks.gates.results import INCONCLUSIVE, gate_result, passed
+from tasks.gates.results import INCONCLUSIVE, Gate, gate, passed
 
 POWER = 0.8
 Z = NormalDist().inv_cdf((1 + CONFIDENCE) / 2) + NormalDist().inv_cdf(POWER)
@@ -57,7 +57,8 @@ def _about(count: int) -> str:
     return f"{round(count, -max(digits - 2, 0)):,}"
 
 
-def gate_eval_power(inputs: GateInputs) -> GateResult | None:
+@gate("eval_power", Stage.ENTRY)
+def gate_eval_power(inputs: GateInputs, this: Gate) -> GateResult | None:
     """Pass when the eval set can detect the gain a move must show; None when none is set."""
     gate, run = inputs.thresholds, inputs.baseline
     named = "min_detectable_gain" if gate.min_detectable_gain else "min_gain"
@@ -67,15 +68,13 @@ def gate_eval_power(inputs: GateInputs) -> GateResult | None:
     scores = list(run.scores().values()) if run is not None else []
     if len(scores) < 2:
         detail = "needs a scored eval run of the active configuration (2 items or more)"
-        return gate_result("eval_power", Stage.ENTRY, INCONCLUSIVE, detail, threshold=effect)
+        return this.result(INCONCLUSIVE, detail, threshold=effect)
     sd = difference_sd(scores, effect)
     mde, needed = detectable_gain(sd, len(scores)), items_needed(sd, effect)
     enough = mde <= effect
     detail = f"{len(scores)} items detect gains ≥ {mde:.2g}; {named} {effect:g} needs ≈ "
     detail += f"{_about(needed)}" + ("" if enough else " (a candidate could only be inconclusive)")
-    return gate_result(
-        "eval_power",
-        Stage.ENTRY,
+    return this.result(
         passed(enough) if enough else INCONCLUSIVE,
         detail,
         observed=mde,

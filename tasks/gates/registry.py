@@ -1,9 +1,10 @@
 """Which checks run where: per transition and stage, for the hybrid, and in monitoring.
 
-Adding a gate is one check function (`GateInputs` → `GateResult | None`) plus one line in a
-list below. A check that does not apply returns None and is left out of the results: `canary`
-runs only when the spec declares a canary set, so a use case without one is gated as before,
-with no result that would pass on no evidence.
+Adding a gate is one check function declared with `@gate(name, stage, unit)` (`results.py`;
+`GateInputs` → `GateResult | None`) plus one line in a list below. A check that does not
+apply returns None and is left out of the results: `canary` runs only when the spec declares
+a canary set, so a use case without one is gated as before, with no result that would pass
+on no evidence.
 
 The RAG → fine-tuning need is ONE entry check, `need`: it passes when either need holds
 (active quality below the target, or 30-day volume at or above the break-even volume) and
@@ -40,6 +41,14 @@ from tasks.gates.live import (
 )
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
 from tasks.gates.power import gate_eval_power
+from tasks.gates.results import declare
+
+# Results the flows make themselves, not checks of `GateInputs`: declared here all the same.
+PROMPT_AB = declare("prompt_ab", Stage.PROMOTION)
+CANDIDATE_BUILD = declare("candidate_build", Stage.PROMOTION)
+ROUTING = declare("routing", Stage.PROMOTION)
+DATA_LEAKAGE = declare("data_leakage", Stage.ENTRY)
+APPROVAL = declare("approval", Stage.APPROVAL)
 
 # A check answers one result, None when it does not apply, or one result per spec entry.
 Check = Callable[[GateInputs], GateResult | Sequence[GateResult] | None]
@@ -47,7 +56,12 @@ Check = Callable[[GateInputs], GateResult | Sequence[GateResult] | None]
 CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
     Phase.PROMPTING.transition: {
         Stage.ENTRY: [gate_need_quality, gate_data_documents, gate_eval_power],
-        Stage.PROMOTION: [gate_quality_gain, gate_guardrails, gate_quality_floor, gate_latency],
+        Stage.PROMOTION: [
+            gate_quality_gain,
+            gate_guardrails,
+            gate_quality_floor,
+            gate_latency,
+        ],
     },
     Phase.RAG.transition: {
         Stage.ENTRY: [gate_need, gate_data_examples, gate_privacy, gate_eval_power],
