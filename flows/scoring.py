@@ -1,11 +1,22 @@
-"""Score a stored configuration on the use case's eval set, reusing an unchanged run."""
+"""Score a configuration (a check) or a prompt variant (`phasegate eval`) on an eval set.
+
+Both prepare their requests with `prepare_variant` and score them with `score_prepared`, so
+the few-shot rule, the response cache, the price, the judge and the error-rate limit are
+the same wherever a score comes from; a check reuses the run of an unchanged configuration.
+"""
+
+from collections.abc import Callable
+from typing import Any
 
 from flows.context import UseCaseContext, current_run_id
 from state.domain import Configuration, EvalItem, EvalRun
+from state.errors import SpecError
+from state.spec import PromptVariant
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
 from tasks.evaluation import (
     EvalTarget,
     PreparedRequest,
+    evaluate,
     output_fields,
     require_valid,
     score_requests,
@@ -36,6 +47,51 @@ def retrieve_for(
     )
 
 
+def few_shot_examples(
+    ctx: UseCaseContext, variant: PromptVariant, items: list[EvalItem]
+) -> list[tuple[str, str]]:
+    """A few-shot variant's examples: k training pairs that are no eval input; none otherwise.
+
+    A few-shot prompt needs `data.training`: without it, a SpecError naming the prompt.
+    """
+    if variant.kind != "few_shot":
+        return []
+    training = ctx.data_path("training")
+    if training is None:
+        where = f"{ctx.use_case.spec_path}: prompts.{variant.name}"
+        raise SpecError(f"{where}: few-shot needs data.training")
+    return load_examples(training, variant.k, {normalise_input(item.input) for item in items})
+
+
+def prepare_variant(
+    ctx: UseCaseContext,
+    variant: PromptVariant,
+    model: str,
+    items: list[EvalItem],
+    *,
+    passages: list[list[Passage]] | None = None,
+    output: dict[str, Any] | None = None,
+) -> list[PreparedRequest]:
+    """Render every item's messages for a prompt variant and model: examples, passages.
+
+    `output`: the generation and answer settings (`output_fields`); the spec's by default.
+    """
+    examples = few_shot_examples(ctx, variant, items)
+    passages = passages or [[] for _ in items]
+    if output is None:
+        output = output_fields(ctx.spec.generation, ctx.spec.answers)
+    return [
+        PreparedRequest(
+            item_id=item.id,
+            model=model,
+            messages=build_messages(variant, item.input, examples=examples, passages=found),
+            prompt_kind=variant.kind,
+            **output,
+        )
+        for item, found in zip(items, passages, strict=True)
+    ]
+
+
 def prepare_requests(
     ctx: UseCaseContext,
     config: Configuration,
@@ -46,29 +102,18 @@ def prepare_requests(
 
     A RAG configuration retrieves each item's passages, unless they are given.
     """
-    version = ctx.store.get_prompt_version(config.prompt_version_id)
-    variant = version.variant
-    examples = []
-    if variant.kind == "few_shot" and (training := ctx.data_path("training")):
-        exclude = {normalise_input(item.input) for item in items}
-        examples = load_examples(training, variant.k, exclude)
+    variant = ctx.store.get_prompt_version(config.prompt_version_id).variant
     if passages is None:
         passages = retrieve_for(ctx, config, items)
     output = output_fields(config.generation, config.answers)
-    return [
-        PreparedRequest(
-            item_id=item.id,
-            model=config.model,
-            messages=build_messages(variant, item.input, examples=examples, passages=found),
-            prompt_kind=variant.kind,
-            **output,
-        )
-        for item, found in zip(items, passages, strict=True)
-    ]
+    return prepare_variant(ctx, variant, config.model, items, passages=passages, output=output)
 
 
 def prepare_routed(
-    ctx: UseCaseContext, config: Configuration, items: list[EvalItem], passages: None = None
+    ctx: UseCaseContext,
+    config: Configuration,
+    items: list[EvalItem],
+    passages: None = None,
 ) -> list[PreparedRequest]:
     """Render every item under the route a hybrid configuration's rule picks for its input."""
     routing = config.routing or {}
@@ -110,27 +155,52 @@ def score_on(
         purpose=purpose,
     )
     prepare = prepare_routed if config.routing else prepare_requests
-    run = score_requests(
-        prepare(ctx, config, items, passages),
-        items,
-        target,
-        ctx.provider,
-        store_url=ctx.store_url,
-        use_cache=use_cache,
-        judge_model=ctx.settings.judge_model,
-        price=ctx.settings.price_for(config.model),
-        max_error_rate=ctx.spec.gates.max_error_rate,
-        batch_api=BatchOptions.of(ctx.spec.eval) if ctx.spec.eval.mode == "batch" else None,
-    )
-    # An invalid run is no measurement: its answers are not worth grading.
-    if run.valid and (judged := judge_guardrail(ctx.spec)) is not None:
-        grades = judge_answers(items, run, ctx.provider, ctx.settings.judge_model, judged.rubric)
-        run = run.model_copy(update={"extra": (run.extra or {}) | {"judge_scores": grades}})
+    requests = prepare(ctx, config, items, passages)
+    run = score_prepared(ctx, requests, items, target, model=config.model, use_cache=use_cache)
     recorded = ctx.store.record_eval_run(run.model_copy(update={"flow_run_id": current_run_id()}))
     # An invalid run is kept for diagnosis, then stops the caller: nothing may read it.
     require_valid(recorded)
     publish_eval_table(recorded)
     return recorded
+
+
+def score_prepared(
+    ctx: UseCaseContext,
+    requests: list[PreparedRequest],
+    items: list[EvalItem],
+    target: EvalTarget,
+    *,
+    model: str,
+    use_cache: bool = True,
+    batch: bool | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> EvalRun:
+    """Score prepared requests as every check does, and grade them for a judge guardrail.
+
+    The response cache, the judge, the price of `model` and the spec's error-rate limit are
+    the check's; `batch` answers through the Batch API (None: the spec's `eval.mode`).
+    `on_done(i)` is called as each call finishes (`phasegate eval`'s bar); without it the
+    scoring is the `score-requests` task of the running flow, which logs its progress.
+    A run that is no measurement comes back with its `invalid_reason` set, ungraded.
+    """
+    by_batch = ctx.spec.eval.mode == "batch" if batch is None else batch
+    options: dict[str, Any] = {
+        "store_url": ctx.store_url,
+        "use_cache": use_cache,
+        "judge_model": ctx.settings.judge_model,
+        "price": ctx.settings.price_for(model),
+        "max_error_rate": ctx.spec.gates.max_error_rate,
+        "batch_api": BatchOptions.of(ctx.spec.eval) if by_batch else None,
+    }
+    if on_done is None:
+        run = score_requests(requests, items, target, ctx.provider, **options)
+    else:
+        run = evaluate(requests, items, target, ctx.provider, on_done=on_done, **options)
+    # An invalid run is no measurement: its answers are not worth grading.
+    if run.valid and (judged := judge_guardrail(ctx.spec)) is not None:
+        grades = judge_answers(items, run, ctx.provider, ctx.settings.judge_model, judged.rubric)
+        run = run.model_copy(update={"extra": (run.extra or {}) | {"judge_scores": grades}})
+    return run
 
 
 def score_set(
@@ -163,7 +233,13 @@ def score_configuration(
     if use_cache:
         return score_set(ctx, config, items, eval_hash, purpose=purpose, passages=passages)
     return score_on(
-        ctx, config, items, eval_hash, use_cache=False, purpose=purpose, passages=passages
+        ctx,
+        config,
+        items,
+        eval_hash,
+        use_cache=False,
+        purpose=purpose,
+        passages=passages,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,36 +9,25 @@ from rich.console import Console
 from rich.table import Table
 
 from phasegate.cli.app import AsJson, app, console, print_json, store
-from state.errors import InputError, OutcomeRefused, SpecError
+from state.errors import InputError, OutcomeRefused
 
 if TYPE_CHECKING:
-    from state.domain import EvalItem, EvalRun
-    from state.spec import LoadedSpec, PromptVariant
+    from flows.context import UseCaseContext
+    from state.domain import EvalRun
+    from state.spec import PromptVariant, UseCaseSpec
     from tasks.guardrail_metrics import MetricSummary
 
 SHOWN_ERRORS = 3
 
 
-def _variant(loaded: LoadedSpec, name: str | None) -> PromptVariant:
+def _variant(spec: UseCaseSpec, path: str, name: str | None) -> PromptVariant:
     """The prompt variant called `name`, or the spec's first."""
-    variants = {variant.name: variant for variant in loaded.spec.prompts}
+    variants = {variant.name: variant for variant in spec.prompts}
     if name is None:
-        return loaded.spec.prompts[0]
+        return spec.prompts[0]
     if name not in variants:
-        raise InputError(f"--prompt: no prompt {name!r} in {loaded.path} ({', '.join(variants)})")
+        raise InputError(f"--prompt: no prompt {name!r} in {path} ({', '.join(variants)})")
     return variants[name]
-
-
-def _examples(loaded: LoadedSpec, variant: PromptVariant, items: list[EvalItem]) -> list:
-    """Few-shot examples from the training file that are not eval inputs; none for other kinds."""
-    from tasks.eval_sets import load_examples, normalise_input
-
-    if variant.kind != "few_shot":
-        return []
-    training = loaded.data_path("training")
-    if training is None:
-        raise SpecError(f"{loaded.path}: prompts.{variant.name}: few-shot needs data.training")
-    return load_examples(training, variant.k, {normalise_input(item.input) for item in items})
 
 
 def _check_options(model: str | None, fail_under: float | None, lower_bound: bool) -> None:
@@ -121,83 +109,63 @@ def eval_command(
     as_json: AsJson = False,
 ) -> None:
     """Score a prompt variant of a use case on its eval set, record the run and show it."""
-    # Imported here: evaluation imports Prefect, which takes seconds other commands need not wait.
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from state.settings import get_settings, provider_options
-    from state.spec import LoadedSpec
-    from tasks.eval_sets import load_eval_set
-    from tasks.evaluation import (
-        EvalTarget,
-        PreparedRequest,
-        evaluate,
-        output_fields,
-        require_valid,
-    )
+    # Imported here: scoring imports Prefect, which takes seconds other commands need not wait.
+    from flows.context import UseCaseContext
+    from tasks.evaluation import require_valid
     from tasks.guardrail_metrics import summarise_metrics
-    from tasks.llm_batch import BatchOptions
-    from tasks.prompts import build_messages
 
     _check_options(model, fail_under, lower_bound)
-    settings = get_settings()
-    registered = store().require_use_case(use_case)
-    loaded = LoadedSpec(spec=registered.spec, path=Path(registered.spec_path))
-    variant = _variant(loaded, prompt)
-    chosen = model or loaded.spec.model or settings.default_model
-    eval_path = loaded.data_path("eval")
-    assert eval_path is not None, "data.eval is a required field"
-    items, eval_set_hash = load_eval_set(eval_path)
-    examples = _examples(loaded, variant, items)
-    output = output_fields(loaded.spec.generation, loaded.spec.answers)
-    requests = [
-        PreparedRequest(
-            item_id=item.id,
-            model=chosen,
-            messages=build_messages(variant, item.input, examples=examples),
-            prompt_kind=variant.kind,
-            **output,
-        )
-        for item in items
-    ]
-    metric = loaded.spec.metric
-    by_batch = loaded.spec.eval.mode == "batch" if batch is None else batch
-    batch_api = BatchOptions.of(loaded.spec.eval) if by_batch else None
-    target = EvalTarget(
-        use_case=use_case, eval_set_hash=eval_set_hash, metric=metric, purpose="cli"
-    )
+    ctx = UseCaseContext.load(use_case)
+    variant = _variant(ctx.spec, ctx.use_case.spec_path, prompt)
+    chosen = model or ctx.model
     title = f"{use_case} · {variant.name} · {chosen}"
+    run = _score(ctx, variant, chosen, title, use_cache=not no_cache, batch=batch)
+    extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
+    run = store().record_eval_run(run.model_copy(update={"extra": extra}))
+    metrics = summarise_metrics(run, ctx.spec.guardrails, ctx.settings.price_for(chosen))
+    refused = _show(run, title, metrics[1:], fail_under, lower_bound, as_json)
+    require_valid(run)  # stored for diagnosis, but no measurement: MeasurementInvalid, exit 3
+    if refused:
+        raise OutcomeRefused(refused)
+
+
+def _score(
+    ctx: UseCaseContext,
+    variant: PromptVariant,
+    model: str,
+    title: str,
+    *,
+    use_cache: bool,
+    batch: bool | None,
+) -> EvalRun:
+    """Prepare and score the variant as a check does, with a progress bar on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.scoring import prepare_variant, score_prepared
+    from tasks.evaluation import EvalTarget
+
+    items, eval_set_hash = ctx.eval_set
+    requests = prepare_variant(ctx, variant, model, items)
+    metric = ctx.spec.metric
+    target = EvalTarget(
+        use_case=ctx.name, eval_set_hash=eval_set_hash, metric=metric, purpose="cli"
+    )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     # The bar goes to stderr: stdout holds the result alone (one JSON document with --json).
     shown = Console(stderr=True)
     with Progress(*columns, TimeElapsedColumn(), console=shown, transient=True) as progress:
         total = len(requests) * (2 if metric == "llm_judge" else 1)
         bar = progress.add_task(title, total=total)
-        run = evaluate(
+        return score_prepared(
+            ctx,
             requests,
             items,
             target,
-            provider_options(settings),
-            store_url=settings.store_url,
-            use_cache=not no_cache,
-            judge_model=settings.judge_model,
-            price=settings.price_for(chosen),
-            max_error_rate=loaded.spec.gates.max_error_rate,
+            model=model,
+            use_cache=use_cache,
+            batch=batch,
             on_done=lambda _: progress.advance(bar),
-            batch_api=batch_api,
         )
-    extra = (run.extra or {}) | {"prompt": variant.name, "kind": variant.kind, "model": chosen}
-    run = store().record_eval_run(run.model_copy(update={"extra": extra}))
-    metrics = summarise_metrics(run, loaded.spec.guardrails, settings.price_for(chosen))
-    refused = _show(run, title, metrics[1:], fail_under, lower_bound, as_json)
-    require_valid(run)  # stored for diagnosis, but no measurement: MeasurementInvalid, exit 3
-    if refused:
-        raise OutcomeRefused(refused)
 
 
 def _show(

@@ -205,3 +205,26 @@ def test_eval_command_with_a_missing_model_raises_after_one_call(
     assert isinstance(result.exception, MeasurementInvalid)
     assert "with model gpt-nowhere; first error: HTTP 404" in str(result.exception)
     assert _chat_calls(cli_settings) == 1
+
+
+def test_a_check_scores_a_few_shot_prompt_without_training_as_eval_does(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    """The check's scoring (`score_configuration`) refuses it with the same SpecError."""
+    from flows.context import UseCaseContext
+    from flows.scoring import score_configuration
+    from state.domain import ConfigurationDraft
+    from state.phases import Phase
+    from state.store_api import Store
+
+    prompts = [{"name": "few-shot", "kind": "few_shot"}]
+    loaded = load_spec(write_spec(tmp_path, prompts=prompts))
+    _apply(loaded.path)
+    draft = ConfigurationDraft(phase=Phase.PROMPTING, model="sandbox-base")
+    store = Store(cli_settings.store_url)
+    _, config = store.save_prompted_configuration("demo-qa", loaded.spec.prompts[0], draft)
+    before = _chat_calls(cli_settings)
+    with pytest.raises(SpecError, match="prompts.few-shot: few-shot needs data.training"):
+        score_configuration(UseCaseContext.load("demo-qa"), config)
+    assert _chat_calls(cli_settings) == before
+    assert store.list_eval_runs("demo-qa") == []
