@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from state.domain import CheckStart, Configuration, EvalItem, UseCase
 from state.errors import SpecError
 from state.settings import Settings, get_settings, provider_options, trainer_options
-from state.spec import LoadedSpec, UseCaseSpec
+from state.spec import UseCaseSpec
 from state.store_api import Lease, Store
 from tasks.eval_sets import load_eval_set
 from tasks.flow_runs import mark_crashed
@@ -132,10 +132,6 @@ class UseCaseContext:
     def eval_set(self) -> tuple[list[EvalItem], str]:
         """The eval items and the hash of the eval file."""
         return load_eval_set(self.data_path("eval"))
-
-    def loaded_spec(self) -> LoadedSpec:
-        """The spec with its file path, for data paths."""
-        return LoadedSpec(spec=self.spec, path=Path(self.use_case.spec_path))
 
 
 @contextmanager

@@ -108,11 +108,3 @@ def latest_approval(use_case: str, *, session: Session) -> Approval | None:
         .order_by(col(ApprovalRecord.requested_at).desc(), col(ApprovalRecord.id).desc())
     ).first()
     return _approval(row, use_case) if row else None
-
-
-def get_approval(flow_run_id: str, *, session: Session) -> Approval | None:
-    """The approval a flow run asked for, answered or not, or None."""
-    row = session.exec(
-        select(ApprovalRecord).where(ApprovalRecord.flow_run_id == flow_run_id)
-    ).first()
-    return _approval(row, session.get(UseCaseRecord, row.use_case_id).name) if row else None

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from state import lookup
 from state.convert import aware
@@ -72,13 +72,3 @@ def get_model_version(model_version_id: int, *, session: Session) -> ModelVersio
     if row is None:
         return None
     return _to_model_version(row, session.get(UseCaseRecord, row.use_case_id).name)
-
-
-def list_model_versions(use_case: str, *, session: Session) -> list[ModelVersion]:
-    """Model versions of a use case, oldest first."""
-    rows = session.exec(
-        select(ModelVersionRecord)
-        .where(ModelVersionRecord.use_case_id == lookup.use_case_id(session, use_case))
-        .order_by(col(ModelVersionRecord.id))
-    ).all()
-    return [_to_model_version(row, use_case) for row in rows]

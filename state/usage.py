@@ -16,13 +16,6 @@ from state.models import UsageRecord, UseCaseRecord
 from state.volume_window import window_start
 
 
-def record_usage(
-    use_case: str, day: date, count: int, *, source: str = "default", session: Session
-) -> None:
-    """Set the count of one (use case, day, source); reporting it again replaces it."""
-    record_usage_many([UsageCount(use_case, day, count, source)], session=session)
-
-
 def record_usage_many(counts: Sequence[UsageCount], *, session: Session) -> int:
     """Set many counts in one statement; an unknown use case raises NotFound, writing nothing."""
     (result,) = record_usage_reports([counts], session=session)

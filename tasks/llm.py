@@ -245,7 +245,11 @@ async def _complete(
         result = CallResult(error=outcome.error)
     else:
         result = outcome.value
-    result.latency_ms, result.retries, result.sent = outcome.latency_ms, outcome.retries, True
+    result.latency_ms, result.retries, result.sent = (
+        outcome.latency_ms,
+        outcome.retries,
+        True,
+    )
     return result
 
 
@@ -334,32 +338,6 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
                 with suppress(RuntimeError):  # the loop closed meanwhile: nothing to cancel
                     loop.call_soon_threadsafe(task.cancel)
             raise
-
-
-def run_batch(
-    options: ProviderOptions,
-    requests: list[ChatRequest],
-    *,
-    cache: ResponseCache | None = None,
-    on_done: Callable[[int], None] | None = None,
-    max_error_rate: float | None = None,
-) -> BatchResult:
-    """Run a batch from sync code with a client of its own (clients belong to one loop)."""
-
-    async def batch() -> BatchResult:
-        """The batch on a client that lives and dies in this loop."""
-        async with build_client(options) as client:
-            return await complete_batch(
-                client,
-                requests,
-                concurrency=options.concurrency,
-                max_retries=options.max_retries,
-                cache=cache,
-                on_done=on_done,
-                max_error_rate=max_error_rate,
-            )
-
-    return run_sync(batch)
 
 
 def model_shutdowns(options: ProviderOptions) -> dict[str, str | None]:

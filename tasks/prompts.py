@@ -3,7 +3,9 @@
 The layout follows the sandbox's conventions (sandbox/README.md), which are also ordinary
 prompting practice: the variant's system text first; few-shot examples as earlier
 user/assistant pairs; retrieved passages in the last user message under `Context:`, one
-`[source-id]` paragraph each, before the rendered template.
+`[source-id]` paragraph each, then a `Question:` line that ends the context before the
+rendered template (unless the template opens with its own `Question:` or `Input:`): with a
+bare `{input}` template nothing else would tell a reader where the passages stop.
 """
 
 import re
@@ -16,6 +18,8 @@ from state.spec import PromptKind, PromptVariant
 
 ANSWER_LINE = re.compile(r"^[ \t]*Answer:", re.MULTILINE)
 BLANK_LINES = re.compile(r"\n\s*\n")
+# A template that opens with one of these marks the question itself.
+OPENS_WITH_QUESTION = re.compile(r"^\s*(question|input)\s*:", re.IGNORECASE)
 
 
 class Passage(BaseModel):
@@ -55,8 +59,11 @@ def build_messages(
     for example_input, example_output in examples:
         messages.append({"role": "user", "content": render(variant, example_input)})
         messages.append({"role": "assistant", "content": example_output})
-    context = _context(passages) if passages else ""
-    messages.append({"role": "user", "content": context + render(variant, text)})
+    question = render(variant, text)
+    if passages:
+        edge = "" if OPENS_WITH_QUESTION.match(question) else "Question:\n"
+        question = _context(passages) + edge + question
+    messages.append({"role": "user", "content": question})
     return messages
 
 

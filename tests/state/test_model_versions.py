@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from state.domain import ModelVersion
 from state.errors import NotFound
-from state.model_versions import get_model_version, list_model_versions, record_model_version
+from state.model_versions import get_model_version, record_model_version
 
 
 def _record(session: Session, use_case: str, job: str = "ftjob-1", model: str = "ft:m:1"):
@@ -33,8 +33,9 @@ def test_record_model_version_returns_what_it_stored(use_case: str, session: Ses
 
 def test_record_model_version_is_idempotent_per_job(use_case: str, session: Session) -> None:
     first = _record(session, use_case)
-    assert _record(session, use_case).id == first.id
-    assert len(list_model_versions(use_case, session=session)) == 1
+    again = _record(session, use_case)
+    assert again == first
+    assert get_model_version(first.id + 1, session=session) is None
 
 
 def test_record_model_version_refuses_unknown_use_case(session: Session) -> None:
@@ -49,17 +50,3 @@ def test_get_model_version_reads_back(use_case: str, session: Session) -> None:
 
 def test_get_model_version_returns_none_when_missing(use_case: str, session: Session) -> None:
     assert get_model_version(12345, session=session) is None
-
-
-def test_list_model_versions_oldest_first(use_case: str, session: Session) -> None:
-    _record(session, use_case, job="ftjob-1", model="ft:m:1")
-    _record(session, use_case, job="ftjob-2", model="ft:m:2")
-    assert [v.model_id for v in list_model_versions(use_case, session=session)] == [
-        "ft:m:1",
-        "ft:m:2",
-    ]
-
-
-def test_list_model_versions_refuses_unknown_use_case(session: Session) -> None:
-    with pytest.raises(NotFound):
-        list_model_versions("nope", session=session)

@@ -3,6 +3,7 @@
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,14 @@ import pytest
 from pydantic import SecretStr
 
 from state.settings import ProviderOptions
-from tasks.llm import ChatRequest, build_client, complete_batch, run_batch
+from tasks.llm import (
+    BatchResult,
+    ChatRequest,
+    ResponseCache,
+    build_client,
+    complete_batch,
+    run_sync,
+)
 from tasks.llm_retries import retry_after
 from tasks.response_cache import StoreResponseCache
 from tests.plugins.sandbox_server import dead_url
@@ -28,6 +36,31 @@ def _requests(count: int, model: str = "sandbox-base") -> list[ChatRequest]:
         ChatRequest(model, [{"role": "user", "content": f"{CONTEXT}Question: refunds {i}?"}])
         for i in range(count)
     ]
+
+
+def run_batch(
+    options: ProviderOptions,
+    requests: list[ChatRequest],
+    *,
+    cache: ResponseCache | None = None,
+    on_done: Callable[[int], None] | None = None,
+    max_error_rate: float | None = None,
+) -> BatchResult:
+    """A batch from sync code on a client of its own, as the scoring runs one."""
+
+    async def batch() -> BatchResult:
+        async with build_client(options) as client:
+            return await complete_batch(
+                client,
+                requests,
+                concurrency=options.concurrency,
+                max_retries=options.max_retries,
+                cache=cache,
+                on_done=on_done,
+                max_error_rate=max_error_rate,
+            )
+
+    return run_sync(batch)
 
 
 def _faults(url: str, **faults: float) -> None:

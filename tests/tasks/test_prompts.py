@@ -55,6 +55,13 @@ def test_build_messages_puts_passages_in_a_context_block_before_the_question() -
     )
 
 
+def test_build_messages_ends_the_context_before_a_bare_template() -> None:
+    bare = PromptVariant(name="bare", kind="zero_shot")
+    passages = [Passage(source="billing", text="Refunds take five days.")]
+    content = build_messages(bare, "How long?", passages=passages)[-1]["content"]
+    assert content == "Context:\n[billing] Refunds take five days.\n\nQuestion:\nHow long?"
+
+
 def test_build_messages_appends_a_labels_line_to_the_system_text() -> None:
     system = build_messages(QA, "text", labels=["billing", "other"])[0]["content"]
     assert system == "Answer briefly.\nLabels: billing, other"
@@ -67,6 +74,22 @@ def test_build_messages_passages_are_read_by_the_sandbox(sandbox_url: str) -> No
     ]
     messages = build_messages(QA, "Where do parcels ship from?", passages=passages)
     assert _ask(sandbox_url, messages) == "Parcels ship from the Leipzig warehouse."
+
+
+def test_rag_with_the_default_template_answers_from_the_passages(sandbox_url: str) -> None:
+    bare = PromptVariant(name="bare", kind="zero_shot")  # the default template: `{input}`
+    passages = [
+        Passage(source="billing", text="Refunds are processed within five business days."),
+        Passage(source="shipping", text="Parcels ship from the Leipzig warehouse."),
+    ]
+    question = "Where do parcels ship from?"
+    messages = build_messages(bare, question, passages=passages)
+    assert _ask(sandbox_url, messages) == "Parcels ship from the Leipzig warehouse."
+    # Without the edge the reader takes the question for one more passage of the context.
+    unmarked = messages[-1]["content"].replace("Question:\n", "")
+    assert _ask(sandbox_url, [{"role": "user", "content": unmarked}]) != (
+        "Parcels ship from the Leipzig warehouse."
+    )
 
 
 def test_build_messages_examples_are_read_by_the_sandbox(sandbox_url: str) -> None:
