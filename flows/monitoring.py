@@ -199,10 +199,7 @@ def _act(
 
 
 def _emit(
-    ctx: UseCaseContext,
-    config: Configuration,
-    outcome: CheckOutcome,
-    gates: list[GateResult],
+    ctx: UseCaseContext, config: Configuration, outcome: CheckOutcome, gates: list[GateResult]
 ) -> str | None:
     """Tell automations: the event `phasegate.regression.detected`; returns its id."""
     return emit_regression(

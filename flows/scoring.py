@@ -233,13 +233,7 @@ def score_configuration(
     if use_cache:
         return score_set(ctx, config, items, eval_hash, purpose=purpose, passages=passages)
     return score_on(
-        ctx,
-        config,
-        items,
-        eval_hash,
-        use_cache=False,
-        purpose=purpose,
-        passages=passages,
+        ctx, config, items, eval_hash, use_cache=False, purpose=purpose, passages=passages
     )
 
 

@@ -245,11 +245,7 @@ async def _complete(
         result = CallResult(error=outcome.error)
     else:
         result = outcome.value
-    result.latency_ms, result.retries, result.sent = (
-        outcome.latency_ms,
-        outcome.retries,
-        True,
-    )
+    result.latency_ms, result.retries, result.sent = outcome.latency_ms, outcome.retries, True
     return result
 
 

@@ -143,7 +143,4 @@ def move_objective(entry: Sequence[GateResult]) -> tuple[Objective, str]:
             "judged for cost at equal quality"
         )
         return Objective.COST, reason
-    return (
-        Objective.QUALITY,
-        "the move is needed for quality, so it must show a real gain",
-    )
+    return Objective.QUALITY, "the move is needed for quality, so it must show a real gain"

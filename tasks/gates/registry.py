@@ -56,12 +56,7 @@ Check = Callable[[GateInputs], GateResult | Sequence[GateResult] | None]
 CHECKS: dict[Transition, dict[Stage, list[Check]]] = {
     Phase.PROMPTING.transition: {
         Stage.ENTRY: [gate_need_quality, gate_data_documents, gate_eval_power],
-        Stage.PROMOTION: [
-            gate_quality_gain,
-            gate_guardrails,
-            gate_quality_floor,
-            gate_latency,
-        ],
+        Stage.PROMOTION: [gate_quality_gain, gate_guardrails, gate_quality_floor, gate_latency],
     },
     Phase.RAG.transition: {
         Stage.ENTRY: [gate_need, gate_data_examples, gate_privacy, gate_eval_power],
