@@ -152,42 +152,32 @@ def gate_canary(inputs: GateInputs, this: Gate) -> GateResult | None:
     )
 
 
+def _break_even_unknowns(inputs: GateInputs) -> list[str]:
+    """What the break-even needs and the inputs lack (empty: it can be estimated)."""
+    known = {
+        "active eval run": inputs.baseline,
+        "candidate eval run": inputs.subject,
+        "price of the active model": inputs.prices_active,
+        "price of the candidate model": inputs.prices_candidate,
+        "training tokens": inputs.training_tokens,
+    }
+    missing = [name for name, value in known.items() if value is None]
+    if inputs.volume_30d == 0:
+        missing.append("queries in the last 30 days")
+    return missing
+
+
 @gate("cost_break_even", PROMOTION, unit="months")
 def gate_cost_break_even(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when monthly savings recover the training cost within the allowed months."""
-    gate, active, candidate = (
-        fine_tuning_thresholds(inputs),
-        inputs.baseline,
-        inputs.subject,
-    )
+    gate, active, candidate = fine_tuning_thresholds(inputs), inputs.baseline, inputs.subject
     prices_active, prices_candidate = inputs.prices_active, inputs.prices_candidate
     training_tokens, volume = inputs.training_tokens, inputs.volume_30d
     threshold = gate.max_break_even_months
-    known = {
-        "active eval run": active,
-        "candidate eval run": candidate,
-        "price of the active model": prices_active,
-        "price of the candidate model": prices_candidate,
-        "training tokens": training_tokens,
-    }
-    if (
-        active is None
-        or candidate is None
-        or prices_active is None
-        or prices_candidate is None
-        or training_tokens is None
-        or volume == 0
-    ):
-        missing = [name for name, value in known.items() if value is None]
-        if volume == 0:
-            missing.append("queries in the last 30 days")
+    if missing := _break_even_unknowns(inputs):
         detail = "cannot estimate the break-even without: " + ", ".join(missing)
         return this.result(
-            INCONCLUSIVE,
-            detail,
-            threshold=threshold,
-            volume_30d=volume,
-            **inputs.runs(),
+            INCONCLUSIVE, detail, threshold=threshold, volume_30d=volume, **inputs.runs()
         )
     tokens_active = TokensPerQuery(
         active.prompt_tokens_per_query, active.completion_tokens_per_query
