@@ -115,7 +115,7 @@ class ProviderIntake:
                 self.emit, f"{PROVIDER}.{kind}", resource, payload
             )
         except Exception as exc:  # noqa: BLE001 - any failure to hand over the event is a 503
-            await self.in_store(self.store.release_delivery, self.replays, delivery)
+            await self.in_store(self.store.release_delivery, delivery)
             logger.warning("provider event %s of %s not emitted: %r", kind, object_id, exc)
             raise ApiError(503, "emit_failed", "provider event not emitted; retry") from exc
         return ProviderEventTaken(type=kind, object_id=object_id, event_id=str(emitted))

@@ -127,7 +127,7 @@ def reserve_for_use_case(replays: Replays, delivery: Delivery, *, session: Sessi
 
 def reserve_provider_event(replays: Replays, delivery: Delivery, *, session: Session) -> bool:
     """Reserve a provider webhook's id under its scope (`openai:<object id>`); False: a replay."""
-    return replays.reserve([delivery], session=session)[0]
+    return deliveries.reserve(replays, [delivery], session=session)[0]
 
 
 def release_delivery(replays: Replays, delivery: Delivery, *, session: Session) -> None:
