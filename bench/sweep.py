@@ -220,6 +220,7 @@ def main() -> None:
 
 def run(root: Path, sandbox_root: str, count: int, items: int, spread_only: bool) -> None:
     """Everything after the sandbox is up."""
+    from prefect.events.worker import EventsWorker
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
@@ -254,6 +255,8 @@ def run(root: Path, sandbox_root: str, count: int, items: int, spread_only: bool
                     timed_sweep(stack.api_url, sandbox_root, count, "sweep without heartbeats")
             spread_sweep(stack.api_url, sandbox_root, count)
     finally:
+        # The decisions' events are sent in the background: send them before the server stops.
+        EventsWorker.drain_all(timeout=30)
         stack.stop()
 
 
