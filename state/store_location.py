@@ -29,6 +29,13 @@ CHECKED = {
     "prices",
     "retention_days",
     "lease_ttl_seconds",
+    "rollout_time_scale",
+    "retirements",
+    "openai_webhook_secret",
+    "trainer_base_url",
+    "trainer_api_key",
+    "training_timeout",
+    "local_base_model_dir",
 }
 
 

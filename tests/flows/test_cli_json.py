@@ -106,7 +106,7 @@ def test_eval_json_prints_the_recorded_run(tiny: Settings, capsys) -> None:
 @pytest.mark.parametrize(
     ("options", "code"),
     [
-        (["--fail-under", "1.01"], 4),
+        (["--fail-under", "1"], 4),  # the tuned model abstains on offices: its mean is below 1
         (["--fail-under", "0"], 0),
         (["--fail-under", "1.0", "--lower-bound"], 4),
     ],
