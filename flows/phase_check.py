@@ -124,14 +124,14 @@ def _baseline(ctx: UseCaseContext) -> CheckOutcome:
 def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
     """Measure the active configuration, check entry, build and gate the candidate, decide."""
     config = ctx.active_configuration()
-    if (notice := ctx.store.open_retirement(ctx.name)) is not None:
+    if (notice := ctx.start.retirement) is not None:
         migration = migrate(ctx, config, notice)
         if isinstance(migration, CheckOutcome):
             return migration
         draft, said = migration
         return _decide(ctx, draft, said, asking, ctx.spec.retirement.require_approval)
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
-    if (live := ctx.store.get_live_rollout(ctx.name)) is not None:
+    if (live := ctx.start.live_rollout) is not None:
         # No second move while one takes live traffic: it ends `advanced` or `rolled_back`.
         return Draft(ctx, live.to_phase, config.id).hold(
             f"rollout {live.id} to {live.to_phase} is {live.status} at {live.weight:g} % of "

@@ -19,6 +19,8 @@ from state import (
     lease_loss,
     model_versions,
     prompt_library,
+    retirements,
+    rollouts,
     usage,
     use_cases,
 )
@@ -40,7 +42,13 @@ def load_check_context(name: str, *, today: date, session: Session) -> CheckStar
     use_case = use_cases.require_use_case(name, session=session)
     active_id = use_case.active_configuration_id
     active = configurations.get_configuration(active_id, session=session) if active_id else None
-    return CheckStart(use_case, active, usage.volume(name, today=today, session=session))
+    return CheckStart(
+        use_case,
+        active,
+        usage.volume(name, today=today, session=session),
+        retirement=retirements.open_retirement(name, session=session),
+        live_rollout=rollouts.get_live_rollout(name, session=session),
+    )
 
 
 def record_check(

@@ -12,6 +12,7 @@ from state.spec import PromptVariant, UseCaseSpec
 from state.split import CONTROL, arm_index, routing_point
 
 if TYPE_CHECKING:  # rollouts builds on configurations, not the other way round
+    from state.domain.retirements import Retirement
     from state.domain.rollouts import Rollout
 
 
@@ -110,11 +111,17 @@ class ActiveParts(NamedTuple):
 
 @dataclass(frozen=True)
 class CheckStart:
-    """What a phase check reads as it starts: the use case, its configuration, its volume."""
+    """What a phase check reads as it starts, in one unit of work.
+
+    The use case, its active configuration and 30-day volume, the retirement noted for that
+    configuration (a migration comes first) and the live rollout (no second move meanwhile).
+    """
 
     use_case: UseCase
     active: Configuration | None
     volume_30d: int
+    retirement: "Retirement | None" = None
+    live_rollout: "Rollout | None" = None
 
 
 class ServedArms(NamedTuple):
