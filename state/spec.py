@@ -325,6 +325,12 @@ class Constraints(_Strict):
         True, description="false: data may not leave; fine-tune only on a self-hosted endpoint"
     )
     latency_p95_ms: float = Field(2000, gt=0, description="p95 latency budget of a candidate")
+    max_latency_ratio: float | None = Field(
+        None,
+        gt=0,
+        description="also a budget relative to the active configuration: candidate p95 at most "
+        "this multiple of the active's, both measured interleaved in one run",
+    )
     monthly_budget_usd: float | None = Field(None, ge=0, description="monthly spending cap")
 
 

@@ -31,6 +31,7 @@ _TERMS = {
     "ItemResult": "evals",
     "EvalFigures": "evals",
     "EvalRun": "evals",
+    "LatencyPairs": "evals",
     "ReportRead": "evals",
     # intake: what applications report, and the signed deliveries it comes in
     "UsageCount": "intake",

@@ -76,6 +76,17 @@ class EvalRun(EvalFigures):
         return {r.item_id: r.score for r in self.results if r.score is not None}
 
 
+class LatencyPairs(Frozen):
+    """Two configurations' latencies on the same items, their calls interleaved in one run."""
+
+    item_ids: list[str]
+    baseline_ms: list[float] = Field(description="the baseline's whole wait per item")
+    subject_ms: list[float] = Field(description="the subject's whole wait per item")
+    concurrency: int = Field(1, ge=1)
+    errors: int = Field(0, ge=0, description="calls that failed (their wait still counts)")
+    interleaved: bool = Field(True, description="False: paired from two separate eval runs")
+
+
 @dataclass(frozen=True)
 class ReportRead:
     """A use case, its decisions, every eval run and the configurations they scored."""

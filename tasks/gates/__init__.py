@@ -6,7 +6,8 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     inputs.py       transitions (from `Phase`), `Roles` of the compared runs, `GateInputs`
     results.py      `@gate`: a check's name, stage and unit said once (`GATES`); `passed`, `worst`
     entry.py        entry checks: need (quality, volume), data, privacy
-    absolute.py     the subject alone against a threshold: quality floor, latency
+    absolute.py     the subject alone against a threshold: quality floor
+    latency.py      `latency`: the p95 interval against the budget, paired when interleaved
     paired.py       the paired comparison and its rules (superiority, non-inferiority,
                     within_loss for moves made for cost or a retirement)
     comparative.py  promotion checks against the baseline: gain, canary, break-even
@@ -21,7 +22,7 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
 Adding a gate is one `@gate` function plus one line in `registry.py` (see docs/gates.md).
 """
 
-from tasks.gates.absolute import gate_latency, gate_quality_floor
+from tasks.gates.absolute import gate_quality_floor
 from tasks.gates.agreement import gate_agreement
 from tasks.gates.comparative import (
     gate_canary,
@@ -51,6 +52,7 @@ from tasks.gates.inputs import (
     Transition,
     transition_into,
 )
+from tasks.gates.latency import gate_latency
 from tasks.gates.live import ArmSample, LiveInputs
 from tasks.gates.monitoring import gate_canary_regression, gate_floor, gate_regression
 from tasks.gates.power import gate_eval_power

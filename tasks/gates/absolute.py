@@ -1,4 +1,4 @@
-"""Checks of the subject run alone against an absolute threshold: quality floor and latency."""
+"""Checks of the subject run alone against an absolute threshold: the quality floor."""
 
 from state.domain import GateResult
 from state.phases import Stage
@@ -31,40 +31,3 @@ def quality_floor(inputs: GateInputs, this: Gate) -> GateResult:
 def gate_quality_floor(inputs: GateInputs, this: Gate) -> GateResult:
     """Pass when the candidate's quality reaches the spec's absolute floor."""
     return quality_floor(inputs, this)
-
-
-@gate("latency", Stage.PROMOTION, unit="ms")
-def gate_latency(inputs: GateInputs, this: Gate) -> GateResult:
-    """Pass when the candidate's p95 latency is within the spec's budget."""
-    budget, run, subject = (
-        inputs.constraints.latency_p95_ms,
-        inputs.subject,
-        inputs.roles.subject,
-    )
-    if run is None or run.n == 0:
-        detail = f"no scored eval run of the {subject} yet"
-        return this.result(INCONCLUSIVE, detail, threshold=budget)
-    if (run.extra or {}).get("transport") == "batch":
-        # A batch answer waits for its batch: that wait says nothing of serving latency.
-        detail = f"{subject} was scored through the Batch API: no serving latency was measured"
-        return this.result(
-            INCONCLUSIVE,
-            detail,
-            threshold=budget,
-            **{f"{subject}_eval_run_id": run.id},
-            n=run.n,
-        )
-    fast = run.latency_p95_ms <= budget
-    detail = (
-        f"{subject} p95 latency {run.latency_p95_ms:.0f} ms "
-        f"{'is within' if fast else 'exceeds'} the budget {budget:.0f} ms"
-    )
-    return this.result(
-        passed(fast),
-        detail,
-        observed=run.latency_p95_ms,
-        threshold=budget,
-        **{f"{subject}_eval_run_id": run.id},
-        n=run.n,
-        p50_ms=run.latency_p50_ms,
-    )

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from state.domain import EvalRun
+from state.domain import EvalRun, LatencyPairs
 from state.phases import Phase
 from state.settings import Price
 from state.spec import Constraints, Gates, PromptingToRag, RagToFineTuning
@@ -85,6 +85,9 @@ class GateInputs(BaseModel):
     subject: EvalRun | None = Field(None, description="the run under judgement")
     canary_baseline: EvalRun | None = Field(None, description="the baseline's canary-set run")
     canary_subject: EvalRun | None = Field(None, description="the subject's canary-set run")
+    latency_pairs: LatencyPairs | None = Field(
+        None, description="baseline and subject latencies measured interleaved in one run"
+    )
     tolerated_drop: float = Field(0.0, ge=0, description="monitoring: drop that is no regression")
     guardrails: list[Guardrail] = Field(default_factory=list, description="the spec's guardrails")
     volume_30d: int = Field(0, ge=0)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from state.domain import GateResult
 from state.phases import Phase, Stage
-from tasks.gates.absolute import gate_latency, gate_quality_floor
+from tasks.gates.absolute import gate_quality_floor
 from tasks.gates.agreement import gate_agreement
 from tasks.gates.comparative import (
     gate_canary,
@@ -32,6 +32,7 @@ from tasks.gates.entry import (
 )
 from tasks.gates.guardrails import gate_guardrail_regressions, gate_guardrails
 from tasks.gates.inputs import GateInputs, Transition
+from tasks.gates.latency import gate_latency
 from tasks.gates.live import (
     LiveInputs,
     gate_live_error_rate,
