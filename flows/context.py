@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 
 from state.domain import CheckStart, Configuration, EvalItem, UseCase
 from state.errors import SpecError
+from state.naming import configuration_label
 from state.settings import Settings, get_settings, provider_options, trainer_options
 from state.spec import UseCaseSpec
 from state.store_api import Lease, Store
@@ -106,6 +107,11 @@ class UseCaseContext:
     def configuration(self, configuration_id: int) -> Configuration:
         """A stored configuration of this use case."""
         return self.store.get_configuration(configuration_id)
+
+    def label(self, config: Configuration) -> str:
+        """How a person names the configuration (`few-shot + RAG top-3`)."""
+        version = self.store.get_prompt_version(config.prompt_version_id)
+        return configuration_label(config, version.variant.name if version else None)
 
     def active_configuration(self) -> Configuration:
         """The configuration the use case runs now (it has one once baselined)."""

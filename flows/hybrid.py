@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger
 from flows.context import UseCaseContext, use_case_lease
 from flows.fine_tuning import prepare
 from flows.labels import hybrid_run_name
+from flows.latency import time_side_by_side
 from flows.recording import Draft, record
 from flows.results import CheckOutcome
 from flows.scoring import score_canary, score_configuration, score_set
@@ -139,6 +140,7 @@ def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
         subject=draft.candidate,
         canary_baseline=score_canary(ctx, tuned),
         canary_subject=score_canary(ctx, hybrid),
+        latency_pairs=time_side_by_side(ctx, tuned, hybrid),
     )
     checks = apply_checks(HYBRID_CHECKS, inputs)
     draft.gates += checks

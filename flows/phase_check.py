@@ -16,6 +16,7 @@ from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.entry import ENTRY_DATA, volume_30d
 from flows.fine_tuning import build_fine_tuning
 from flows.labels import check_run_name
+from flows.latency import time_side_by_side
 from flows.migration import migrate
 from flows.prompting import build_prompting
 from flows.rag import build_rag
@@ -25,7 +26,7 @@ from flows.scoring import score_canary, score_configuration
 from state.domain import Configuration
 from state.errors import LeaseLost, MeasurementInvalid, ProviderError, ProviderUnreachable
 from state.phases import DecisionKind, GateStatus, Phase, Stage
-from tasks import approvals
+from tasks import approvals, progress
 from tasks.events import emit_approval_requested
 from tasks.gates import (
     CANDIDATE_BUILD,
@@ -109,6 +110,7 @@ def _skip(ctx: UseCaseContext, reason: str) -> CheckOutcome:
 
 def _baseline(ctx: UseCaseContext) -> CheckOutcome:
     """A new use case: the A/B of its prompt variants; the winner becomes active."""
+    progress.stage(f"{ctx.name}: new use case: A/B of {len(ctx.spec.prompts)} prompt variants")
     candidate = build_prompting(ctx.name)
     winner, mean = candidate.evidence["winner"], candidate.eval_run.mean
     ab = PROMPT_AB.result(
@@ -137,13 +139,16 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
             f"rollout {live.id} to {live.to_phase} is {live.status} at {live.weight:g} % of "
             f"live traffic (`phasegate rollout status {ctx.name}`)"
         )
+    progress.stage(f"{ctx.name}: measuring the active configuration, {ctx.label(config)}")
     draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
     if nxt is None:
         return draft.hold(LAST_PHASE)
+    progress.stage(f"{ctx.name}: entry checks for {nxt}")
     entry = check_entry(ctx, draft)
     if entry is None:
         return draft.hold(entry_reason(draft.gates))
     inputs, reuse = entry
+    progress.stage(f"{ctx.name}: entry met; building the {nxt} candidate")
     candidate = _build(ctx, draft, reuse)
     if candidate is None:
         return draft.hold(draft.gates[-1].detail)
@@ -213,9 +218,12 @@ def _gate_promotion(
             "prices_active": ctx.settings.price_for(config.model),
             "prices_candidate": ctx.settings.price_for(tuned.model),
             "training_tokens": candidate.evidence.get("trained_tokens"),
+            # The active run may be cached from another day: time both now, under one load.
+            "latency_pairs": time_side_by_side(ctx, config, tuned),
             **_canary_runs(ctx, config, tuned, draft.to_phase),
         }
     )
+    progress.stage(f"{ctx.name}: promotion checks")
     draft.gates += run_checks(inputs, Stage.PROMOTION)
     return verdict(draft.gates)
 

@@ -9,6 +9,7 @@ from flows.scoring import retrieve_for, score_configuration
 from state.domain import ConfigurationDraft, IngestReport
 from state.errors import SpecError
 from state.phases import Phase
+from tasks import progress
 from tasks.embedding_index import index_embeddings
 from tasks.retrieval import index_documents, retrieval_hit_rate
 
@@ -21,6 +22,8 @@ def _index(ctx: UseCaseContext, indexed: IngestReport | None) -> tuple[IngestRep
     if documents_dir is None:
         raise SpecError(f"{ctx.use_case.spec_path}: data.documents: needed for the RAG phase")
     rag = ctx.spec.rag
+    if indexed is None:
+        progress.stage(f"{ctx.name}: indexing the documents of {documents_dir}")
     report = indexed or index_documents(
         ctx.name, str(documents_dir), rag.chunk_size, rag.chunk_overlap, ctx.store_url
     )
@@ -38,6 +41,7 @@ def _index(ctx: UseCaseContext, indexed: IngestReport | None) -> tuple[IngestRep
         "documents_hash": report.documents_hash
     }
     if rag.retriever == "embeddings":
+        progress.stage(f"{ctx.name}: embedding {report.chunks} chunks with {ctx.embedding_model}")
         embedded = index_embeddings(ctx.name, ctx.embedding_model, ctx.store_url, ctx.provider)
         logger.info(
             "%s: %d chunks embedded with %s in %d provider calls",

@@ -12,6 +12,7 @@ from flows.context import UseCaseContext, current_run_id
 from state.domain import Configuration, EvalItem, EvalRun
 from state.errors import SpecError
 from state.spec import PromptVariant
+from tasks import progress
 from tasks.eval_sets import load_eval_set, load_examples, normalise_input
 from tasks.evaluation import (
     EvalTarget,
@@ -156,7 +157,10 @@ def score_on(
     )
     prepare = prepare_routed if config.routing else prepare_requests
     requests = prepare(ctx, config, items, passages)
-    run = score_prepared(ctx, requests, items, target, model=config.model, use_cache=use_cache)
+    calls, label = len(items) * (2 if ctx.spec.metric == "llm_judge" else 1), ctx.label(config)
+    progress.stage(f"scoring {label} on {len(items)} {purpose} items ({calls} calls)")
+    with progress.batch(label, calls):
+        run = score_prepared(ctx, requests, items, target, model=config.model, use_cache=use_cache)
     recorded = ctx.store.record_eval_run(run.model_copy(update={"flow_run_id": current_run_id()}))
     # An invalid run is kept for diagnosis, then stops the caller: nothing may read it.
     require_valid(recorded)
@@ -214,7 +218,13 @@ def score_set(
 ) -> EvalRun:
     """The stored run of a configuration on an unchanged item set, else a new one."""
     found = ctx.store.find_eval_run(ctx.name, config.id, set_hash, ctx.spec.metric)
-    return found or score_on(ctx, config, items, set_hash, purpose=purpose, passages=passages)
+    if found is not None:
+        progress.stage(
+            f"{ctx.label(config)}: eval run #{found.id} reused (configuration and "
+            f"{purpose} set unchanged)"
+        )
+        return found
+    return score_on(ctx, config, items, set_hash, purpose=purpose, passages=passages)
 
 
 def score_configuration(

@@ -14,6 +14,7 @@ from state.errors import AnswerFormatError, InputError, MeasurementInvalid
 from state.settings import Price, ProviderOptions
 from state.spec import MAX_ERROR_RATE, AnswerExtraction, GenerationSettings, PromptKind
 from state.spec import Metric as MetricName
+from tasks import progress
 from tasks.answers import extract
 from tasks.llm import (
     BatchResult,
@@ -196,6 +197,7 @@ async def _evaluate(
         "on_done": on_done,
         # A batch that can no longer be a measurement stops sending (a 429 storm).
         "max_error_rate": max_error_rate,
+        "on_result": lambda _, call: progress.tick(error=call.error is not None),
     }
     chat = [
         ChatRequest(r.model, r.messages, r.temperature, r.max_tokens, tuple(r.stop))

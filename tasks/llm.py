@@ -258,10 +258,12 @@ async def complete_batch(
     cache: ResponseCache | None = None,
     on_done: Callable[[int], None] | None = None,
     max_error_rate: float | None = None,
+    on_result: Callable[[int, CallResult], None] | None = None,
 ) -> BatchResult:
     """Run chat completions concurrently; each call's failure is a result, never an exception.
 
-    `on_done(i)` is called when request `i` has its result (cached ones first). Cached
+    `on_done(i)` is called when request `i` has its result (cached ones first), and
+    `on_result(i, result)` with that result. Cached
     responses are read in one batch; fresh ones are written as they arrive (see `_CacheWriter`).
     The first call not served by the cache is the probe: it runs alone before the others.
     With `max_error_rate`, calls not yet sent are not sent once more than that share failed.
@@ -275,6 +277,8 @@ async def complete_batch(
                 results[index] = hits[key]
                 if on_done:
                     on_done(index)
+                if on_result:
+                    on_result(index, hits[key])
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
     breaker = _Breaker()
@@ -292,6 +296,8 @@ async def complete_batch(
             writer.add(keys[index], result)
         if on_done:
             on_done(index)
+        if on_result:
+            on_result(index, result)
 
     pending = [i for i, r in enumerate(results) if r is None]
     try:

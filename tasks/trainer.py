@@ -22,6 +22,7 @@ from state.errors import Unavailable
 from state.settings import TrainerOptions
 from state.spec import FineTuningSettings
 from tasks.llm import build_client, run_sync
+from tasks.progress import stage as progress_stage
 from tasks.trainer_jobs import JobError, JobEvent, JobOutcome, JobRequest, JobStatus, Trainer
 from tasks.trainer_local import LocalLoRATrainer
 from tasks.trainer_openai import OpenAIFineTuningTrainer
@@ -169,6 +170,7 @@ def _job_logger(label: str) -> EventHandler:
         """Log an event and move the progress bar on metrics events."""
         level = {"warn": logging.WARNING, "error": logging.ERROR}.get(event.level, logging.INFO)
         logger.log(level, "fine-tuning %s: %s", label, event.message)
+        progress_stage(f"fine-tuning {label}: {event.message}")
         progress = _progress(event)
         if progress is None:
             return

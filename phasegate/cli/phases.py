@@ -66,12 +66,13 @@ def check_command(
     """Run the phase check of a use case now and show its decision."""
     from flows.phase_check import check_phase
     from phasegate.cli import outputs, records
+    from phasegate.cli.progress_view import follow
     from phasegate.cli.views import history_view
 
     refused = _refused(fail_on)
     require_use_case(use_case)
     require_prefect()
-    with prefect_api():
+    with prefect_api(), follow():
         state = check_phase(use_case, auto_approve=auto_approve, return_state=True)
     if state.is_cancelled():  # it lost its lease and recorded nothing; the message says why
         raise LeaseLost(f"{use_case}: the check was cancelled: {state.message}")
@@ -110,11 +111,12 @@ def monitor_command(
     """Re-score active configurations now and roll back the ones that regressed."""
     from flows.monitoring import monitor
     from phasegate.cli import outputs, records
+    from phasegate.cli.progress_view import follow
 
     if use_case is not None:
         require_use_case(use_case)
     require_prefect()
-    with prefect_api():
+    with prefect_api(), follow():
         results = monitor(use_case)
     if as_json:
         found = [
@@ -135,10 +137,11 @@ def hybrid_command(use_case: str, as_json: AsJson = False) -> None:
     """Build, score and gate the hybrid (tuned model + RAG fallback) of a tuned use case."""
     from flows.hybrid import check_hybrid
     from phasegate.cli import outputs
+    from phasegate.cli.progress_view import follow
 
     require_use_case(use_case)
     require_prefect()
-    with prefect_api():
+    with prefect_api(), follow():
         outcome = check_hybrid(use_case)
     if as_json:
         print_json(
@@ -210,6 +213,7 @@ def build_command(
     from flows.prompting import build_prompting
     from flows.rag import build_rag
     from flows.results import NotBuilt
+    from phasegate.cli.progress_view import follow
 
     require_use_case(use_case)
     require_prefect()
@@ -218,7 +222,7 @@ def build_command(
         Phase.RAG: build_rag,
         Phase.FINE_TUNING: build_fine_tuning,
     }[phase]
-    with prefect_api():
+    with prefect_api(), follow():
         candidate = builder(use_case)
     if isinstance(candidate, NotBuilt):
         console.print(f"{use_case} {phase}: not built: {candidate.reason}", markup=False)

@@ -81,6 +81,9 @@ class Journey:
             return require_use_case(USE_CASE, session=session)
 
 
+LOADED_BUDGET_MS = 60_000
+
+
 def copy_use_cases(target: Path, **support_qa_spec: object) -> Path:
     """Copy the example use cases into `target`, overriding top-level fields of support-qa."""
     for source in (ROOT / "usecases").iterdir():
@@ -88,6 +91,10 @@ def copy_use_cases(target: Path, **support_qa_spec: object) -> Path:
             shutil.copytree(source, target / source.name)
     path = target / USE_CASE / "spec.yaml"
     spec = yaml.safe_load(path.read_text()) | {"approval": {"timeout_seconds": APPROVAL_TIMEOUT}}
+    # A shared test machine can slow the in-process sandbox's p95 tenfold, and the latency gate
+    # passes only when its whole interval is within budget: these journeys test the flow, not
+    # the machine (the gate's own tests set their budgets).
+    spec["constraints"] = spec["constraints"] | {"latency_p95_ms": LOADED_BUDGET_MS}
     path.write_text(yaml.safe_dump(spec | support_qa_spec, sort_keys=False))
     return target
 

@@ -81,13 +81,24 @@ def test_check_fail_on_its_decision_exits_4_after_printing_it(tiny: Settings, ca
 
 def test_check_fail_on_other_decisions_exits_0(tiny: Settings, capsys) -> None:
     assert run(["check", TUNED, "--fail-on", "rejected,expired"]) == 0
-    assert "held: fine_tuning is the last phase" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "held: fine_tuning is the last phase" in captured.out
+    # Piped: the progress is one timestamped line per stage, on stderr.
+    assert f" {TUNED}: measuring the active configuration, " in captured.err
 
 
 def test_hybrid_json_prints_its_decision(tiny: Settings, capsys) -> None:
-    code, hybrid = _json(capsys, "hybrid", "hybrid", TUNED)
+    code = run(["hybrid", TUNED, "--json"])
+    captured = capsys.readouterr()
+    hybrid = json.loads(captured.out)
+    jsonschema.validate(
+        hybrid, json.loads((schemas.CLI_JSON_DIR / "hybrid.schema.json").read_text())
+    )
     assert code == 0
     assert hybrid["decision"] in {"advanced", "held"} and hybrid["decision_id"] is not None
+    # Its progress goes to stderr: the interleaved timing, with one line a configuration.
+    assert " interleaved on " in captured.err
+    assert "  hybrid (tuned model, else RAG): " in captured.err
 
 
 def test_monitor_json_prints_one_result_per_use_case(tiny: Settings, capsys) -> None:

@@ -94,6 +94,22 @@ def test_check_phase_second_check_advances_to_rag_without_approval(
     assert approval_row(journey_record.journey.store_url, step.flow_run_id) is None
 
 
+def test_check_phase_times_active_and_candidate_interleaved(
+    journey_record: JourneyRecord,
+) -> None:
+    step = journey_record.steps["rag"]
+    latency = next(g for g in step.decision.gate_results if g.check == "latency")
+    evidence = latency.evidence
+    assert evidence["measured"].startswith("measured interleaved with the active configuration")
+    assert evidence["n"] == step.decision.gate_results[3].evidence["paired"]
+    assert (
+        evidence["paired_difference_ms_low"]
+        <= evidence["paired_difference_ms"]
+        <= evidence["paired_difference_ms_high"]
+    )
+    assert evidence["p95_ms_low"] <= latency.observed <= evidence["p95_ms_high"]
+
+
 def test_check_phase_third_check_waits_for_approval_with_the_gate_report(
     journey_record: JourneyRecord,
 ) -> None:
