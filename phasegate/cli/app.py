@@ -1,10 +1,11 @@
 """The Typer application every command module registers on, and what the commands share."""
 
+import os
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
@@ -54,8 +55,27 @@ app = typer.Typer(
     # Plain help, like every other message: no Rich panels to import and draw.
     rich_markup_mode=None,
 )
+PIPE_WIDTH = 120
+
+
+class _Console(Console):
+    """rich's console, but 120 columns into a pipe that sets no COLUMNS (rich assumes 80)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; into a pipe, COLUMNS or 120 wide."""
+        size = super().size
+        if self._width is None and not self.is_terminal and not os.environ.get("COLUMNS"):
+            return ConsoleDimensions(PIPE_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
 # Markup off: names, reasons and errors print as written, brackets included.
-console = Console(markup=False, highlight=False)
+console = _Console(markup=False, highlight=False)
 AsJson = Annotated[
     bool, typer.Option("--json", help="print one JSON document (schema in docs/cli-json/)")
 ]

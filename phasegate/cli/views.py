@@ -1,8 +1,10 @@
 """What the commands print for people: status, history and prompt tables.
 
 Identifiers (names, phases, decisions, models, labels, hashes) are never cut: their columns do
-not wrap, descriptions give way first (wrapped, or cut with … in compact views), and where
-even the identifiers do not fit the console's width a table turns into one block per row.
+not wrap, descriptions give way first, and where even the identifiers do not fit the console's
+width a table turns into one block per row. On a terminal a description that does not fit is
+cut with … (the person can widen the window); into a pipe (a file, a CI log) nothing is cut:
+descriptions that do not fit follow the table, one per row, wrapped.
 """
 
 from __future__ import annotations
@@ -76,12 +78,17 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) ->
 
 
 def _records(
-    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, described: bool
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    described: bool,
+    cut: bool = True,
 ) -> Group:
     """One block per row, a `column: value` line per cell.
 
     Identifier lines are never cut; a description (the last column when `described`) is cut
-    with … at the console's width.
+    with … at the console's width when `cut`, else wrapped.
     """
     lines = [Text(title, style="bold")]
     last = len(columns) - 1
@@ -90,7 +97,7 @@ def _records(
         lines += [
             Text(
                 f"{column}: {value}",
-                no_wrap=True,
+                no_wrap=not (described and index == last and not cut),
                 overflow="ellipsis" if described and index == last else "ignore",
             )
             for index, (column, value) in enumerate(zip(columns, row, strict=True))
@@ -105,22 +112,31 @@ def _view(
     rows: Sequence[Sequence[str | Text]],
     *,
     description: str | None = None,
+    key: int = 0,
 ) -> RenderableType:
-    """Identifier columns in full, then an optional description column cut with … to fit.
+    """Identifier columns in full, then an optional description column that fits or gives way.
 
     Where the identifiers alone do not fit the console's width, one block per row instead.
+    A description too wide for what is left is cut with … on a terminal; into a pipe it moves
+    below the table, one wrapped paragraph per row headed by the row's `key` column.
     """
     plain = [[str(cell) for cell in row] for row in rows]
     table = _table(title, columns, [row[: len(columns)] for row in plain])
     left = console.width - _width(console, table) - 2
+    cut = console.is_terminal
     if left < (MIN_DESCRIPTION if description else -2):
         names = [*columns, description] if description else list(columns)
-        return _records(title, names, plain, described=description is not None)
-    if description:
+        return _records(title, names, plain, described=description is not None, cut=cut)
+    widest = max((cell_len(row[-1]) for row in plain), default=0) if description else 0
+    below = bool(description) and not cut and widest > left
+    if description and not below:
         table.add_column(description, no_wrap=True, overflow="ellipsis", max_width=left)
     for row in rows:
-        table.add_row(*row)
-    return table
+        table.add_row(*(row[: len(columns)] if below else row))
+    if not below:
+        return table
+    paragraphs = [Text(f"{row[key]} — {description}: {row[-1]}") for row in plain]
+    return Group(table, *paragraphs)
 
 
 def status_view(console: Console, rows: Sequence[StatusRow]) -> RenderableType:
@@ -138,10 +154,6 @@ def status_view(console: Console, rows: Sequence[StatusRow]) -> RenderableType:
         for row in rows
     ]
     return _view(console, "Use cases", columns, cells, description="configuration")
-
-
-def _value(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else "—" if value is None else str(value)
 
 
 def gates_view(console: Console, decision: Decision) -> RenderableType:
@@ -162,7 +174,7 @@ def gates_view(console: Console, decision: Decision) -> RenderableType:
         for g in decision.gate_results
     ]
     columns = ["stage", "check", "status", "observed", "threshold"]
-    return _view(console, title, columns, cells, description="detail")
+    return _view(console, title, columns, cells, description="detail", key=1)
 
 
 def history_view(

@@ -96,19 +96,33 @@ def test_status_at_80_columns_keeps_every_identifier_whole(long_names: Settings,
     _whole(_lines(capsys, "status"), NAME, MODEL, "advanced", "rag", "pending → fine_tuning")
 
 
-def test_history_keeps_ids_whole_and_cuts_the_reason(long_names: Settings, capsys) -> None:
+def test_history_in_a_pipe_keeps_ids_whole_and_the_reason_below(
+    long_names: Settings, capsys
+) -> None:
     lines = _lines(capsys, "history", NAME)
     _whole(lines, NAME, "ana-maria-the-approver", "prompting→rag", "advanced")
-    reason = next(line for line in lines if "the cand" in line)
-    assert reason.endswith("…") and len(reason) <= 80
+    assert all(len(line) <= 80 and not line.endswith("…") for line in lines)
+    # The reason follows the table, headed by the decision's number, wrapped but whole.
+    start = next(i for i, line in enumerate(lines) if "— reason: the cand" in line)
+    assert " ".join(lines[start:]).split("reason: ")[1].split() == REASON.split()
     assert CHECK not in "\n".join(lines)
+
+
+def test_history_in_a_pipe_without_columns_is_120_wide(
+    long_names: Settings, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS")
+    lines = _lines(capsys, "history", NAME)
+    assert 80 < max(len(line) for line in lines) <= 120
 
 
 def test_history_of_short_names_is_one_line_a_decision(short_names: Settings, capsys) -> None:
     lines = _lines(capsys, "history", "support-qa")
     decision = [line for line in lines if "advanced" in line]
     assert len(decision) == 1 and len(decision[0]) <= 80
-    _whole(decision, "2026", "prompting→rag", "ana-maria-the-approver", "the cand")
+    _whole(decision, "2026", "prompting→rag", "ana-maria-the-approver")
+    # In a pipe the long reason is not cut: it follows the table.
+    _whole(lines, "1 — reason: the cand")
 
 
 def test_prompts_list_of_short_names_is_a_table(short_names: Settings, capsys) -> None:
