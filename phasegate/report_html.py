@@ -4,13 +4,16 @@ The markup is the Jinja2 template `phasegate/templates/report.html.j2` (autoesca
 module reads the store into `ReportData` and lays out the chart's geometry for the template.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from phasegate.report_format import FILTERS, gate_value, when
+from phasegate.report_links import RunLinks
+from phasegate.report_next import compared, next_step
 from state.domain import EvalRun, ReportRead
+from state.naming import configuration_label
 from state.phases import GateStatus
 from state.store_api import Store
 from tasks.guardrail_metrics import summarise_metrics
@@ -28,15 +31,20 @@ SLOT, LEFT, TOP, PLOT_HEIGHT, BELOW = 88, 56, 10, 230, 80
 
 @dataclass(frozen=True)
 class ReportData(ReportRead):
-    """Everything the report shows: what the store holds, and the Prefect UI's address."""
+    """What the store holds, how people name its configurations, and where flow runs link."""
 
-    ui_url: str | None = None
+    links: RunLinks = RunLinks()
+    labels: dict[int, str] = field(default_factory=dict)
 
     def flow_run_url(self, flow_run_id: str | None) -> str | None:
-        """The Prefect UI page of a flow run, when the UI's address is known."""
-        if self.ui_url is None or flow_run_id is None:
-            return None
-        return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+        """The Prefect UI page of a flow run, when that UI still holds it."""
+        return self.links.url(flow_run_id)
+
+    def label(self, configuration_id: int | None) -> str:
+        """A configuration as the CLI names it (`few-shot + RAG top-3`), `—` for none."""
+        if configuration_id is None:
+            return "—"
+        return self.labels.get(configuration_id, f"#{configuration_id}")
 
     def phase_of(self, run: EvalRun) -> str | None:
         """The phase of the configuration a run scored, or None for a prompt variant alone."""
@@ -44,10 +52,20 @@ class ReportData(ReportRead):
         return config.phase.value if config else None
 
 
-def load_report(use_case: str, *, store_url: str, ui_url: str | None) -> ReportData:
-    """Read a use case, its decisions, every eval run and their configurations."""
-    read = Store(store_url).read_report(use_case)
-    return ReportData(**vars(read), ui_url=ui_url)
+def load_report(
+    use_case: str, *, store_url: str, ui_url: str | None = None, links: RunLinks | None = None
+) -> ReportData:
+    """Read a use case, its decisions, every eval run and their configurations.
+
+    `links`: which flow runs to link (`report_links.run_links`); else every one, to `ui_url`.
+    """
+    store = Store(store_url)
+    read = store.read_report(use_case)
+    labels = {}
+    for config_id, config in read.configurations.items():
+        version = store.get_prompt_version(config.prompt_version_id)
+        labels[config_id] = configuration_label(config, version.variant.name if version else None)
+    return ReportData(**vars(read), links=links or RunLinks(ui_url=ui_url), labels=labels)
 
 
 def _y(value: float) -> float:
@@ -89,12 +107,16 @@ def chart(data: ReportData) -> dict:
 
 def costs(data: ReportData) -> list[dict]:
     """The break-even of every move that priced one: training, per query, savings, months."""
+    configs = {run.id: run.configuration_id for run in data.eval_runs}
     rows = []
     for decision in data.decisions:
         for gate in decision.gate_results:
             evidence = gate.evidence
             if gate.check == "cost_break_even" and "training_cost" in evidence:
-                rows.append({"decision": decision, "gate": gate, **evidence})
+                names = [data.label(configs.get(run_id)) for run_id in decision.eval_run_ids]
+                rows.append(
+                    {"decision": decision, "gate": gate, "compared": " → ".join(names), **evidence}
+                )
     return rows
 
 
@@ -137,7 +159,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    env.globals.update(gate_value=gate_value, STATUS_COLOURS=STATUS_COLOURS)
+    env.globals.update(gate_value=gate_value, compared=compared, STATUS_COLOURS=STATUS_COLOURS)
     return env
 
 
@@ -156,5 +178,6 @@ def render_report(data: ReportData) -> str:
             guardrails=guardrail_metrics(data),
             legend=legend,
             phase_colours=PHASE_COLOURS,
+            next_step=next_step(data.use_case.name, data.decisions[0] if data.decisions else None),
         )
     )

@@ -1,5 +1,6 @@
 """`phasegate report`: a self-contained HTML report of a use case."""
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +18,14 @@ def report_command(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a use case (no network needed to view it)."""
-    from prefect.settings import PREFECT_UI_URL
-
     from phasegate.report_html import load_report, render_report
+    from phasegate.report_links import run_links
     from state.errors import InputError
     from state.settings import get_settings
 
-    data = load_report(use_case, store_url=get_settings().store_url, ui_url=PREFECT_UI_URL.value())
+    data = load_report(use_case, store_url=get_settings().store_url)
+    runs = [d.flow_run_id for d in data.decisions] + [r.flow_run_id for r in data.eval_runs]
+    data = replace(data, links=run_links(runs))
     target = output or Path("reports")
     if target.is_dir() or output is None:
         target = target / f"{use_case}.html"  # a directory is where the report goes, as cp does

@@ -12,7 +12,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 from typer.testing import CliRunner
 
 from phasegate.cli import app
@@ -23,8 +25,9 @@ from state.decisions import list_decisions, record_decision
 from state.domain import ConfigurationDraft, DecisionDraft, EvalRun, GateResult
 from state.evals import record_eval_run
 from state.phases import DecisionKind, GateStatus, Phase
+from state.prompt_library import save_prompt_version
 from state.settings import Settings
-from state.spec import load_spec
+from state.spec import PromptVariant, load_spec
 from state.use_cases import apply_spec
 from tests.specs import write_spec
 from tests.tasks.gate_builders import eval_run
@@ -58,6 +61,7 @@ def _eval_run(configuration_id: int | None, mean: float, **fields: object) -> Ev
     )
 
 
+FEW_SHOT = PromptVariant(name="few-shot", kind="few_shot", template="Q: {input}\nA:", k=2)
 #: The break-even evidence of the move to fine-tuning, as `gate_cost_break_even` records it.
 BREAK_EVEN = {
     "volume_30d": 9000,
@@ -72,16 +76,23 @@ BREAK_EVEN = {
 }
 
 
-def _fill_store(settings: Settings, specs_dir: Path) -> None:
-    """A use case that went prompting → RAG → fine-tuning, written through store functions."""
+def _fill_store(settings: Settings, specs_dir: Path, run_ids: list[str] | None = None) -> None:
+    """A use case that went prompting → RAG → fine-tuning, written through store functions.
+
+    `run_ids`: the flow runs of the three decisions (default: ids no Prefect server knows).
+    """
+    run_ids = run_ids or [str(uuid.uuid4()) for _ in STEPS]
     with store_session(settings.store_url) as session:
         apply_spec(load_spec(write_spec(specs_dir, name=NAME)), session=session)
+        prompt = save_prompt_version(NAME, FEW_SHOT, session=session)
         previous = None
         for version, (phase, model, mean, kind) in enumerate(STEPS, start=1):
             retrieval = {"top_k": 3, "retriever": "fts"} if phase == Phase.RAG else None
             config = save_configuration(
                 NAME,
-                ConfigurationDraft(phase=phase, model=model, retrieval=retrieval),
+                ConfigurationDraft(
+                    phase=phase, model=model, retrieval=retrieval, prompt_version_id=prompt.id
+                ),
                 session=session,
             )
             run = record_eval_run(_eval_run(config.id, mean), session=session)
@@ -114,7 +125,7 @@ def _fill_store(settings: Settings, specs_dir: Path) -> None:
                 candidate_configuration_id=config.id,
                 decided_by="ana" if phase == Phase.FINE_TUNING else "phasegate",
                 reason=HOSTILE if phase == Phase.FINE_TUNING else f"moved to {phase}",
-                flow_run_id=str(uuid.uuid4()),
+                flow_run_id=run_ids[version - 1],
                 eval_run_ids=[r.id for r in (previous, run) if r is not None],
                 gate_results=gates,
             )
@@ -142,11 +153,40 @@ def report_fixture(settings: Settings, tmp_path: Path) -> Path:
         return _write_report(tmp_path, "report.html")
 
 
+@flow(name="report-link-target")
+def _linked() -> None:
+    """A flow whose runs a report links to."""
+
+
+def _flow_run_on_the_server() -> str:
+    """The id of a new flow run on the configured Prefect API."""
+    with get_client(sync_client=True) as client:
+        return str(client.create_flow_run(_linked).id)
+
+
 @pytest.fixture(name="linked_report")
-def linked_report_fixture(report: Path, tmp_path: Path) -> Path:
-    """The same report written where the Prefect API's address is known."""
+def linked_report_fixture(
+    prefect_api: None, settings: Settings, tmp_path: Path
+) -> tuple[Path, list[str]]:
+    """A report written against a real Prefect API that holds two of its three flow runs."""
+    known = [_flow_run_on_the_server(), _flow_run_on_the_server()]
+    _fill_store(settings, tmp_path / "specs", [*known, str(uuid.uuid4())])
+    return _write_report(tmp_path, "linked.html"), known
+
+
+def test_report_without_a_prefect_api_names_flow_runs_without_links(report: Path) -> None:
+    html = report.read_text()
+    assert 'href="' not in html
+    assert "each check ran on a temporary Prefect server that ended with its command" in html
+
+
+def test_report_with_a_silent_prefect_api_names_flow_runs_without_links(
+    report: Path, tmp_path: Path
+) -> None:
     with temporary_settings(updates={PREFECT_API_URL: f"{UI}/api"}):
-        return _write_report(tmp_path, "linked.html")
+        html = _write_report(tmp_path, "silent.html").read_text()
+    assert 'href="' not in html
+    assert f"the Prefect API at {UI}/api did not answer" in html
 
 
 def test_report_writes_a_self_contained_file(report: Path) -> None:
@@ -161,6 +201,11 @@ def test_report_shows_each_decision_and_every_eval_run_including_cli_ones(report
     for label in ("#1 prompting", "#2 rag", "#3 fine_tuning", "#4 cli"):
         assert label in html
     assert "phasegate eval · few-shot · sandbox-base" in html
+    # Configurations are named as the CLI names them, their id and model beside.
+    runs = " ".join(_text(html[html.index('<table id="eval-runs">') :]).split())
+    assert "few-shot + RAG top-3 #2 · sandbox-base" in runs
+    per_query = " ".join(_text(html[html.index('<table id="per-query">') :]).split())
+    assert "few-shot + RAG top-3 #2 rag sandbox-base" in per_query
     assert "moved to prompting" in html and "moved to rag" in html
     assert html.count("<h3>Decision ") == 3
 
@@ -191,9 +236,10 @@ def test_report_prices_each_move_in_its_costs_section(report: Path) -> None:
     assert (
         costs.split()
         == (
-            "decision move training cost/query now cost/query after hosting/month "
-            "queries (30 days) savings/month break-even allowed status "
-            "3 rag → fine_tuning $9.60 $0.000812 $0.000231 $0 9,000 $5.23 "
+            "decision move configurations training cost/query now cost/query after "
+            "hosting/month queries (30 days) savings/month break-even allowed status "
+            "3 rag → fine_tuning few-shot + RAG top-3 → few-shot "
+            "$9.60 $0.000812 $0.000231 $0 9,000 $5.23 "
             "1.84 months 6.00 months pass"
         ).split()
     )
@@ -214,14 +260,16 @@ def test_report_dates_the_decisions_and_the_chart_axis(report: Path, settings: S
     assert _text(html).count(f"{today} ") >= 3 + 4
 
 
-def test_report_links_each_decision_to_its_prefect_flow_run(
-    linked_report: Path, settings: Settings
+def test_report_links_the_flow_runs_its_prefect_server_holds(
+    linked_report: tuple[Path, list[str]],
 ) -> None:
-    html = linked_report.read_text()
-    with store_session(settings.store_url) as session:
-        runs = [d.flow_run_id for d in list_decisions(NAME, session=session)]
+    path, known = linked_report
+    html = path.read_text()
+    ui = PREFECT_UI_URL.value()
     links = re.findall(r'href="([^"]*)"', html)
-    assert links == [f"{UI}/runs/flow-run/{run}" for run in runs]
+    # The third decision's flow run ran elsewhere (a temporary server): no link to it.
+    assert sorted(links) == sorted(f"{ui}/runs/flow-run/{run}" for run in known)
+    assert "1 of 3 flow runs are not on the Prefect server at " in html
 
 
 def test_report_escapes_text_from_the_store(report: Path) -> None:

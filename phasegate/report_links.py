@@ -1,0 +1,74 @@
+"""Which flow runs a report may link to: the ones the configured Prefect server still holds.
+
+A check run without `PREFECT_API_URL` runs on a temporary Prefect server that ends with the
+command: its flow runs exist nowhere afterwards, and a link to them would lead nowhere. With an
+API configured, the report asks it which of the cited flow runs it knows (one filter request
+per 200 ids) and links only those, to the UI of that server.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from phasegate.prefect_api import call_api
+
+PAGE = 200  # the Prefect API's largest page
+TEMPORARY = (
+    "Flow runs are named without links: no Prefect API was configured (PREFECT_API_URL), so "
+    "each check ran on a temporary Prefect server that ended with its command. Run checks "
+    "against a lasting server (`phasegate serve`) to link them."
+)
+
+
+@dataclass(frozen=True)
+class RunLinks:
+    """The UI to link to, the flow runs it knows (None: not checked) and a note for the rest."""
+
+    ui_url: str | None = None
+    known: frozenset[str] | None = None
+    note: str | None = None
+
+    def url(self, flow_run_id: str | None) -> str | None:
+        """The UI page of a flow run, when the run can be linked."""
+        if self.ui_url is None or flow_run_id is None:
+            return None
+        if self.known is not None and flow_run_id not in self.known:
+            return None
+        return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+
+def _known(api_url: str, ids: list[str]) -> frozenset[str]:
+    """The ids among `ids` that the Prefect API holds; OSError when it does not answer."""
+    known: set[str] = set()
+    for start in range(0, len(ids), PAGE):
+        page = ids[start : start + PAGE]
+        body = {"flow_runs": {"id": {"any_": page}}, "limit": len(page)}
+        status, found = call_api(api_url, "POST", "/flow_runs/filter", body)
+        if status != 200:
+            raise OSError(f"POST /flow_runs/filter answered {status}")
+        known |= {run["id"] for run in found or []}
+    return frozenset(known)
+
+
+def run_links(flow_run_ids: Iterable[str | None]) -> RunLinks:
+    """Where the report's flow runs can be linked, from the configured Prefect API."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        return RunLinks(note=TEMPORARY)
+    ids = sorted({run for run in flow_run_ids if run})
+    try:
+        known = _known(str(api_url).rstrip("/"), ids)
+    except OSError as exc:
+        return RunLinks(
+            note=f"Flow runs are named without links: the Prefect API at {api_url} did not "
+            f"answer ({exc})."
+        )
+    missing = len(set(ids) - known)
+    note = None
+    if missing:
+        note = (
+            f"{missing} of {len(ids)} flow runs are not on the Prefect server at {api_url} (they "
+            "ran on a temporary server that no longer exists): they are named without links."
+        )
+    return RunLinks(ui_url=PREFECT_UI_URL.value(), known=known, note=note)
