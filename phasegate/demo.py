@@ -107,9 +107,9 @@ def _run(app: typer.Typer, *args: str) -> None:
 
 
 def _check(console: Console, app: typer.Typer, name: str, *options: str) -> None:
-    with console.status(f"checking {name} …"):
-        started = time.monotonic()
-        _run(app, "check", name, *options)
+    # No spinner: the check shows its own progress (stages, calls) on stderr.
+    started = time.monotonic()
+    _run(app, "check", name, *options)
     console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
 
 
@@ -118,13 +118,12 @@ def _check_with_approval(console: Console, app: typer.Typer, name: str, approver
     # A copied context: the thread sees the demo's Prefect API (a context setting).
     context = contextvars.copy_context()
     worker = threading.Thread(target=context.run, args=(_run, app, "check", name), daemon=True)
-    with console.status(f"checking {name}: building and scoring the fine-tuning candidate …"):
-        worker.start()
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and worker.is_alive():
-            if Store(get_settings().store_url).pending_approvals(use_case=name):
-                break
-            time.sleep(0.5)
+    worker.start()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and worker.is_alive():
+        if Store(get_settings().store_url).pending_approvals(use_case=name):
+            break
+        time.sleep(0.5)
     console.print(
         f"  the check is [bold]paused[/] in Prefect, waiting for a person; "
         f"{approver} approves it (phasegate approve {name} --reason … --as {approver})"
@@ -180,8 +179,7 @@ def _provider_outage(console: Console, app: typer.Typer, base_url: str) -> None:
     get_settings.cache_clear()
     started = time.monotonic()
     try:
-        with console.status("checking support-qa with the provider down …"):
-            _run(app, "check", "support-qa")
+        _run(app, "check", "support-qa")
     except ProviderError as exc:
         console.print(f"  error: {exc}", style="red", markup=False, highlight=False)
         console.print(f"  [dim]exit {exc.exit_code} after {time.monotonic() - started:.1f} s[/]")
@@ -237,15 +235,13 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
         "\n[bold]6. Hybrid routing[/]: tuned model near its training data, RAG "
         "for the rest  (phasegate hybrid support-qa)"
     )
-    with console.status("building and gating the hybrid …"):
-        _run(app, "hybrid", "support-qa")
+    _run(app, "hybrid", "support-qa")
     console.print(
         "\n[bold]7. An injected regression[/]: the sandbox corrupts half of the "
         "tuned model's answers; monitoring notices and rolls back"
     )
     _degrade_active_model(base_url)
-    with console.status("monitoring …"):
-        _run(app, "monitor", "support-qa")
+    _run(app, "monitor", "support-qa")
     _read_active(console, url, "support-qa", etag)
     retirement_step(console, app, _run, base_url, ROOT, DEMO_DIR)
 

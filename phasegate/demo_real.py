@@ -94,8 +94,8 @@ def _check(console: Console, app: typer.Typer, title: str) -> float:
     """
     console.print(f"\n[bold]{title}[/]")
     started = time.monotonic()
-    with console.status(f"checking {NAME} on the real model …"):
-        run_command(app, "check", NAME, "--auto-approve")
+    # No spinner: the check shows its own progress (stages, calls per configuration).
+    run_command(app, "check", NAME, "--auto-approve")
     took = time.monotonic() - started
     console.print(f"  [dim]{took:.0f} s[/]")
     return took
