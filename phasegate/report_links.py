@@ -1,9 +1,10 @@
 """Which flow runs a report may link to: the ones the configured Prefect server still holds.
 
-A check run without `PREFECT_API_URL` runs on a temporary Prefect server that ends with the
-command: its flow runs exist nowhere afterwards, and a link to them would lead nowhere. With an
-API configured, the report asks it which of the cited flow runs it knows (one filter request
-per 200 ids) and links only those, to the UI of that server.
+A check run with neither `PREFECT_API_URL` nor a background server (`phasegate server start`)
+runs on a temporary Prefect server that ends with the command: its flow runs exist nowhere
+afterwards, and a link to them would lead nowhere. With a lasting server, the report asks it
+which of the cited flow runs it knows (one filter request per 200 ids) and links only those,
+to the UI of that server.
 """
 
 from collections.abc import Iterable
@@ -13,9 +14,9 @@ from phasegate.prefect_api import call_api
 
 PAGE = 200  # the Prefect API's largest page
 TEMPORARY = (
-    "Flow runs are named without links: no Prefect API was configured (PREFECT_API_URL), so "
-    "each check ran on a temporary Prefect server that ended with its command. Run checks "
-    "against a lasting server (`phasegate serve`) to link them."
+    "Flow runs are named without links: no lasting Prefect server was configured "
+    "(PREFECT_API_URL) or running (`phasegate server start`), so each check ran on a temporary "
+    "Prefect server that ended with its command."
 )
 
 
@@ -49,16 +50,29 @@ def _known(api_url: str, ids: list[str]) -> frozenset[str]:
     return frozenset(known)
 
 
-def run_links(flow_run_ids: Iterable[str | None]) -> RunLinks:
-    """Where the report's flow runs can be linked, from the configured Prefect API."""
+def _server() -> tuple[str, str] | None:
+    """(API, UI) of the configured Prefect server, else of the background one; None: neither."""
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
-    api_url = PREFECT_API_URL.value()
-    if not api_url:
+    from phasegate.background_server import running_server
+    from state.settings import get_settings
+
+    if api_url := PREFECT_API_URL.value():
+        return str(api_url), str(PREFECT_UI_URL.value() or str(api_url).removesuffix("/api"))
+    if (running := running_server(get_settings().data_dir)) is not None:
+        return running.api_url, running.ui_url
+    return None
+
+
+def run_links(flow_run_ids: Iterable[str | None]) -> RunLinks:
+    """Where the report's flow runs can be linked: the lasting Prefect server's UI, if any."""
+    server = _server()
+    if server is None:
         return RunLinks(note=TEMPORARY)
+    api_url, ui_url = server
     ids = sorted({run for run in flow_run_ids if run})
     try:
-        known = _known(str(api_url).rstrip("/"), ids)
+        known = _known(api_url.rstrip("/"), ids)
     except OSError as exc:
         return RunLinks(
             note=f"Flow runs are named without links: the Prefect API at {api_url} did not "
@@ -71,4 +85,4 @@ def run_links(flow_run_ids: Iterable[str | None]) -> RunLinks:
             f"{missing} of {len(ids)} flow runs are not on the Prefect server at {api_url} (they "
             "ran on a temporary server that no longer exists): they are named without links."
         )
-    return RunLinks(ui_url=PREFECT_UI_URL.value(), known=known, note=note)
+    return RunLinks(ui_url=ui_url, known=known, note=note)
