@@ -13,7 +13,7 @@ from tasks.llm import ChatRequest, run_batch
 from tests.plugins.sandbox_server import SandboxServer
 
 ITEMS = 40
-SLOW_MS = 60.0
+SLOW_MS = 400.0
 CONTEXT = "Context:\n[kb-1] Refunds are processed within five business days.\n\n"
 
 
@@ -62,7 +62,7 @@ def test_interleaved_timing_gives_both_configurations_the_same_load(
     sandbox_server: SandboxServer, provider: ProviderOptions
 ) -> None:
     # Timed one after the other, with the load rising in between (the sandbox's added latency
-    # going from 0 to 60 ms), the second configuration is charged the whole rise.
+    # going from 0 to 400 ms), the second configuration is charged the whole rise.
     # Two configurations that cost the sandbox the same: only the load can tell them apart.
     active, candidate = _requests("sandbox-base"), _requests("sandbox-small")
     alone = _time_alone(provider, active)
@@ -83,4 +83,4 @@ def test_interleaved_timing_gives_both_configurations_the_same_load(
     assert len(pairs.item_ids) == ITEMS and pairs.errors == 0
     assert max(pairs.baseline_ms) >= SLOW_MS and max(pairs.subject_ms) >= SLOW_MS
     assert min(pairs.baseline_ms) < SLOW_MS and min(pairs.subject_ms) < SLOW_MS
-    assert abs(together.value) < SLOW_MS / 6
+    assert abs(together.value) < SLOW_MS / 5
