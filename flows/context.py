@@ -11,9 +11,8 @@ from pathlib import Path
 
 from prefect.runtime import flow_run
 
-from state.domain import CheckStart, Configuration, EvalItem, UseCase
+from state.domain import CheckStart, Configuration, EvalItem, UseCase, configuration_label
 from state.errors import SpecError
-from state.naming import configuration_label
 from state.settings import Settings, get_settings, provider_options, trainer_options
 from state.spec import UseCaseSpec
 from state.store_api import Lease, Store

@@ -12,8 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from phasegate.report_format import FILTERS, gate_value, when
 from phasegate.report_links import RunLinks
 from phasegate.report_next import compared, next_step
-from state.domain import EvalRun, ReportRead
-from state.naming import configuration_label
+from state.domain import EvalRun, ReportRead, configuration_label
 from state.phases import GateStatus
 from state.store_api import Store
 from tasks.guardrail_metrics import summarise_metrics

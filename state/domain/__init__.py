@@ -13,6 +13,7 @@ _TERMS = {
     "ApplyResult": "use_cases",
     "ConfigurationDraft": "use_cases",
     "Configuration": "use_cases",
+    "configuration_label": "use_cases",
     "PromptVersion": "use_cases",
     "ModelVersion": "use_cases",
     "ActiveParts": "use_cases",
