@@ -6,11 +6,12 @@ from pathlib import Path
 from phasegate.report_html import load_report, render_report
 from phasegate.report_next import compared, next_step
 from state.db import store_session
+from state.decisions import record_decision
 from state.domain import Decision, DecisionDraft, GateResult
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from state.settings import Settings
 from state.spec import load_spec
-from state.store import apply_spec, record_decision
+from state.use_cases import apply_spec
 from tests.specs import write_spec
 
 LATENCY = GateResult(
