@@ -9,7 +9,7 @@ from state.settings import ProviderOptions
 from tasks.evaluation import PreparedRequest
 from tasks.latency_probe import interleave, time_pairs
 from tasks.latency_stats import paired_difference
-from tasks.llm import ChatRequest, run_batch
+from tasks.llm import ChatRequest, build_client, complete_batch, run_sync
 from tests.plugins.sandbox_server import SandboxServer
 
 ITEMS = 40
@@ -32,7 +32,12 @@ def _requests(model: str) -> list[PreparedRequest]:
 def _time_alone(provider: ProviderOptions, requests: list[PreparedRequest]) -> list[float]:
     """One configuration's waits, timed in a batch of its own."""
     calls = [ChatRequest(r.model, r.messages) for r in requests]
-    return [result.latency_ms for result in run_batch(provider, calls).results]
+
+    async def batch():
+        async with build_client(provider) as client:
+            return await complete_batch(client, calls, concurrency=provider.concurrency)
+
+    return [result.latency_ms for result in run_sync(batch).results]
 
 
 @pytest.fixture(name="provider")
