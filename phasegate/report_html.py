@@ -165,6 +165,7 @@ def _environment() -> Environment:
 def render_report(data: ReportData) -> str:
     """The report as one HTML document with inline CSS and SVG (no network to view it)."""
     legend = {**PHASE_COLOURS, "phasegate eval": CLI_COLOUR}
+    newest = max(data.decisions, key=lambda d: d.id, default=None)
     return (
         _environment()
         .get_template("report.html.j2")
@@ -177,6 +178,6 @@ def render_report(data: ReportData) -> str:
             guardrails=guardrail_metrics(data),
             legend=legend,
             phase_colours=PHASE_COLOURS,
-            next_step=next_step(data.use_case.name, data.decisions[0] if data.decisions else None),
+            next_step=next_step(data.use_case.name, newest),
         )
     )

@@ -122,6 +122,14 @@ def test_a_guardrail_says_what_it_compared() -> None:
 def test_report_of_a_held_move_ends_with_what_next(settings: Settings, tmp_path: Path) -> None:
     with store_session(settings.store_url) as session:
         apply_spec(load_spec(write_spec(tmp_path)), session=session)
+        # An older decision first: the report's last words are about the newest one.
+        baselined = DecisionDraft(
+            kind=DecisionKind.BASELINED,
+            to_phase=Phase.PROMPTING,
+            decided_by="phasegate",
+            reason="ok",
+        )
+        record_decision("demo-qa", baselined, expected_version=1, session=session)
         draft = DecisionDraft(
             kind=DecisionKind.HELD,
             to_phase=Phase.RAG,
@@ -129,7 +137,7 @@ def test_report_of_a_held_move_ends_with_what_next(settings: Settings, tmp_path:
             reason="inconclusive gates need a person",
             gate_results=[GAIN, LATENCY, GUARDRAIL],
         )
-        record_decision("demo-qa", draft, expected_version=1, session=session)
+        record_decision("demo-qa", draft, expected_version=2, session=session)
     html = render_report(load_report("demo-qa", store_url=settings.store_url))
     assert html.index('<h2 id="next-step">What next</h2>') > html.index("<h2>Eval runs</h2>")
     assert "compared: max_length of each answer" in html
