@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from state import check_units, decisions, leases, use_cases
-from state.approvals import get_approval, request_approval
+from state.approvals import latest_approval, request_approval
 from state.db import session_scope
 from state.domain import DecisionDraft
 from state.errors import ApprovalError, LeaseLost
@@ -119,7 +119,7 @@ def test_approval_to_answer_refuses_a_cancelled_approval_saying_why(
     with session_scope(engine) as session:
         assert check_units.cancel_approval(RUN, "its lease was broken", session=session)
         assert not check_units.cancel_approval(RUN, "again", session=session)
-        assert get_approval(RUN, session=session).status == "cancelled"
+        assert latest_approval("demo-qa", session=session).status == "cancelled"
     with pytest.raises(ApprovalError, match=r"^its lease was broken; an answer would decide"):
         with session_scope(engine) as session:
             check_units.approval_to_answer("demo-qa", session=session)
