@@ -24,8 +24,14 @@ def control_and_canary(store_url: str, name: str) -> tuple[int, int]:
 
 
 def start(store_url: str, name: str, canary_id: int, *weights: float) -> Rollout:
-    """Start a rollout of `canary_id` with steps of these weights (default: 10 then 50)."""
-    steps = [RolloutStep(weight=w, min_interactions=10) for w in (weights or (10, 50))]
+    """Start a rollout of `canary_id` with steps of these weights (default: 10 then 50).
+
+    Each step may last an hour: at the tests' time compression (100,000) that is 36 ms of
+    wall clock, so a test that waits the step out does not depend on the machine's speed.
+    """
+    steps = [
+        RolloutStep(weight=w, min_interactions=10, max_duration=3600) for w in (weights or (10, 50))
+    ]
     draft = RolloutDraft(to_phase=Phase.RAG, canaries={"canary": canary_id}, steps=steps)
     return Store(store_url).start_rollout(name, draft)
 
