@@ -10,17 +10,16 @@ from datetime import date
 from sqlmodel import Session, func, select
 
 from state import (
-    approvals,
     configurations,
     decisions,
     evals,
     leases,
-    retirements,
-    usage,
+    status_read,
     use_cases,
 )
 from state.domain.evals import ReportRead
 from state.domain.operations import IntakeTotals, LeaseBreak, LeaseInfo
+from state.domain.status import StatusRow
 from state.domain.use_cases import ApplyResult
 from state.models import UsageRecord, WebhookDeliveryRecord
 from state.spec import LoadedSpec
@@ -34,33 +33,15 @@ def leases_and_breaks(*, session: Session) -> tuple[list[LeaseInfo], list[LeaseB
     return leases.list_leases(session=session), leases.list_lease_breaks(session=session)
 
 
-def _retiring(use_case: str, *, session: Session) -> str | None:
-    """The active model's noted shutdown, as `status` shows it: "model on YYYY-MM-DD"."""
-    found = retirements.open_retirement(use_case, session=session)
-    return f"{found.model} on {found.shutdown_date.isoformat()}" if found else None
-
-
-def status_rows(*, today: date, session: Session) -> list[tuple]:
-    """Every use case with its active configuration, last decision, volume, pending approval
-    and the active model's noted retirement."""
-    volumes = usage.volumes(today=today, session=session)
-    pending = {a.use_case: a for a in approvals.pending_approvals(session=session)}
-    rows = []
-    for use_case in use_cases.list_use_cases(session=session):
-        active_id = use_case.active_configuration_id
-        config = configurations.get_configuration(active_id, session=session) if active_id else None
-        last = decisions.list_decisions(use_case.name, session=session, limit=1)
-        rows.append(
-            (
-                use_case,
-                config,
-                last[-1] if last else None,
-                volumes[use_case.name],
-                pending.get(use_case.name),
-                _retiring(use_case.name, session=session),
-            )
-        )
-    return rows
+def status_rows(*, today: date, session: Session) -> list[StatusRow]:
+    """Every use case as `status` shows it: `status_read.QUERY` through this session's driver."""
+    connection = session.connection()
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    bounds = status_read.window(today)
+    if connection.dialect.name == "sqlite":
+        bounds = tuple(day.isoformat() for day in bounds)
+    statement = status_read.QUERY.format(p=placeholder)
+    return status_read.status_rows(connection.exec_driver_sql(statement, bounds).all())
 
 
 def read_report(use_case: str, *, session: Session) -> ReportRead:

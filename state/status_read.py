@@ -4,25 +4,26 @@
 costs more: this reads with `sqlite3` (or `psycopg`) directly, from a store whose schema is at
 the migrations' head. A store that does not exist yet, has an older schema or cannot be read
 here answers None, and the caller takes the full path (which migrates, or says what is wrong).
+The full path (`Store.status_rows`) sends the same statement through its session's driver and
+builds its rows here too: the table and `--json` have one reader.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from state.domain.status import StatusRow
 from state.revisions import head_revision
 from state.volume_window import window_start
 
-if TYPE_CHECKING:  # only types: the fast path imports none of the store's models
-    from state.domain import Approval, Configuration, Decision, UseCase
-
 # {p} is the driver's placeholder. The last decision is the newest; the pending approval shown
-# is the latest requested (as `status` showed when it read them through the store functions).
+# is the latest requested; the retirement shown is the soonest noted for the active
+# configuration. The one query of `status`: the table and --json, on every path.
 QUERY = """
 SELECT u.name, u.active_phase, c.id, c.model, c.retrieval, c.routing,
     (SELECT d.kind FROM decision d WHERE d.use_case_id = u.id ORDER BY d.id DESC LIMIT 1),
@@ -32,54 +33,69 @@ SELECT u.name, u.active_phase, c.id, c.model, c.retrieval, c.routing,
         ORDER BY a.requested_at DESC, a.id DESC LIMIT 1),
     (SELECT r.model || ' on ' || CAST(r.shutdown_date AS TEXT) FROM model_retirement r
         WHERE r.configuration_id = u.active_configuration_id
-        ORDER BY r.shutdown_date, r.id LIMIT 1)
+        ORDER BY r.shutdown_date, r.id LIMIT 1),
+    (SELECT d.created_at FROM decision d WHERE d.use_case_id = u.id ORDER BY d.id DESC LIMIT 1),
+    c.phase, c.prompt_version_id, c.model_version_id, c.generation, c.answers
 FROM use_case u LEFT JOIN configuration c ON c.id = u.active_configuration_id
 ORDER BY u.name
 """
 VERSION = "SELECT version_num FROM alembic_version"
 
 
-def status_row(
-    use_case: UseCase,
-    config: Configuration | None,
-    decision: Decision | None,
-    volume: int,
-    pending: Approval | None,
-    retiring: str | None = None,
-) -> StatusRow:
-    """The row of a use case read through the store functions (the full path)."""
-    return StatusRow(
-        name=use_case.name,
-        phase=str(use_case.active_phase),
-        configuration_id=config.id if config else None,
-        model=config.model if config else None,
-        retrieval=config.retrieval if config else None,
-        routed=bool(config and config.routing),
-        last_decision=str(decision.kind) if decision else None,
-        volume_30d=volume,
-        pending_to_phase=str(pending.to_phase) if pending else None,
-        retiring=retiring,
-    )
+def _json(value: Any) -> Any:
+    """A JSON column as stored: text on SQLite, already decoded by psycopg."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
-def _row(record: tuple, decode: Any) -> StatusRow:
-    name, phase, config_id, model, retrieval, routing, kind, volume, pending, retiring = record
+def _when(value: Any) -> datetime | None:
+    """A stored time, timezone-aware (SQLite keeps UTC as naive text)."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def status_rows(records: Iterable[Sequence[Any]]) -> list[StatusRow]:
+    """The rows of `QUERY`'s records, whichever driver read them."""
+    return [_row(record) for record in records]
+
+
+def window(today: date) -> tuple[date, date]:
+    """The bounds of `QUERY`'s 30-day volume (its two parameters)."""
+    return window_start(today), today
+
+
+def _row(record: Sequence[Any]) -> StatusRow:
+    name, phase, config_id, model, retrieval, routing, kind, volume, pending, retiring = record[:10]
+    decided_at, config_phase, prompt_id, model_version_id, generation, answers = record[10:]
+    retrieval, routing = _json(retrieval), _json(routing)
+    configuration = None
+    if config_id is not None:
+        configuration = {
+            "id": config_id,
+            "phase": config_phase,
+            "model": model,
+            "prompt_version_id": prompt_id,
+            "model_version_id": model_version_id,
+            "retrieval": retrieval,
+            "routing": routing,
+            "generation": _json(generation),
+            "answers": _json(answers),
+        }
     return StatusRow(
         name=name,
         phase=phase,
         configuration_id=config_id,
         model=model,
-        retrieval=decode(retrieval),
-        routed=bool(decode(routing)),
+        retrieval=retrieval,
+        routed=bool(routing),
         last_decision=kind,
         volume_30d=int(volume),
         pending_to_phase=pending,
         retiring=retiring,
+        last_decision_at=_when(decided_at),
+        configuration=configuration,
     )
-
-
-def _json_text(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
 
 
 def _sqlite(path: str, today: date) -> list[StatusRow] | None:
@@ -91,9 +107,8 @@ def _sqlite(path: str, today: date) -> list[StatusRow] | None:
         connection.execute("BEGIN")
         if [row[0] for row in connection.execute(VERSION)] != [head_revision()]:
             return None
-        window = (window_start(today).isoformat(), today.isoformat())
-        records = connection.execute(QUERY.format(p="?"), window).fetchall()
-        return [_row(record, _json_text) for record in records]
+        bounds = tuple(day.isoformat() for day in window(today))
+        return status_rows(connection.execute(QUERY.format(p="?"), bounds).fetchall())
     except sqlite3.Error:  # no tables yet, not a database: the full path says what it is
         return None
     finally:
@@ -111,9 +126,7 @@ def _postgresql(conninfo: str, today: date) -> list[StatusRow] | None:
             versions = connection.execute(VERSION).fetchall()
             if [row[0] for row in versions] != [head_revision()]:
                 return None
-            window = (window_start(today), today)
-            records = connection.execute(QUERY.format(p="%s"), window).fetchall()
-            return [_row(record, lambda value: value) for record in records]
+            return status_rows(connection.execute(QUERY.format(p="%s"), window(today)).fetchall())
     except psycopg.Error:  # unreachable, no tables yet: the full path says what it is
         return None
 

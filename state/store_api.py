@@ -61,6 +61,7 @@ from state.domain.rollouts import (
     RolloutMoved,
     RolloutStatus,
 )
+from state.domain.status import StatusRow
 from state.domain.use_cases import (
     ActiveParts,
     ApplyResult,
@@ -120,7 +121,7 @@ class Store:
         with self._session() as session:
             return use_cases.list_use_cases(session=session)
 
-    def status_rows(self, *, today: date) -> list[tuple]:
+    def status_rows(self, *, today: date) -> list[StatusRow]:
         with self._session() as session:
             return read_units.status_rows(today=today, session=session)
 

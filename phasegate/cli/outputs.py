@@ -4,6 +4,7 @@ Each is the whole of stdout (one document, never wrapped, nothing else on stdout
 to stderr. Their JSON Schemas are generated into `docs/cli-json/` by `make schemas`.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
 
@@ -18,7 +19,6 @@ from phasegate.cli.records import (
     MetricFigure,
     PromptVersion,
     Record,
-    configuration,
 )
 from state import domain
 from state.phases import DecisionKind, MonitorStatus, Phase
@@ -230,31 +230,20 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
 }
 
 
-def status(
-    rows: list[
-        tuple[
-            domain.UseCase,
-            domain.Configuration | None,
-            domain.Decision | None,
-            int,
-            domain.Approval | None,
-            str | None,
-        ]
-    ],
-) -> StatusOutput:
+def status(rows: "Sequence[domain.StatusRow]") -> StatusOutput:
     """The status document of the rows `phasegate status` shows."""
     return StatusOutput(
         use_cases=[
             UseCaseStatus(
-                name=use_case.name,
-                phase=use_case.active_phase,
-                active_configuration=configuration(config),
-                last_decision=last.kind if last else None,
-                last_decision_at=last.created_at if last else None,
-                volume_30d=volume,
-                pending_approval=pending.to_phase if pending else None,
-                retiring=retiring,
+                name=row.name,
+                phase=row.phase,
+                active_configuration=row.configuration,
+                last_decision=row.last_decision,
+                last_decision_at=row.last_decision_at,
+                volume_30d=row.volume_30d,
+                pending_approval=row.pending_to_phase,
+                retiring=row.retiring,
             )
-            for use_case, config, last, volume, pending, retiring in rows
+            for row in rows
         ]
     )

@@ -16,26 +16,27 @@ if TYPE_CHECKING:
 @app.command()
 def status(as_json: AsJson = False) -> None:
     """Show every use case: phase, active configuration, last decision, volume."""
-    from state.status_read import read_status, status_row
+    from state.status_read import read_status
     from state.store_location import store_location
 
-    # The table comes from a store at head through plain SQL, without importing the store's
-    # models (seconds of CPU otherwise); --json, settings to validate or a store to migrate
-    # take the full path.
-    location = None if as_json else store_location()
-    fast = read_status(location.store_url, today=today()) if location is not None else None
-    if fast is not None:
-        _print_status(fast, location)
-        return
-    from state.settings import get_settings
-
-    rows = store().status_rows(today=today())
+    # One query for the table and --json: through plain SQL from a store at head, without
+    # importing the store's models (seconds of CPU otherwise); settings to validate or a
+    # store to migrate send the same query through the store's session.
+    location = store_location()
+    rows = read_status(location.store_url, today=today()) if location is not None else None
+    if rows is None:
+        rows = store().status_rows(today=today())
     if as_json:
         from phasegate.cli import outputs
 
         print_json(outputs.status(rows))
         return
-    _print_status([status_row(*row) for row in rows], get_settings())
+    if location is None:
+        from state.settings import get_settings
+
+        _print_status(rows, get_settings())
+        return
+    _print_status(rows, location)
 
 
 def _print_status(rows: Sequence["StatusRow"], settings: "StoreLocation | Settings") -> None:

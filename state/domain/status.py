@@ -1,6 +1,7 @@
 """One row of `phasegate status`: plain data, so that reading it loads no pydantic."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -18,3 +19,6 @@ class StatusRow:
     volume_30d: int
     pending_to_phase: str | None
     retiring: str | None = None  # "model on YYYY-MM-DD": the active model's noted shutdown
+    last_decision_at: datetime | None = None
+    # The active configuration's fields as `status --json` prints them (None: none active).
+    configuration: dict[str, Any] | None = None

@@ -33,7 +33,7 @@ def _status(settings: Settings) -> dict[str, str | None]:
     """What `status` flags per use case, read by its fast path and by the store; they agree."""
     today = datetime.now(UTC).date()
     fast = {row.name: row.retiring for row in read_status(settings.store_url, today=today)}
-    full = {row[0].name: row[-1] for row in Store(settings.store_url).status_rows(today=today)}
+    full = {row.name: row.retiring for row in Store(settings.store_url).status_rows(today=today)}
     assert fast == full
     return fast
 

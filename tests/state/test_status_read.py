@@ -12,14 +12,27 @@ from state import configurations, decisions, usage, use_cases
 from state.approvals import pending_approvals
 from state.db import session_scope
 from state.domain import StatusRow
-from state.status_read import read_status, status_row
+from state.status_read import read_status
+from state.store_api import Store
 from tests.state.status_store import NAMES, fill_store
 
 TODAY = datetime.now(UTC).date()
+# The configuration fields `status --json` prints.
+PRINTED = {
+    "id",
+    "phase",
+    "model",
+    "prompt_version_id",
+    "model_version_id",
+    "retrieval",
+    "routing",
+    "generation",
+    "answers",
+}
 
 
 def _stored_rows(engine: Engine) -> list[StatusRow]:
-    """The rows as the store functions give them (what `status` read before the fast path)."""
+    """The rows as the store functions give them (what `status` read before its one query)."""
     with session_scope(engine) as session:
         volumes = usage.volumes(today=TODAY, session=session)
         pending = {a.use_case: a for a in pending_approvals(session=session)}
@@ -32,7 +45,23 @@ def _stored_rows(engine: Engine) -> list[StatusRow]:
             last = decisions.list_decisions(use_case.name, session=session, limit=1)
             decision = last[-1] if last else None
             pending_one = pending.get(use_case.name)
-            rows.append(status_row(use_case, config, decision, volumes[use_case.name], pending_one))
+            rows.append(
+                StatusRow(
+                    name=use_case.name,
+                    phase=str(use_case.active_phase),
+                    configuration_id=config.id if config else None,
+                    model=config.model if config else None,
+                    retrieval=config.retrieval if config else None,
+                    routed=bool(config and config.routing),
+                    last_decision=str(decision.kind) if decision else None,
+                    volume_30d=volumes[use_case.name],
+                    pending_to_phase=str(pending_one.to_phase) if pending_one else None,
+                    last_decision_at=decision.created_at if decision else None,
+                    configuration=config.model_dump(mode="json", include=PRINTED)
+                    if config
+                    else None,
+                )
+            )
     return rows
 
 
@@ -44,9 +73,10 @@ def filled_fixture(engine: Engine, tmp_path: Path) -> Engine:
     return engine
 
 
-def test_read_status_equals_the_store_functions_rows(filled: Engine, store_url: str) -> None:
+def test_both_readers_equal_the_store_functions_rows(filled: Engine, store_url: str) -> None:
     rows = read_status(store_url, today=TODAY)
     assert rows == _stored_rows(filled)
+    assert Store(store_url).status_rows(today=TODAY) == rows
     alpha, beta, gamma = rows
     assert [row.name for row in rows] == list(NAMES)
     assert (alpha.phase, alpha.model, alpha.last_decision, alpha.volume_30d) == (
