@@ -164,8 +164,7 @@ class Bench:
         )
 
 
-def main() -> None:
-    """Write the corpus, time ingest and re-ingest, time the queries, print ratios to targets."""
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=1_000)
@@ -173,14 +172,25 @@ def main() -> None:
     parser.add_argument("--url", default=None, help="store URL (default: a temporary SQLite file)")
     parser.add_argument("--retriever", choices=["fts", "embeddings"], default="fts")
     parser.add_argument("--embedding-model", default="sandbox-base", help="a sandbox model")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _write_corpus(corpus: Corpus, documents: int, docs: Path) -> dict[str, str]:
+    """Write `documents` documents under `docs` (a folder per thousand); their texts by id."""
+    texts = {f"doc-{n:05d}": corpus.document(n) for n in range(documents)}
+    for doc_id, content in texts.items():
+        (docs / doc_id[:6]).mkdir(parents=True, exist_ok=True)
+        (docs / doc_id[:6] / f"{doc_id}.md").write_text(content)
+    return texts
+
+
+def main() -> None:
+    """Write the corpus, time ingest and re-ingest, time the queries, print ratios to targets."""
+    args = _arguments()
     corpus = Corpus(args.seed)
     with tempfile.TemporaryDirectory() as tmp, _provider(args.retriever) as (provider, root):
         docs = Path(tmp) / "docs"
-        texts = {f"doc-{n:05d}": corpus.document(n) for n in range(args.documents)}
-        for doc_id, content in texts.items():
-            (docs / doc_id[:6]).mkdir(parents=True, exist_ok=True)
-            (docs / doc_id[:6] / f"{doc_id}.md").write_text(content)
+        texts = _write_corpus(corpus, args.documents, docs)
         url = args.url or f"sqlite:///{tmp}/bench.db"
         Store(url).apply_specs([_spec()])
         bench = Bench(url, provider, args.embedding_model)

@@ -173,6 +173,11 @@ def require_valid(run: EvalRun) -> EvalRun:
     raise MeasurementInvalid(f"{run.use_case}: could not measure: {run.invalid_reason}{stored}")
 
 
+def _chat_request(r: PreparedRequest) -> ChatRequest:
+    """The provider call of a prepared request."""
+    return ChatRequest(r.model, r.messages, r.temperature, r.max_tokens, tuple(r.stop))
+
+
 async def _evaluate(
     requests: Sequence[PreparedRequest],
     items: Sequence[EvalItem],
@@ -199,10 +204,7 @@ async def _evaluate(
         "max_error_rate": max_error_rate,
         "on_result": lambda _, call: progress.tick(error=call.error is not None),
     }
-    chat = [
-        ChatRequest(r.model, r.messages, r.temperature, r.max_tokens, tuple(r.stop))
-        for r in requests
-    ]
+    chat = [_chat_request(r) for r in requests]
     retries = provider.max_retries if batch_api else 0
     async with build_client(provider, sdk_retries=retries) as client:
         batch_ids = None
@@ -233,12 +235,29 @@ async def _evaluate(
             )
             batches.append(verdicts)
         else:
-            scores = [
-                (scorer(answer, item.expected), None) if answer is not None else (None, error)
-                for item, (answer, error) in zip(items, answers, strict=True)
-            ]
+            scores = _metric_scores(scorer, items, answers)
+    judged_by = judge_model if scorer is None else None
+    return _item_results(items, calls, scores), _counters(batches, judged_by, batch_ids)
+
+
+def _metric_scores(
+    scorer: Callable[[str, str], Any],
+    items: Sequence[EvalItem],
+    answers: Sequence[tuple[str | None, str | None]],
+) -> list[tuple[Any, str | None]]:
+    """Each answer scored against its item's expected answer (the error where it has none)."""
+    return [
+        (scorer(answer, item.expected), None) if answer is not None else (None, error)
+        for item, (answer, error) in zip(items, answers, strict=True)
+    ]
+
+
+def _item_results(
+    items: Sequence[EvalItem], calls: BatchResult, scores: Sequence[tuple[Any, Any]]
+) -> list[ItemResult]:
+    """One result per item: its answer's call and its score (or the error instead)."""
     # Built from typed values: validating thousands of results again would only cost time.
-    results = [
+    return [
         ItemResult.model_construct(
             item_id=item.id,
             score=score,
@@ -252,19 +271,25 @@ async def _evaluate(
             items, calls.results, (_wrong_format_is_zero(*s) for s in scores), strict=True
         )
     ]
+
+
+def _counters(
+    batches: Sequence[BatchResult], judge_model: str | None, batch_ids: list[str] | None
+) -> dict[str, Any]:
+    """The run's counters over the answers' batch (first) and the judge's, if any."""
     counters = {
         "provider_calls": sum(b.provider_calls for b in batches),
         "retries": sum(b.retries for b in batches),
         "extra": {
             "provider_errors": sum(bool(c.error) for b in batches for c in b.results),
-            "cached": sum(c.cached for c in calls.results),
-            "judge_model": judge_model if scorer is None else None,
+            "cached": sum(c.cached for c in batches[0].results),
+            "judge_model": judge_model,
             "latency": LATENCY if batch_ids is None else BATCH_LATENCY,
         },
     }
     if batch_ids is not None:
         counters["extra"] |= {"transport": "batch", "batch_ids": batch_ids}
-    return results, counters
+    return counters
 
 
 def evaluate(

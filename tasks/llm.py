@@ -249,6 +249,19 @@ async def _complete(
     return result
 
 
+def _report(
+    index: int,
+    result: CallResult,
+    on_done: Callable[[int], None] | None,
+    on_result: Callable[[int, CallResult], None] | None,
+) -> None:
+    """Tell the callers of `complete_batch` that request `index` has its result."""
+    if on_done:
+        on_done(index)
+    if on_result:
+        on_result(index, result)
+
+
 async def complete_batch(
     client: openai.AsyncOpenAI,
     requests: list[ChatRequest],
@@ -263,8 +276,8 @@ async def complete_batch(
     """Run chat completions concurrently; each call's failure is a result, never an exception.
 
     `on_done(i)` is called when request `i` has its result (cached ones first), and
-    `on_result(i, result)` with that result. Cached
-    responses are read in one batch; fresh ones are written as they arrive (see `_CacheWriter`).
+    `on_result(i, result)` with that result. Cached responses are read in one batch; fresh
+    ones are written as they arrive (see `_CacheWriter`).
     The first call not served by the cache is the probe: it runs alone before the others.
     With `max_error_rate`, calls not yet sent are not sent once more than that share failed.
     """
@@ -275,10 +288,7 @@ async def complete_batch(
         for index, key in enumerate(keys):
             if key in hits:
                 results[index] = hits[key]
-                if on_done:
-                    on_done(index)
-                if on_result:
-                    on_result(index, hits[key])
+                _report(index, hits[key], on_done, on_result)
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
     breaker = _Breaker()
@@ -294,10 +304,7 @@ async def complete_batch(
         budget.spend(result.error, breaker)
         if cache:
             writer.add(keys[index], result)
-        if on_done:
-            on_done(index)
-        if on_result:
-            on_result(index, result)
+        _report(index, result, on_done, on_result)
 
     pending = [i for i, r in enumerate(results) if r is None]
     try:

@@ -3,6 +3,7 @@
 import os
 import signal
 import time
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,7 +71,6 @@ def serve_command(
 ) -> None:
     """Run the deployments locally: Prefect server, work pool, deployments and a worker."""
     # Imported here, as in every command: only what this command needs (see the package).
-    from phasegate.prefect_api import POOL
     from phasegate.serve import start_local_prefect
     from state.settings import get_settings
 
@@ -91,18 +91,7 @@ def serve_command(
     )
     server = _register_own_server(stack) if api_url is None else None
     try:
-        typer.echo(f"Prefect UI:   {stack.ui_url}")
-        typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
-        typer.echo(
-            "deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor, "
-            "roll-outs/rollouts, roll-out/rollout"
-        )
-        names = ", ".join(stack.worker_names)
-        typer.echo(f"workers:      {names}, polling pool {POOL!r}, {worker_limit} runs each")
-        if webhook:
-            typer.echo(f"webhook API:  http://127.0.0.1:{webhook_port}")
-        typer.echo(f"logs:         {log_dir}/")
-        typer.echo("Ctrl-C stops the worker, then the server.")
+        _print_stack(stack, log_dir, worker_limit, webhook_port if webhook else None)
         _run_until_stopped(stack)
     except KeyboardInterrupt:
         typer.echo("stopping…")
@@ -113,6 +102,26 @@ def serve_command(
 
             forget(get_settings().data_dir, server)
     typer.echo("stopped")
+
+
+def _print_stack(
+    stack: "LocalPrefect", log_dir: Path, worker_limit: int, webhook_port: int | None
+) -> None:
+    """Where everything the stack runs is: UI, API, deployments, workers, webhooks, logs."""
+    from phasegate.prefect_api import POOL
+
+    typer.echo(f"Prefect UI:   {stack.ui_url}")
+    typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
+    typer.echo(
+        "deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor, "
+        "watch-retirements/retirement-watch, roll-outs/rollouts, roll-out/rollout"
+    )
+    names = ", ".join(stack.worker_names)
+    typer.echo(f"workers:      {names}, polling pool {POOL!r}, {worker_limit} runs each")
+    if webhook_port is not None:
+        typer.echo(f"webhook API:  http://127.0.0.1:{webhook_port}")
+    typer.echo(f"logs:         {log_dir}/")
+    typer.echo("Ctrl-C stops the workers, then the server.")
 
 
 def _register_own_server(stack: "LocalPrefect") -> int | None:
