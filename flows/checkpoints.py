@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict
 from flows.context import UseCaseContext
 from flows.scoring import score_set
 from state.domain import ConfigurationDraft, EvalItem, GateResult
-from state.phases import Phase, Stage
+from state.phases import Phase
 from state.spec import PromptVariant
-from tasks.gates import gate_result
+from tasks.gates.registry import CHECKPOINT_SELECTION
 from tasks.gates.results import PASS
 from tasks.trainer_jobs import JobOutcome
 
@@ -130,9 +130,7 @@ def selection_gate(
         f"{s.job_id[-8:]} epoch {s.epoch}: {s.mean:.3f}" + (" (chosen)" if s == chosen else "")
         for s in scores
     )
-    return gate_result(
-        "checkpoint_selection",
-        Stage.PROMOTION,
+    return CHECKPOINT_SELECTION.result(
         PASS,
         f"best of {len(scores)} checkpoints on {chosen.n} validation items by {metric}: "
         f"{chosen.model} ({chosen.mean:.3f}); {listed}; {paid}",

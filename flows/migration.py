@@ -21,17 +21,18 @@ from state.domain import (
     Retirement,
 )
 from state.errors import MeasurementInvalid, ProviderError, ProviderUnreachable
-from state.phases import GateStatus, Stage
+from state.phases import GateStatus
 from tasks.gates import (
     RETIREMENT_CHECKS,
     GateInputs,
     Objective,
     Verdict,
     apply_checks,
-    gate_result,
     transition_into,
     verdict,
 )
+from tasks.gates.registry import CANDIDATE_BUILD, GOLDEN_SET, SUCCESSOR
+from tasks.gates.results import Gate
 from tasks.retirement import successor_of
 
 
@@ -47,9 +48,9 @@ def _golden_set(ctx: UseCaseContext, config: Configuration, model: str) -> Golde
     return ctx.store.record_golden_set(ctx.name, run, model)
 
 
-def _refused(draft: Draft, check: str, detail: str, **evidence: object) -> CheckOutcome:
+def _refused(draft: Draft, check: Gate, detail: str, **evidence: object) -> CheckOutcome:
     """Hold the use case with one failed retirement check."""
-    draft.gates.append(gate_result(check, Stage.PROMOTION, GateStatus.FAIL, detail, **evidence))
+    draft.gates.append(check.result(GateStatus.FAIL, detail, **evidence))
     return draft.hold(f"retirement migration: {detail}")
 
 
@@ -59,9 +60,7 @@ def _golden_result(golden: GoldenSet) -> GateResult:
         f"golden set #{golden.id}: {len(golden.outputs)} outputs of {golden.model} "
         f"(eval run #{golden.eval_run_id}, recorded {golden.created_at:%Y-%m-%d})"
     )
-    return gate_result(
-        "golden_set",
-        Stage.PROMOTION,
+    return GOLDEN_SET.result(
         GateStatus.PASS,
         detail,
         observed=golden.id,
@@ -79,20 +78,20 @@ def _prerequisites(
     successor = successor_of(notice.model, ctx.spec.retirement.successors)
     if successor is None:
         detail = f"no successor known for {notice.model}: name one in retirement.successors"
-        return _refused(draft, "successor", detail, model=notice.model)
+        return _refused(draft, SUCCESSOR, detail, model=notice.model)
     if config.model_version_id is not None or config.routing or notice.model != config.model:
         detail = (
             f"configuration #{config.id} is tuned on {notice.model}: its migration needs a "
             f"new fine-tune on {successor}, which this check does not start"
         )
-        return _refused(draft, "successor", detail, model=notice.model, successor=successor)
+        return _refused(draft, SUCCESSOR, detail, model=notice.model, successor=successor)
     golden = _golden_set(ctx, config, notice.model)
     if isinstance(golden, str):
-        return _refused(draft, "golden_set", golden, model=notice.model)
+        return _refused(draft, GOLDEN_SET, golden, model=notice.model)
     (baseline,) = ctx.store.get_eval_runs([golden.eval_run_id])
     if baseline is None:
         detail = f"golden set #{golden.id} cites eval run #{golden.eval_run_id}, since pruned"
-        return _refused(draft, "golden_set", detail, golden_set_id=golden.id)
+        return _refused(draft, GOLDEN_SET, detail, golden_set_id=golden.id)
     return successor, golden, baseline
 
 
@@ -112,7 +111,7 @@ def migrate(
     except (MeasurementInvalid, ProviderUnreachable):
         raise
     except ProviderError as exc:
-        return _refused(draft, "candidate_build", str(exc), successor=successor)
+        return _refused(draft, CANDIDATE_BUILD, str(exc), successor=successor)
     transition = transition_into(config.phase)
     why = (
         f"{notice.model} shuts down on {notice.shutdown_date}; its successor {successor} must "

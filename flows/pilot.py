@@ -16,12 +16,11 @@ from flows.context import UseCaseContext
 from flows.scoring import score_set
 from state.domain import GateResult
 from state.errors import TrainingJobFailed
-from state.phases import Stage
 from state.spec import FineTuningSettings, PromptVariant
 from tasks.costs import training_cost
-from tasks.gates import gate_result
 from tasks.gates.inputs import Roles
 from tasks.gates.paired import compare, superiority
+from tasks.gates.registry import PILOT
 from tasks.gates.results import PASS
 from tasks.trainer import run_fine_tune_jobs
 from tasks.trainer_jobs import JobOutcome
@@ -73,9 +72,7 @@ def run_pilot(
         f"checkpoint epoch {best.epoch} vs the active configuration #{active.id}: {shown}; "
         f"{verdict}"
     )
-    gate = gate_result(
-        "pilot",
-        Stage.PROMOTION,
+    gate = PILOT.result(
         status,
         detail,
         observed=comparison.gain,

@@ -8,14 +8,15 @@ normalised; only items both answered count.
 from state.domain import GateResult
 from state.phases import Stage
 from tasks.gates.inputs import GateInputs
-from tasks.gates.results import INCONCLUSIVE, gate_result, passed
+from tasks.gates.results import INCONCLUSIVE, Gate, gate, passed
 
 
 def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def gate_agreement(inputs: GateInputs) -> GateResult | None:
+@gate("agreement", Stage.PROMOTION)
+def gate_agreement(inputs: GateInputs, this: Gate) -> GateResult | None:
     """Pass when the share of items answered as in the golden set reaches `min_agreement`."""
     golden, subject = inputs.golden, inputs.subject
     if golden is None:
@@ -33,9 +34,7 @@ def gate_agreement(inputs: GateInputs) -> GateResult | None:
     }
     if not enough:
         detail = f"{len(paired)} items answered by both; {inputs.thresholds.min_paired} needed"
-        return gate_result(
-            "agreement", Stage.PROMOTION, INCONCLUSIVE, detail, threshold=minimum, **evidence
-        )
+        return this.result(INCONCLUSIVE, detail, threshold=minimum, **evidence)
     agreed = [item for item in paired if _same(golden[item], answered[item])]
     share = len(agreed) / len(paired)
     differ = sorted(set(paired) - set(agreed))
@@ -43,9 +42,7 @@ def gate_agreement(inputs: GateInputs) -> GateResult | None:
         f"the successor answers {len(agreed)} of {len(paired)} items as the retiring model did "
         f"({share:.1%}); at least {minimum:.0%} needed"
     )
-    return gate_result(
-        "agreement",
-        Stage.PROMOTION,
+    return this.result(
         passed(share >= minimum),
         detail,
         observed=share,

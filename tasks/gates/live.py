@@ -16,10 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from state.domain import GateResult, Observation
 from state.phases import Stage
 from state.spec_rollout import LiveMetrics
-from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, gate_result
+from tasks.gates.results import FAIL, INCONCLUSIVE, PASS, Gate, declare, gate
 from tasks.live_stats import difference_sequence, live_status, sample_ratio_p_value
 
 SAMPLE_RATIO_ALPHA = 0.001
+# The primary check's name follows the spec's primary live metric: both are declared here.
+LIVE_PRIMARY = {
+    "rating": declare("live_rating", Stage.ROLLOUT),
+    "label_agreement": declare("live_label_agreement", Stage.ROLLOUT),
+}
 
 
 def agrees(output: str, label: str) -> float:
@@ -67,7 +72,8 @@ class LiveInputs(BaseModel):
     metrics: LiveMetrics = LiveMetrics()
 
 
-def gate_live_sample_ratio(inputs: LiveInputs) -> GateResult:
+@gate("live_sample_ratio", Stage.ROLLOUT)
+def gate_live_sample_ratio(inputs: LiveInputs, this: Gate) -> GateResult:
     """Fail when the arms' counts depart from the split's weights beyond chance (p < 0.001)."""
     counts = [inputs.control.interactions, inputs.canary.interactions]
     p_value = sample_ratio_p_value(counts, inputs.weights)
@@ -78,9 +84,7 @@ def gate_live_sample_ratio(inputs: LiveInputs) -> GateResult:
         if broken
         else f"the arms' counts {counts} fit the split {inputs.weights} (p = {p_value:.2g})"
     )
-    return gate_result(
-        "live_sample_ratio",
-        Stage.ROLLOUT,
+    return this.result(
         FAIL if broken else PASS,
         detail,
         observed=p_value,
@@ -91,7 +95,7 @@ def gate_live_sample_ratio(inputs: LiveInputs) -> GateResult:
 
 
 def _compare(
-    check: str,
+    this: Gate,
     inputs: LiveInputs,
     field: str,
     *,
@@ -116,9 +120,7 @@ def _compare(
         detail = f"{what}: the canary is worse, canary − control {bounds} beyond {margin:g}"
     else:
         detail = f"{what}: canary − control {bounds} still straddles the margin {margin:g}"
-    return gate_result(
-        check,
-        Stage.ROLLOUT,
+    return this.result(
         status,
         detail,
         observed=interval.estimate,
@@ -138,7 +140,7 @@ def gate_live_primary(inputs: LiveInputs) -> GateResult:
     metrics = inputs.metrics
     field = "ratings" if metrics.primary == "rating" else "agreements"
     result = _compare(
-        f"live_{metrics.primary}",
+        LIVE_PRIMARY[metrics.primary],
         inputs,
         field,
         margin=0.0,
@@ -154,23 +156,23 @@ def gate_live_primary(inputs: LiveInputs) -> GateResult:
     return result.model_copy(update={"evidence": evidence})
 
 
-def gate_live_error_rate(inputs: LiveInputs) -> GateResult | None:
+@gate("live_error_rate", Stage.ROLLOUT)
+def gate_live_error_rate(inputs: LiveInputs, this: Gate) -> GateResult | None:
     """Pass when the canary's error rate is at most the control's plus the margin."""
     if not (inputs.control.errors or inputs.canary.errors):
         return None
     margin = inputs.metrics.error_rate_margin
-    return _compare(
-        "live_error_rate", inputs, "errors", margin=margin, higher_is_better=False, what="errors"
-    )
+    return _compare(this, inputs, "errors", margin=margin, higher_is_better=False, what="errors")
 
 
-def gate_live_latency(inputs: LiveInputs) -> GateResult | None:
+@gate("live_latency", Stage.ROLLOUT, unit="ms")
+def gate_live_latency(inputs: LiveInputs, this: Gate) -> GateResult | None:
     """Pass when the canary's mean latency is at most the control's plus the margin (ms)."""
     if not (inputs.control.latencies or inputs.canary.latencies):
         return None
     margin = inputs.metrics.latency_margin_ms
     return _compare(
-        "live_latency",
+        this,
         inputs,
         "latencies",
         margin=margin,

@@ -50,6 +50,10 @@ CANDIDATE_BUILD = declare("candidate_build", Stage.PROMOTION)
 ROUTING = declare("routing", Stage.PROMOTION)
 DATA_LEAKAGE = declare("data_leakage", Stage.ENTRY)
 APPROVAL = declare("approval", Stage.APPROVAL)
+CHECKPOINT_SELECTION = declare("checkpoint_selection", Stage.PROMOTION)
+PILOT = declare("pilot", Stage.PROMOTION)
+GOLDEN_SET = declare("golden_set", Stage.PROMOTION, unit="count")
+SUCCESSOR = declare("successor", Stage.PROMOTION)
 
 # A check answers one result, None when it does not apply, or one result per spec entry.
 Check = Callable[[GateInputs], GateResult | Sequence[GateResult] | None]

@@ -2,7 +2,10 @@
 
 from state.domain import GateResult, RetirementNotice
 from state.phases import GateStatus, Stage
-from tasks.gates.results import gate_result
+from tasks.gates.results import declare
+
+# Not a check of `GateInputs` (it reads a notice): declared here, where it is written.
+MODEL_RETIREMENT = declare("model_retirement", Stage.MONITOR, unit="count")
 
 
 def gate_model_retirement(notice: RetirementNotice, horizon_days: int) -> GateResult:
@@ -15,9 +18,7 @@ def gate_model_retirement(notice: RetirementNotice, horizon_days: int) -> GateRe
     detail = (
         f"{notice.model} {left} (within the {horizon_days}-day horizon; source: {notice.source})"
     )
-    return gate_result(
-        "model_retirement",
-        Stage.MONITOR,
+    return MODEL_RETIREMENT.result(
         GateStatus.FAIL,
         detail,
         observed=notice.days_left,
