@@ -11,7 +11,14 @@ from pathlib import Path
 
 from prefect.runtime import flow_run
 
-from state.domain import CheckStart, Configuration, EvalItem, UseCase, configuration_label
+from state.domain import (
+    CheckStart,
+    Configuration,
+    EvalItem,
+    PromptVersion,
+    UseCase,
+    configuration_label,
+)
 from state.errors import SpecError
 from state.settings import Settings, get_settings, provider_options, trainer_options
 from state.spec import UseCaseSpec
@@ -107,9 +114,23 @@ class UseCaseContext:
         """A stored configuration of this use case."""
         return self.store.get_configuration(configuration_id)
 
+    @cached_property
+    def _prompt_versions(self) -> dict[int | None, PromptVersion | None]:
+        prompt = self.start.active_prompt if self.start is not None else None
+        return {prompt.id: prompt} if prompt is not None else {}
+
+    def prompt_version(self, version_id: int | None) -> PromptVersion | None:
+        """A stored prompt version; written once and never changed, so read once here."""
+        known = self._prompt_versions
+        if version_id not in known:
+            known[version_id] = (
+                self.store.get_prompt_version(version_id) if version_id is not None else None
+            )
+        return known[version_id]
+
     def label(self, config: Configuration) -> str:
         """How a person names the configuration (`few-shot + RAG top-3`)."""
-        version = self.store.get_prompt_version(config.prompt_version_id)
+        version = self.prompt_version(config.prompt_version_id)
         return configuration_label(config, version.variant.name if version else None)
 
     def active_configuration(self) -> Configuration:

@@ -219,7 +219,7 @@ def _gate_promotion(
             "prices_candidate": ctx.settings.price_for(tuned.model),
             "training_tokens": candidate.evidence.get("trained_tokens"),
             # The active run may be cached from another day: time both now, under one load.
-            "latency_pairs": time_side_by_side(ctx, config, tuned),
+            "latency_pairs": time_side_by_side(ctx, config, tuned, candidate.passages),
             **_canary_runs(ctx, config, tuned, draft.to_phase),
         }
     )

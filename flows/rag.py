@@ -94,4 +94,5 @@ def build_rag(
             "retrieval_hit_rate": hit_rate,
             "top_k": top_k,
         },
+        passages=passages,
     )

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from state.domain import EvalRun, GateResult
 from state.phases import DecisionKind, Phase
+from tasks.prompts import Passage
 
 
 class VariantScore(BaseModel):
@@ -28,6 +29,9 @@ class Candidate(BaseModel):
     variants: list[VariantScore] = Field(default_factory=list)
     evidence: dict[str, Any] = Field(default_factory=dict)
     gate_results: list[GateResult] = Field(default_factory=list)
+    # The passages the candidate was scored with, per eval item (RAG): its interleaved latency
+    # timing sends the same prompts instead of retrieving again.
+    passages: list[list[Passage]] | None = None
 
 
 class CheckOutcome(BaseModel):

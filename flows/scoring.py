@@ -103,7 +103,7 @@ def prepare_requests(
 
     A RAG configuration retrieves each item's passages, unless they are given.
     """
-    variant = ctx.store.get_prompt_version(config.prompt_version_id).variant
+    variant = ctx.prompt_version(config.prompt_version_id).variant
     if passages is None:
         passages = retrieve_for(ctx, config, items)
     output = output_fields(config.generation, config.answers)

@@ -48,6 +48,9 @@ def load_check_context(name: str, *, today: date, session: Session) -> CheckStar
         usage.volume(name, today=today, session=session),
         retirement=retirements.open_retirement(name, session=session),
         live_rollout=rollouts.get_live_rollout(name, session=session),
+        active_prompt=prompt_library.get_prompt_version(active.prompt_version_id, session=session)
+        if active and active.prompt_version_id is not None
+        else None,
     )
 
 

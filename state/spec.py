@@ -43,6 +43,7 @@ LATER = frozenset(
         "trainer",
         "pilot",
         "search",
+        "max_latency_ratio",
     }
 )
 TrainerKind = Literal["openai", "local"]

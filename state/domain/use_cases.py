@@ -122,6 +122,7 @@ class CheckStart:
     volume_30d: int
     retirement: "Retirement | None" = None
     live_rollout: "Rollout | None" = None
+    active_prompt: "PromptVersion | None" = None  # the active configuration's prompt version
 
 
 class ServedArms(NamedTuple):
