@@ -169,6 +169,11 @@ def build() -> dict[str, str | list[dict]]:
 
 def spec() -> str:
     """spec.yaml text; the systems list every composite label on one ``Labels:`` line."""
+    return _spec_task() + _spec_gates()
+
+
+def _spec_task() -> str:
+    """The spec's task half: name, metrics, data and the prompt variants."""
     labels = "Labels: " + ", ".join(LABELS)
     task = "Label the customer feedback message as sentiment/area/urgency."
     return f"""\
@@ -208,6 +213,12 @@ prompts:
 as a JSON object {{"label": "<label>"}}.
       {labels}
     template: "Input: {{input}}"
+"""
+
+
+def _spec_gates() -> str:
+    """The spec's tuning half: fine-tuning, gates and constraints."""
+    return """\
 fine_tuning:
   base_model: sandbox-base
   suffix: feedback-triage
