@@ -27,7 +27,7 @@ from state.spec import load_spec
 from state.use_cases import apply_spec
 from tasks.approvals import give_answer
 from tasks.events import APPROVAL_REQUESTED, DECISION_RECORDED
-from tests.e2e.test_webhook_to_decision import wait_for
+from tests.e2e.prefect_http import wait_for
 from tests.flows.journey import in_thread
 
 pytestmark = pytest.mark.prefect

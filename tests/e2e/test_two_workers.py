@@ -28,7 +28,7 @@ from sandbox import SandboxConfig
 from state.settings import get_settings
 from state.spec import load_spec
 from state.store_api import Store
-from tests.e2e.test_webhook_to_decision import RetryBusyTransport, wait_for
+from tests.e2e.prefect_http import RetryBusyTransport, wait_for
 from tests.plugins.sandbox_server import _serve
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]

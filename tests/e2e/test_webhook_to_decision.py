@@ -8,9 +8,8 @@ import contextvars
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from state.decisions import list_decisions
 from state.settings import Settings, get_settings
 from state.spec import load_spec
 from state.use_cases import apply_spec, require_use_case
+from tests.e2e.prefect_http import RetryBusyTransport, wait_for
 
 pytestmark = pytest.mark.prefect
 
@@ -40,36 +40,6 @@ APPROVAL = {"approve": True, "reason": "fine-tuning pays off here", "approver": 
 RUN_PAUSED_SECONDS = 240
 RUN_FINISHED_SECONDS = 180
 STOP_SECONDS = 20
-
-
-class RetryBusyTransport(httpx.HTTPTransport):
-    """Retry what the Prefect API answers with 503, as Prefect's own client and UI do.
-
-    The server's SQLite can be busy while the worker and the flow run write (SQLITE_BUSY):
-    Prefect then rolls the request back and answers 503 "Service Unavailable", retryable.
-    """
-
-    RETRIES = 5
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        for retry in range(1, self.RETRIES + 1):
-            if response.status_code != 503:
-                break
-            response.close()
-            time.sleep(0.5 * retry)
-            response = super().handle_request(request)
-        return response
-
-
-def wait_for(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.25)
-    return value
 
 
 @pytest.fixture(name="e2e_settings")
