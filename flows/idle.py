@@ -9,7 +9,9 @@ case's lease, with the check's own steps (`check_entry`) and reasons, so the dec
 one the check would record. Everything else needs a look: a run of the check of its own.
 """
 
-from flows.context import UseCaseContext, use_case_lease
+import uuid
+
+from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.phase_check import LAST_PHASE, check_entry
 from flows.recording import Draft
 from flows.results import CheckOutcome
@@ -37,7 +39,7 @@ def _hold_if_idle(ctx: UseCaseContext) -> CheckOutcome | None:
     """The check's steps up to its entry decision, stopping wherever it would do more."""
     if ctx.use_case.active_configuration_id is None:
         return None  # the baseline A/B calls the provider
-    if ctx.store.open_retirement(ctx.name) or ctx.store.get_live_rollout(ctx.name):
+    if ctx.start.retirement or ctx.start.live_rollout:
         return None  # a migration or a rollout step: the check's own business
     config = ctx.active_configuration()
     _, eval_hash = ctx.eval_set
@@ -46,7 +48,10 @@ def _hold_if_idle(ctx: UseCaseContext) -> CheckOutcome | None:
     if active is None:
         return None
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
-    draft = Draft(ctx, nxt or current, config.id, active=active)
+    # One decision per run id (store's idempotency): each use case the sweep holds gets its
+    # own, derived from the sweep's run, so a re-run of the same sweep records nothing twice.
+    run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"phasegate:{current_run_id()}:{ctx.name}"))
+    draft = Draft(ctx, nxt or current, config.id, active=active, run_id=run_id)
     if nxt is None:
         return draft.hold(LAST_PHASE)
     if check_entry(ctx, draft) is not None:

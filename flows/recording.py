@@ -38,6 +38,7 @@ def record(
     decided_by: str = "phasegate",
     approval_status: str | None = None,
     rollout: RolloutDraft | None = None,
+    run_id: str | None = None,
 ) -> CheckOutcome:
     """Publish the gate report, then write the decision (and the approval's answer) at once.
 
@@ -45,7 +46,7 @@ def record(
     Under a held lease it must still be ours: LeaseLost when it was broken or taken over (the
     heartbeat may have seen it; the store checks it as it writes), and nothing is written.
     """
-    run_id = current_run_id()
+    run_id = run_id or current_run_id()
     held = _still_held(ctx)
     transition = f"{ctx.use_case.active_phase}_to_{to_phase}"
     publish_gate_report(
@@ -130,6 +131,8 @@ class Draft:
     # A retirement's successor switches at once: the retiring model cannot stay the control
     # of a rollout past its shutdown date.
     at_once: bool = False
+    # The decision's run id, when not this flow run's own (the sweep decides many use cases).
+    run_id: str | None = None
 
     def hold(self, reason: str, kind: DecisionKind = DecisionKind.HELD) -> CheckOutcome:
         """Record that the active configuration stays (held, or `kind`: skipped)."""
@@ -223,4 +226,5 @@ class Draft:
             decided_by=decided_by,
             approval_status=approval,
             rollout=rollout,
+            run_id=self.run_id,
         )
