@@ -111,13 +111,17 @@ def test_sweep_holds_an_idle_use_case_as_its_check_would_without_a_flow_run(
 ) -> None:
     journey = journey_from("rag", data=NO_TRAINING)
     runs, calls = _check_runs(), journey.sandbox.stats()["chat_completions"]
-    outcomes = sweep()
+    swept = sweep(return_state=True)
+    outcomes = swept.result()
     assert outcomes == {USE_CASE: "Held", OTHER: "Started"}
     assert _check_runs() == runs + 1
     assert set(_started(check_deployment)) == {OTHER}
     assert journey.sandbox.stats()["chat_completions"] == calls
     held = _decisions(journey)[-1]
     assert (held.kind, held.from_phase, held.to_phase) == ("held", "rag", "fine_tuning")
+    # A decision per run id (the store's idempotency): each use case the sweep holds gets an id
+    # of its own, or every one after the first would get the first one's decision back.
+    assert held.flow_run_id not in (None, str(swept.state_details.flow_run_id))
     assert journey.use_case().active_phase == "rag"
     # The check itself, run now, records the same decision from the same evidence.
     assert check_phase(USE_CASE, wait_for_approval=False, return_state=True).name == "Held"
