@@ -15,7 +15,7 @@ from state.model_versions import get_model_version
 from state.models import UseCaseRecord
 from state.prompt_library import get_prompt_version
 from state.rollout_models import RolloutRecord
-from state.split import arm_index, routing_point
+from state.split import routing_point
 
 
 def _parts(
@@ -49,7 +49,7 @@ def served_parts(name: str, key: str | None, *, session: Session) -> ActiveParts
     rollout = rollouts.get_live_rollout(name, session=session)
     if rollout is None:
         return ActiveParts(use_case, *_parts(use_case.active_configuration_id, session=session))
-    arm = rollout.arms[arm_index(rollout.weights, routing_point(rollout.id, key))]
+    arm = rollout.arms[rollout.serve(routing_point(rollout.id, key))]
     parts = _parts(arm.configuration_id, session=session)
     return ActiveParts(use_case, *parts, arm=arm.name, rollout=rollout)
 

@@ -10,8 +10,8 @@ from sqlmodel import Session
 from state import check_units, configurations, decisions, interactions, rollouts, use_cases
 from state.domain.decisions import Decision, DecisionDraft, GateResult
 from state.domain.intake import Observation
-from state.domain.rollouts import Rollout, RolloutAction, RolloutDraft, RolloutMoved
-from state.errors import Conflict
+from state.domain.rollouts import Arm, Rollout, RolloutAction, RolloutDraft, RolloutMoved
+from state.errors import Conflict, InputError, NotFound
 from state.phases import DecisionKind, Phase
 
 
@@ -23,14 +23,17 @@ def start_rollout_for_check(
     approval_status: str | None,
     session: Session,
     lease_holder: str | None = None,
+    expected_version: int = 0,
 ) -> tuple[Decision, Rollout]:
-    """Record the check's `rolling_out` decision (and its approval) and start its rollout.
+    """Record the check's decision (and its approval) and start its rollout.
 
+    A `rolling_out` decision keeps the active configuration as the control; a `baselined` one
+    (an online A/B) first makes its configuration active, guarded by `expected_version`.
     Raises Conflict when the active configuration is no longer the one the check measured,
     LeaseLost when `lease_holder` no longer holds the use case's lease.
     """
     active = use_cases.require_use_case(use_case, session=session).active_configuration_id
-    if active != decision.configuration_id:
+    if not decision.changes_activation and active != decision.configuration_id:
         raise Conflict(
             f"use case {use_case!r} changed while this check ran (active configuration "
             f"{active}, measured {decision.configuration_id}); nothing was recorded"
@@ -38,7 +41,7 @@ def start_rollout_for_check(
     recorded = check_units.record_check(
         use_case,
         decision,
-        expected_version=0,  # a rolling_out decision changes no activation
+        expected_version=expected_version,
         approval_status=approval_status,
         session=session,
         lease_holder=lease_holder,
@@ -73,16 +76,25 @@ def move_rollout(
     gates: list[GateResult],
     decided_by: str = "phasegate",
     flow_run_id: str | None = None,
+    arm: str | None = None,
     session: Session,
 ) -> RolloutMoved:
-    """Promote (next step, or 100 %: the canary becomes active), abort, ask or resume.
+    """Promote (next step, or 100 %: the canary becomes active), abort, ask, resume or drop.
 
     Promoting the last step records `advanced` and aborting records `rolled_back` (the control
-    stays active), each with the rollout's eval runs and `gates`. Raises Conflict when the
-    rollout ended or moved since `expected_version`.
+    stays active), each with the rollout's eval runs and `gates`. An A/B drops `arm` (a new
+    step without it) or promotes its winner `arm`, which becomes the baseline (`baselined`).
+    Raises Conflict when the rollout ended or moved since `expected_version`, InputError when
+    `arm` is missing or not an arm the move can take.
     """
     rollout = rollouts.get_rollout(rollout_id, session=session)
+    if rollout is None:
+        raise NotFound(f"unknown rollout: {rollout_id}")
     change = {"expected_version": expected_version, "reason": reason, "session": session}
+    if rollout.kind == "ab" and action in ("promote", "drop"):
+        return _move_ab(
+            rollout, action, _ab_arm(rollout, action, arm), gates, decided_by, flow_run_id, change
+        )
     if action == "ask":
         moved = rollouts.change_rollout(
             rollout_id, status="paused", flow_run_id=flow_run_id, **change
@@ -104,6 +116,62 @@ def move_rollout(
         candidate_configuration_id=rollout.canary.configuration_id,
         decided_by=decided_by,
         reason=f"rollout {rollout.id} at {rollout.weight:g} %: {reason}",
+        flow_run_id=flow_run_id,
+        eval_run_ids=list(rollout.evidence.get("eval_run_ids", [])),
+        gate_results=gates,
+    )
+    version = use_cases.require_use_case(rollout.use_case, session=session).version
+    decision = decisions.record_decision(
+        rollout.use_case, draft, expected_version=version, session=session
+    )
+    return RolloutMoved(rollout=moved, decision=decision)
+
+
+def _ab_arm(rollout: Rollout, action: RolloutAction, arm: str | None) -> Arm:
+    """The arm an A/B move names: still served, and no control to drop."""
+    served = {a.name: a for a in rollout.serving}
+    if arm is None:
+        raise InputError(
+            f"rollout {rollout.id} is an A/B: name the arm to {action} ({', '.join(served)})"
+        )
+    if arm not in served or (action == "drop" and served[arm].position == 0):
+        raise InputError(
+            f"arm: {arm!r} is not an arm rollout {rollout.id} can {action} ({', '.join(served)})"
+        )
+    return served[arm]
+
+
+def _move_ab(
+    rollout: Rollout,
+    action: RolloutAction,
+    arm: Arm,
+    gates: list[GateResult],
+    decided_by: str,
+    flow_run_id: str | None,
+    change: dict,
+) -> RolloutMoved:
+    """Drop an A/B arm (a new step whose split leaves it out) or make its winner the baseline."""
+    session = change["session"]
+    if action == "drop":
+        current = rollout.steps[rollout.step]
+        step = current.model_copy(update={"dropped": [*current.dropped, arm.name]})
+        steps = [s.model_dump(mode="json") for s in rollout.steps[: rollout.step + 1]]
+        moved = rollouts.change_rollout(
+            rollout.id,
+            status="running",
+            step=rollout.step + 1,
+            steps=[*steps, step.model_dump(mode="json")],
+            **change,
+        )
+        return RolloutMoved(rollout=moved)
+    moved = rollouts.change_rollout(rollout.id, status="promoted", **change)
+    draft = DecisionDraft(
+        kind=DecisionKind.BASELINED,
+        to_phase=rollout.to_phase,
+        configuration_id=arm.configuration_id,
+        candidate_configuration_id=arm.configuration_id,
+        decided_by=decided_by,
+        reason=f"A/B {rollout.id}: {arm.name} wins: {change['reason']}",
         flow_run_id=flow_run_id,
         eval_run_ids=list(rollout.evidence.get("eval_run_ids", [])),
         gate_results=gates,

@@ -115,12 +115,14 @@ def change_rollout(
     session: Session,
     status: RolloutStatus | None = None,
     step: int | None = None,
+    steps: list[dict] | None = None,
     reason: str | None = None,
     flow_run_id: str | None = None,
 ) -> Rollout:
     """Move a live rollout's step (its clock restarts) or status; ending it sets `ended_at`.
 
-    `flow_run_id` names the flow run that asks a person while the rollout is paused.
+    `flow_run_id` names the flow run that asks a person while the rollout is paused; `steps`
+    replaces the stored steps (an A/B appends one without a dropped arm).
 
     Raises NotFound for an unknown rollout and Conflict when it ended or changed since
     `expected_version` was read (another writer won): nothing is written then.
@@ -132,6 +134,8 @@ def change_rollout(
     now = utcnow()
     if step is not None:
         values |= {"step": step, "step_started_at": now}
+    if steps is not None:
+        values["steps"] = steps
     if status is not None:
         values["status"] = status
         if status in ENDED:

@@ -78,6 +78,39 @@ class LiveMetrics(_Strict):
     )
 
 
+class OnlineAB(_Strict):
+    """The prompting phase's A/B on live traffic: every eligible variant next to the winner."""
+
+    online: bool = Field(
+        False,
+        description="after the offline A/B picks the baseline, serve it (the control) and "
+        "every other eligible variant to shares of live traffic; the live winner becomes the "
+        "baseline",
+    )
+    weight: float | None = Field(
+        None,
+        gt=0,
+        lt=100,
+        description="per cent of routing keys the variants share; default: equal shares of "
+        "all arms, the control included",
+    )
+    min_interactions: int = Field(
+        200, ge=1, description="interactions reported before the A/B may end"
+    )
+    max_duration: Duration = Field(
+        604800,
+        ge=1,
+        description="still undecided after this long: a person is asked (never a default winner)",
+    )
+    max_offline_gap: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="a variant more than this below the offline winner's mean stays offline; "
+        "default: every variant that passes its guardrails goes online",
+    )
+
+
 class RolloutSettings(_Strict):
     """Live traffic in steps before a candidate becomes active; `steps: []` switches at once."""
 
@@ -87,6 +120,9 @@ class RolloutSettings(_Strict):
         description="canary shares in increasing order; after the last, 100 % (active)",
     )
     live_metrics: LiveMetrics = Field(LiveMetrics(), description="how the arms are compared")
+    ab: OnlineAB = Field(
+        OnlineAB(), description="the prompting phase's A/B of prompt variants on live traffic"
+    )
 
     @model_validator(mode="after")
     def _increasing_weights(self) -> "RolloutSettings":

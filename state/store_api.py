@@ -470,6 +470,7 @@ class Store:
         *,
         approval_status: str | None,
         lease_holder: str | None = None,
+        expected_version: int = 0,
     ) -> tuple[Decision, Rollout]:
         with self._session() as session:
             return rollout_units.start_rollout_for_check(
@@ -478,6 +479,7 @@ class Store:
                 draft,
                 approval_status=approval_status,
                 lease_holder=lease_holder,
+                expected_version=expected_version,
                 session=session,
             )
 
@@ -495,6 +497,7 @@ class Store:
         gates: list[GateResult],
         decided_by: str = "phasegate",
         flow_run_id: str | None = None,
+        arm: str | None = None,
     ) -> RolloutMoved:
         with self._session() as session:
             return rollout_units.move_rollout(
@@ -505,6 +508,7 @@ class Store:
                 gates=gates,
                 decided_by=decided_by,
                 flow_run_id=flow_run_id,
+                arm=arm,
                 session=session,
             )
 

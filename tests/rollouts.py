@@ -36,4 +36,22 @@ def start(store_url: str, name: str, canary_id: int, *weights: float) -> Rollout
     return Store(store_url).start_rollout(name, draft)
 
 
-__all__ = ["control_and_canary", "start"]
+def variants(store_url: str, name: str, count: int) -> list[int]:
+    """Store `count` prompting configurations (the A/B's variants); their ids."""
+    api = Store(store_url)
+    return [
+        api.save_configuration(
+            name, ConfigurationDraft(phase=Phase.PROMPTING, model=f"sandbox-variant-{n}")
+        ).id
+        for n in range(count)
+    ]
+
+
+def start_ab(store_url: str, name: str, arms: dict[str, int], weight: float) -> Rollout:
+    """Start an A/B of these variant arms against the active configuration, one step."""
+    step = RolloutStep(weight=weight, min_interactions=10, max_duration=3600)
+    draft = RolloutDraft(to_phase=Phase.PROMPTING, canaries=arms, steps=[step], kind="ab")
+    return Store(store_url).start_rollout(name, draft)
+
+
+__all__ = ["control_and_canary", "start", "start_ab", "variants"]

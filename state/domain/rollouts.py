@@ -9,7 +9,7 @@ from state.domain.decisions import Decision
 from state.domain.frozen import Frozen
 from state.phases import Phase
 from state.spec_rollout import LiveMetrics, RolloutStep
-from state.split import canary_weights
+from state.split import arm_index, canary_weights
 
 RolloutStatus = Literal["running", "paused", "promoted", "aborted"]
 ENDED = ("promoted", "aborted")
@@ -36,6 +36,14 @@ class RolloutDraft(Frozen):
     flow_run_id: str | None = None
 
 
+class LiveStep(RolloutStep):
+    """A step as a rollout stores it: the spec's step and the A/B arms dropped before it."""
+
+    dropped: list[str] = Field(
+        default_factory=list, description="arms no longer served: their keys get the control"
+    )
+
+
 class Rollout(Frozen):
     """A rollout as stored: its arms, its step and status, what started it."""
 
@@ -44,7 +52,7 @@ class Rollout(Frozen):
     kind: str
     to_phase: Phase
     status: RolloutStatus
-    steps: list[RolloutStep]
+    steps: list[LiveStep]
     step: int
     step_started_at: datetime
     live_metrics: LiveMetrics
@@ -63,9 +71,37 @@ class Rollout(Frozen):
         return self.steps[self.step].weight if self.step < len(self.steps) else 100.0
 
     @property
-    def weights(self) -> list[float]:
-        """Per-cent shares of the arms, in arm order."""
+    def layout(self) -> list[float]:
+        """Per-cent shares the arms were laid out with at this step, dropped arms included."""
         return canary_weights(self.weight, len(self.arms))
+
+    @property
+    def dropped(self) -> list[str]:
+        """Arms of an A/B dropped before this step (their keys are served the control)."""
+        return self.steps[min(self.step, len(self.steps) - 1)].dropped
+
+    @property
+    def weights(self) -> list[float]:
+        """Per-cent shares the arms are served, in arm order: a dropped arm's go to the control."""
+        shares = self.layout
+        for arm in self.arms[1:]:
+            if arm.name in self.dropped:
+                shares[0] += shares[arm.position]
+                shares[arm.position] = 0.0
+        return shares
+
+    def serve(self, point: float) -> int:
+        """The index of the arm a routing point is served: its laid-out arm, else the control.
+
+        The layout does not change when an arm is dropped, so every other key keeps its arm.
+        """
+        index = arm_index(self.layout, point)
+        return 0 if self.arms[index].name in self.dropped else index
+
+    @property
+    def serving(self) -> list[Arm]:
+        """The arms served at this step: the control and the arms not dropped."""
+        return [a for a in self.arms if a.position == 0 or a.name not in self.dropped]
 
     @property
     def last_step(self) -> bool:
@@ -82,7 +118,7 @@ class Rollout(Frozen):
         return next((a for a in self.arms if a.configuration_id == configuration_id), None)
 
 
-RolloutAction = Literal["promote", "abort", "ask", "resume"]
+RolloutAction = Literal["promote", "abort", "ask", "resume", "drop"]
 
 
 class RolloutMoved(Frozen):

@@ -9,7 +9,7 @@ from pydantic import Field
 from state.domain.frozen import Frozen
 from state.phases import Phase
 from state.spec import PromptVariant, UseCaseSpec
-from state.split import CONTROL, arm_index, routing_point
+from state.split import CONTROL, routing_point
 
 if TYPE_CHECKING:  # rollouts builds on configurations, not the other way round
     from state.domain.retirements import Retirement
@@ -139,7 +139,7 @@ class ServedArms(NamedTuple):
         """The index in `arms` of the arm a routing key is served (random without a key)."""
         if self.rollout is None:
             return 0
-        return arm_index(self.rollout.weights, routing_point(self.rollout.id, key))
+        return self.rollout.serve(routing_point(self.rollout.id, key))
 
 
 # How a person names a configuration: the CLI, the progress lines and the HTML report agree.

@@ -45,8 +45,19 @@ def test_rollout_without_steps_switches_at_once(tmp_path: Path) -> None:
         ({"steps": [{"weight": 10, "max_duration": "1 week"}]}, "rollout.steps.0.max_duration"),
         ({"live_metrics": {"primary": "clicks"}}, "rollout.live_metrics.primary"),
         ({"live_metrics": {"min_per_arm": 1}}, "rollout.live_metrics.min_per_arm: must be ≥ 2"),
+        ({"ab": {"online": True, "weight": 100}}, r"rollout.ab.weight: must be < 100"),
+        ({"ab": {"online": "yes please"}}, "rollout.ab.online"),
+        ({"ab": {"max_offline_gap": -0.1}}, r"rollout.ab.max_offline_gap: must be ≥ 0"),
     ],
 )
 def test_rollout_errors_name_the_field(tmp_path: Path, rollout: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         load_spec(write_spec(tmp_path, rollout=rollout))
+
+
+def test_rollout_ab_is_offline_by_default_and_reads_its_duration(tmp_path: Path) -> None:
+    assert load_spec(write_spec(tmp_path)).spec.rollout.ab.online is False
+    ab = {"online": True, "min_interactions": 300, "max_duration": "2d"}
+    spec = load_spec(write_spec(tmp_path, rollout={"ab": ab})).spec
+    assert (spec.rollout.ab.online, spec.rollout.ab.max_duration) == (True, 172800)
+    assert spec.rollout.ab.weight is None
