@@ -91,7 +91,13 @@ def _tune(
     """Run the job (or the search's jobs); raise TrainingJobFailed naming any that failed."""
     runs = search_runs(ctx.spec.fine_tuning)
     outcomes = run_fine_tune_jobs(
-        prepared, runs, base_model, ctx.trainer, poll_interval, ctx.settings.training_timeout
+        prepared,
+        runs,
+        base_model,
+        ctx.trainer,
+        poll_interval,
+        ctx.settings.training_timeout,
+        store_url=ctx.store_url,
     )
     failed = [o for o in outcomes if o.status != "succeeded" or not o.fine_tuned_model]
     if failed:

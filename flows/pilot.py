@@ -48,6 +48,7 @@ def run_pilot(
         ctx.trainer,
         poll_interval,
         ctx.settings.training_timeout,
+        store_url=ctx.store_url,
     )
     if outcome.status != "succeeded" or not outcome.fine_tuned_model:
         raise TrainingJobFailed(f"pilot: {outcome.cause}")

@@ -25,10 +25,11 @@ from tasks.llm import (
     complete_batch,
     run_sync,
 )
-from tasks.llm_batch import BatchOptions, Ended, complete_in_batches
+from tasks.llm_batch import BatchOptions, complete_in_batches
 from tasks.metrics import METRICS, Scored, judge_scores
 from tasks.prompts import extract_answer
 from tasks.provider_events import ended_by_webhook
+from tasks.provider_signal import Ended
 from tasks.response_cache import StoreResponseCache
 from tasks.stats import bootstrap_interval, mean, quantile
 

@@ -24,14 +24,13 @@ from pydantic import BaseModel, Field
 from state.errors import InputError, ProviderError
 from state.spec import EvalSettings
 from tasks.llm import BatchResult, CallResult, ChatRequest, ResponseCache, chat_params
+from tasks.provider_signal import Ended, nap
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 RUNNING = frozenset({"validating", "in_progress", "finalizing"})
 #: Batch metadata key holding the sha256 of its input file.
 INPUT_KEY = "phasegate_input_sha256"
-
-Ended = Callable[[str], bool]
 
 
 class BatchOptions(BaseModel):
@@ -82,14 +81,6 @@ def split(lines: Sequence[bytes], max_requests: int, max_bytes: int) -> list[lis
     return [f for f in files if f]
 
 
-async def _signalled(ended: Ended, batch_id: str) -> bool:
-    """Whether `ended` says the batch ended; a failing read (the store away) says no."""
-    try:
-        return await asyncio.to_thread(ended, batch_id)
-    except Exception:  # noqa: BLE001 - the signal only shortens the wait; polling goes on
-        return False
-
-
 async def _wait(
     client: openai.AsyncOpenAI, batch: Any, options: BatchOptions, ended: Ended | None
 ) -> Any:
@@ -98,13 +89,9 @@ async def _wait(
     while batch.status not in TERMINAL:
         if time.monotonic() - started > options.max_wait_seconds:
             raise ProviderError(f"batch {batch.id} still {batch.status} after the wait limit")
-        wake = time.monotonic() + pause
-        while (left := wake - time.monotonic()) > 0:
-            await asyncio.sleep(min(options.signal_seconds if ended else left, left))
-            if ended and await _signalled(ended, batch.id):
-                # Trusted once: if the provider still says running, go back to polling alone.
-                ended = None
-                break
+        if await nap(pause, ended, batch.id, options.signal_seconds):
+            # Trusted once: if the provider still says running, go back to polling alone.
+            ended = None
         batch = await client.batches.retrieve(batch.id)
         pause = min(pause * 2, options.poll_max_seconds)
     return batch

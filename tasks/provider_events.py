@@ -2,10 +2,11 @@
 
 from state.domain import provider_scope
 from state.store_api import Store
-from tasks.llm_batch import Ended
+from tasks.provider_signal import Ended
 
 
 def ended_by_webhook(store_url: str) -> Ended:
-    """`ended(batch_id)`: whether the webhook API took an OpenAI event about that batch."""
+    """`ended(object_id)`: whether the webhook API took an OpenAI event about that batch or
+    fine-tuning job."""
     store = Store(store_url)
-    return lambda batch_id: store.provider_event_received(provider_scope(batch_id))
+    return lambda object_id: store.provider_event_received(provider_scope(object_id))

@@ -23,6 +23,8 @@ from state.settings import TrainerOptions
 from state.spec import FineTuningSettings
 from tasks.llm import build_client, run_sync
 from tasks.progress import stage as progress_stage
+from tasks.provider_events import ended_by_webhook
+from tasks.provider_signal import Ended, nap
 from tasks.trainer_jobs import JobError, JobEvent, JobOutcome, JobRequest, JobStatus, Trainer
 from tasks.trainer_local import LocalLoRATrainer
 from tasks.trainer_openai import OpenAIFineTuningTrainer
@@ -38,8 +40,13 @@ async def follow_job(
     poll_interval: float,
     timeout: float,
     on_event: EventHandler | None = None,
+    ended: Ended | None = None,
 ) -> JobOutcome:
-    """Poll a job until it ends, handing each new event to `on_event` once; cancel on timeout."""
+    """Poll a job until it ends, handing each new event to `on_event` once; cancel on timeout.
+
+    `ended(job_id)` (a provider webhook's flag) is asked every half second between polls: when
+    it says the job ended, the next poll comes at once instead of after `poll_interval`.
+    """
     started = time.monotonic()
     handled: set[str] = set()
 
@@ -60,7 +67,8 @@ async def follow_job(
         remaining = started + timeout - time.monotonic()
         if remaining <= 0:
             break
-        await asyncio.sleep(min(poll_interval, remaining))
+        if await nap(min(poll_interval, remaining), ended, job_id):
+            ended = None  # trusted once: if the job still runs, polling alone goes on
     await trainer.cancel(job_id)
     status = await trainer.poll(job_id)
     await report(status)
@@ -92,6 +100,7 @@ async def fine_tune(
     timeout: float,
     on_event: EventHandler | None = None,
     uploads: dict[str, asyncio.Future[str]] | None = None,
+    ended: Ended | None = None,
 ) -> JobOutcome:
     """Upload the training and validation files, start the job and follow it to its end.
 
@@ -121,7 +130,12 @@ async def fine_tune(
     )
     job_id = await trainer.start(request)
     return await follow_job(
-        trainer, job_id, poll_interval=poll_interval, timeout=timeout, on_event=on_event
+        trainer,
+        job_id,
+        poll_interval=poll_interval,
+        timeout=timeout,
+        on_event=on_event,
+        ended=ended,
     )
 
 
@@ -195,11 +209,14 @@ def run_fine_tune_jobs(
     options: TrainerOptions,
     poll_interval: float = 15.0,
     timeout: float = 6 * 3600.0,
+    store_url: str | None = None,
 ) -> list[JobOutcome]:
     """Upload the training set once, run one job per settings and follow them to their end.
 
-    The jobs run at once where the trainer allows it, else one after another.
+    The jobs run at once where the trainer allows it, else one after another. With `store_url`
+    a provider webhook about a job (the flag the webhook API keeps there) ends its wait at once.
     """
+    ended = ended_by_webhook(store_url) if store_url else None
 
     async def run() -> list[JobOutcome]:
         """Fine-tune with a trainer opened for this run's event loop."""
@@ -218,6 +235,7 @@ def run_fine_tune_jobs(
                     timeout=timeout,
                     on_event=_job_logger(label),
                     uploads=uploads,
+                    ended=ended,
                 )
 
             if trainer.concurrent:

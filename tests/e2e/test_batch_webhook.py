@@ -1,62 +1,27 @@
 """End to end: the sandbox's signed webhook ends a batch eval's wait; without it, polling does.
 
 Real parts: the sandbox (its Batch API and its webhooks), the webhook API over HTTP in a thread
-of this process with its default Prefect emitter, the session's Prefect API and a SQLite store.
+of this process with its default Prefect emitter (tests/e2e/conftest.py), the session's Prefect
+API and a SQLite store.
 """
 
-import contextvars
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
-import pytest
-import uvicorn
 from prefect import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
-from phasegate.signing import new_secret
-from phasegate.webhooks import create_app
 from state.domain import EvalItem, EvalRun
-from state.settings import Settings, get_settings, provider_options
+from state.settings import get_settings, provider_options
 from tasks.evaluation import EvalTarget, PreparedRequest, evaluate
 from tasks.llm_batch import BatchOptions
+from tests.e2e.conftest import SECRET
 from tests.plugins.sandbox_server import SandboxServer, dead_url
 
-SECRET = new_secret()
 BATCH_SECONDS = 3.0
 #: First poll after 2 s, the next 4 s later: without a webhook the batch is seen at 6 s.
 WAIT = BatchOptions(poll_first_seconds=2.0, poll_max_seconds=30.0)
 FACTS = [f"The module number {n} listens on port {4000 + n}." for n in range(8)]
-
-
-@pytest.fixture(name="webhook_url")
-def webhook_url_fixture(
-    prefect_api: None, settings: Settings, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """The webhook API on the test store, served over HTTP, taking OpenAI's webhooks."""
-    monkeypatch.setenv("PHASEGATE_BASE_URL", sandbox_url)
-    monkeypatch.setenv("PHASEGATE_OPENAI_WEBHOOK_SECRET", SECRET)
-    get_settings.cache_clear()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(get_settings()), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    # The copied context carries the session's Prefect API settings into the server's thread.
-    context = contextvars.copy_context()
-    thread = threading.Thread(
-        target=context.run, args=(server.run,), kwargs={"sockets": [sock]}, daemon=True
-    )
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    while httpx.get(url + "/healthz").status_code != 200:  # answers once it listens
-        time.sleep(0.05)
-    yield url + "/v1/provider/openai"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
 
 
 def _batch_eval(sandbox: SandboxServer, hook: str) -> tuple[EvalRun, float]:
