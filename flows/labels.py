@@ -129,7 +129,7 @@ def rollout_run_name() -> str:
     except PhasegateError:
         live = None  # the flow itself reports the unknown use case or the bad store
     _tag(_use_case_tags(use_case) + ["rollout"])
-    return f"{use_case}{SEP}" + (f"canary {live.weight:g} %" if live else "rollout")
+    return f"{use_case}{SEP}" + (live.label if live else "rollout")
 
 
 def rollouts_run_name() -> str:

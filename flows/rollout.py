@@ -18,12 +18,12 @@ from prefect.states import Completed, State
 
 from flows.context import current_run_id
 from flows.labels import rollout_run_name, rollouts_run_name
-from state.domain import GateResult, Observation, Rollout
+from state.domain import GateResult, Rollout
 from state.errors import NotFound
 from state.settings import get_settings
 from state.store_api import Store
 from tasks import events
-from tasks.gates import ArmSample, LiveInputs, run_rollout_checks
+from tasks.rollout_analysis import analyse, decide
 from tasks.rollout_answers import (
     RolloutAnswer,
     answer_paused,
@@ -31,27 +31,14 @@ from tasks.rollout_answers import (
     hand_off_rollout,
     is_waiting,
 )
-from tasks.rollout_moves import Action, decide_step
+from tasks.rollout_moves import Action, Move
 
 ANSWER_WAIT_SECONDS = 20
 
 
-def analyse(rollout: Rollout, seen: list[Observation]) -> list[GateResult]:
-    """The rollout stage's checks on the step's interactions of the control and the canary."""
-    control, canary = rollout.arms[0], rollout.canary
-    inputs = LiveInputs(
-        use_case=rollout.use_case,
-        control=ArmSample.of(control.name, control.configuration_id, seen),
-        canary=ArmSample.of(canary.name, canary.configuration_id, seen),
-        weights=rollout.weights,
-        metrics=rollout.live_metrics,
-    )
-    return run_rollout_checks(inputs)
-
-
 def step_name(rollout: Rollout) -> str:
-    """The state name of a live step: `Canary 10 %`."""
-    return f"Canary {rollout.weight:g} %"
+    """The state name of a live step: `Canary 10 %`, `A/B of 3 arms`."""
+    return rollout.label[0].upper() + rollout.label[1:]
 
 
 @flow(name="roll-out", flow_run_name=rollout_run_name)
@@ -69,18 +56,17 @@ def roll_out(use_case: str, ask: bool = True, poll_seconds: int = 2) -> State:
         return Completed(name="Awaiting Person", message=rollout.reason)
     results = analyse(rollout, seen)
     elapsed = (datetime.now(UTC) - rollout.step_started_at).total_seconds()
-    move = decide_step(
-        results,
-        step=rollout.steps[rollout.step],
-        interactions=len(seen),
-        elapsed_s=elapsed * settings.rollout_time_scale,
-    )
+    move = decide(rollout, seen, results, elapsed * settings.rollout_time_scale)
     _publish(rollout, results, f"{move.action}: {move.reason}")
     get_run_logger().info("%s: rollout %d %s (%s)", use_case, rollout.id, move.action, move.reason)
     if move.action == Action.WAIT:
         return Completed(name=step_name(rollout), message=move.reason)
+    if move.action == Action.DROP:
+        return drop(store, rollout, move, results)
     if move.action != Action.ASK:
-        return apply(store, rollout, move.action, move.reason, results, run_id=current_run_id())
+        arm = move.arms[0] if move.arms else None
+        run_id = current_run_id()
+        return apply(store, rollout, move.action, move.reason, results, run_id=run_id, arm=arm)
     # Told once: the run that pauses the rollout emits; later runs see it paused.
     paused = _pause(store, rollout, move.reason)
     events.emit_rollout(events.ROLLOUT_STEP, use_case, _payload(paused, "paused", move.reason))
@@ -115,8 +101,16 @@ def _ask(
     if answer is None:
         return Completed(name="Awaiting Person", message=f"no answer within {timeout} s")
     action = Action.PROMOTE if answer.promote else Action.ABORT
+    arm = answer.arm or None
     return apply(
-        store, rollout, action, answer.reason, results, by=answer.person, run_id=current_run_id()
+        store,
+        rollout,
+        action,
+        answer.reason,
+        results,
+        by=answer.person,
+        run_id=current_run_id(),
+        arm=arm,
     )
 
 
@@ -157,10 +151,12 @@ def apply(
     *,
     by: str = "phasegate",
     run_id: str | None = None,
+    arm: str | None = None,
 ) -> State:
     """Promote or abort (recording `advanced` or `rolled_back` at the end), emit the event.
 
-    `run_id` is the flow run recorded with a decision (None: a person at the CLI).
+    `run_id` is the flow run recorded with a decision (None: a person at the CLI); `arm` is
+    an A/B's winner, which becomes the baseline (`baselined`).
     """
     result = store.move_rollout(
         rollout.id,
@@ -170,6 +166,7 @@ def apply(
         gates=gates,
         decided_by=by,
         flow_run_id=run_id,
+        arm=arm,
     )
     moved = result.rollout
     if result.decision is not None:
@@ -179,8 +176,31 @@ def apply(
         "promoted": events.ROLLOUT_PROMOTED,
         "aborted": events.ROLLOUT_ABORTED,
     }.get(moved.status, events.ROLLOUT_STEP)
-    sent = events.emit_rollout(event, rollout.use_case, _payload(moved, moved.status, reason, by))
+    payload = _payload(moved, moved.status, reason, by) | ({"winner": arm} if arm else {})
+    sent = events.emit_rollout(event, rollout.use_case, payload)
     return Completed(name=name, message=f"{reason} (event {event} {sent})")
+
+
+def drop(store: Store, rollout: Rollout, move: Move, gates: list[GateResult]) -> State:
+    """Drop an A/B's worse variants: each a new step whose split serves their keys the control.
+
+    The checks that dropped them are kept in the evidence of the step event.
+    """
+    for arm in move.arms:
+        rollout = store.move_rollout(
+            rollout.id,
+            "drop",
+            expected_version=rollout.version,
+            reason=move.reason,
+            gates=gates,
+            arm=arm,
+        ).rollout
+    payload = _payload(rollout, "dropped", move.reason) | {"dropped_now": list(move.arms)}
+    sent = events.emit_rollout(events.ROLLOUT_STEP, rollout.use_case, payload)
+    return Completed(
+        name=step_name(rollout),
+        message=f"dropped {', '.join(move.arms)}: {move.reason} (event {sent})",
+    )
 
 
 def _announce_wait(rollout: Rollout, reason: str, run_id: str, how: str) -> None:
@@ -189,7 +209,7 @@ def _announce_wait(rollout: Rollout, reason: str, run_id: str, how: str) -> None
         rollout.use_case,
         key=f"rollout-{rollout.id}-step-{rollout.step}",
         flow_run_id=run_id,
-        move=f"canary {rollout.weight:g} %",
+        move=rollout.label,
         payload={
             "kind": "rollout",
             "rollout_id": rollout.id,
@@ -204,11 +224,17 @@ def _announce_wait(rollout: Rollout, reason: str, run_id: str, how: str) -> None
 def _payload(rollout: Rollout, status: str, reason: str, by: str = "phasegate") -> dict:
     return {
         "rollout_id": rollout.id,
+        "kind": rollout.kind,
         "status": status,
         "step": rollout.step,
         "weight": rollout.weight,
         "canary_configuration_id": rollout.canary.configuration_id,
         "control_configuration_id": rollout.arms[0].configuration_id,
+        "arms": [
+            {"name": a.name, "configuration_id": a.configuration_id, "weight": w}
+            for a, w in zip(rollout.arms, rollout.weights, strict=True)
+        ],
+        "dropped": rollout.dropped,
         "reason": reason,
         "decided_by": by,
     }
@@ -220,15 +246,20 @@ def _table(results: list[GateResult]) -> str:
 
 
 def _form_text(rollout: Rollout, results: list[GateResult], reason: str) -> str:
+    if rollout.kind == "ab":
+        arms = ", ".join(a.name for a in rollout.serving)
+        how = f"Promote and name the winning arm ({arms}): it becomes the baseline"
+    else:
+        how = "Promote to move the canary on (the last step makes it active)"
     return (
-        f"Rollout {rollout.id} of `{rollout.use_case}` at {rollout.weight:g} % asks a person: "
-        f"{reason}\n\n{_table(results)}\n\nPromote to move the canary on (the last step makes "
-        "it active); leave it unticked to abort and keep the control."
+        f"Rollout {rollout.id} of `{rollout.use_case}` ({rollout.label}) asks a person: "
+        f"{reason}\n\n{_table(results)}\n\n{how}; leave it unticked to abort and keep the "
+        "control."
     )
 
 
 def _publish(rollout: Rollout, results: list[GateResult], outcome: str) -> None:
-    title = f"# Rollout {rollout.id} at {rollout.weight:g} %"
+    title = f"# Rollout {rollout.id}: {rollout.label}"
     create_markdown_artifact(
         key=f"rollout-{rollout.use_case}",
         markdown=f"{title}\n\n{outcome}\n\n{_table(results)}",
@@ -236,16 +267,19 @@ def _publish(rollout: Rollout, results: list[GateResult], outcome: str) -> None:
     )
 
 
-def answer_rollout(use_case: str, *, promote: bool, reason: str, person: str) -> Rollout:
+def answer_rollout(
+    use_case: str, *, promote: bool, reason: str, person: str, arm: str | None = None
+) -> Rollout:
     """A person's promote or abort: answers the paused run's form, else moves the rollout here.
 
-    Raises NotFound when the use case has no live rollout. Returns the rollout afterwards.
+    `arm` names an A/B's winner. Raises NotFound when the use case has no live rollout.
+    Returns the rollout afterwards.
     """
     store = Store(get_settings().store_url)
     live = store.get_live_rollout(use_case)
     if live is None:
         raise NotFound(f"{use_case}: no live rollout (`phasegate history {use_case}`)")
-    answer = RolloutAnswer(promote=promote, reason=reason, person=person)
+    answer = RolloutAnswer(promote=promote, reason=reason, person=person, arm=arm or "")
     if live.status == "paused" and live.flow_run_id and answer_paused(live.flow_run_id, answer):
         # The paused run records the answer; wait for it, as `phasegate approve` does.
         deadline = time.monotonic() + ANSWER_WAIT_SECONDS
@@ -257,5 +291,5 @@ def answer_rollout(use_case: str, *, promote: bool, reason: str, person: str) ->
         # keeps one answer if that run wakes up after all.
     _, seen = store.step_observations(use_case)
     action = Action.PROMOTE if promote else Action.ABORT
-    apply(store, live, action, reason, analyse(live, seen), by=person)
+    apply(store, live, action, reason, analyse(live, seen), by=person, arm=arm)
     return store.get_rollout(live.id)

@@ -39,6 +39,9 @@ class RolloutAnswer(RunInput):
     person: str = Field(
         min_length=1, max_length=200, pattern=NOT_BLANK, description="Your name, recorded."
     )
+    arm: str = Field(
+        "", max_length=63, description="An A/B only: the arm that wins and becomes the baseline."
+    )
 
 
 def ask_person(description: str, timeout_seconds: int, poll_seconds: int) -> RolloutAnswer | None:

@@ -24,14 +24,16 @@ class Action(StrEnum):
     ABORT = "abort"
     WAIT = "wait"
     ASK = "ask"
+    DROP = "drop"  # an A/B's variants that are worse: their keys get the control
 
 
 @dataclass(frozen=True)
 class Move:
-    """An action with the reason recorded for it."""
+    """An action with the reason recorded for it (an A/B's: the arms it drops or promotes)."""
 
     action: Action
     reason: str
+    arms: tuple[str, ...] = ()
 
 
 def decide_step(

@@ -109,6 +109,13 @@ class Rollout(Frozen):
         return self.step >= len(self.steps) - 1
 
     @property
+    def label(self) -> str:
+        """`canary 10 %`, or `A/B of 3 arms` (the arms still served)."""
+        if self.kind == "ab":
+            return f"A/B of {len(self.serving)} arms"
+        return f"canary {self.weight:g} %"
+
+    @property
     def canary(self) -> Arm:
         """The first canary arm."""
         return self.arms[1]

@@ -16,6 +16,7 @@ A gate check is a pure function of `GateInputs` that answers pass, fail or incon
     power.py        the entry check `eval_power`: can the eval set detect the required gain?
     monitoring.py   regression checks of a fresh run against its activation run
     live.py         rollout checks: the arms of a step compared on live interactions
+    live_ab.py      an online A/B: each variant against the control at α split, SRM over all
     registry.py     which checks run for each transition and stage, the hybrid, monitoring
     verdict.py      `Verdict`, `verdict`, `entry_met`, `entry_reason`
 

@@ -76,13 +76,18 @@ class LiveInputs(BaseModel):
 def gate_live_sample_ratio(inputs: LiveInputs, this: Gate) -> GateResult:
     """Fail when the arms' counts depart from the split's weights beyond chance (p < 0.001)."""
     counts = [inputs.control.interactions, inputs.canary.interactions]
-    p_value = sample_ratio_p_value(counts, inputs.weights)
+    return sample_ratio_result(this, counts, inputs.weights)
+
+
+def sample_ratio_result(this: Gate, counts: list[int], weights: list[float]) -> GateResult:
+    """The sample-ratio check of any number of arms: their counts against their weights."""
+    p_value = sample_ratio_p_value(counts, weights)
     broken = p_value < SAMPLE_RATIO_ALPHA
     detail = (
-        f"the arms' counts {counts} depart from the split {inputs.weights} (chi-square p = "
+        f"the arms' counts {counts} depart from the split {weights} (chi-square p = "
         f"{p_value:.2g}): the split is broken and the live evidence cannot be trusted"
         if broken
-        else f"the arms' counts {counts} fit the split {inputs.weights} (p = {p_value:.2g})"
+        else f"the arms' counts {counts} fit the split {weights} (p = {p_value:.2g})"
     )
     return this.result(
         FAIL if broken else PASS,
@@ -90,7 +95,7 @@ def gate_live_sample_ratio(inputs: LiveInputs, this: Gate) -> GateResult:
         observed=p_value,
         threshold=SAMPLE_RATIO_ALPHA,
         counts=counts,
-        weights=inputs.weights,
+        weights=weights,
     )
 
 
@@ -111,15 +116,16 @@ def _compare(
         interval, margin=margin, min_per_arm=metrics.min_per_arm, higher_is_better=higher_is_better
     )
     bounds = f"[{interval.low:+.4g}, {interval.high:+.4g}]"
+    arm = inputs.canary.name
     smaller = min(interval.n_control, interval.n_canary)
     if smaller < metrics.min_per_arm:
         detail = f"{what}: {smaller} interactions in the smaller arm, {metrics.min_per_arm} needed"
     elif status == PASS:
-        detail = f"{what}: canary − control {bounds} is clear of the margin {margin:g}"
+        detail = f"{what}: {arm} − control {bounds} is clear of the margin {margin:g}"
     elif status == FAIL:
-        detail = f"{what}: the canary is worse, canary − control {bounds} beyond {margin:g}"
+        detail = f"{what}: {arm} is worse, {arm} − control {bounds} beyond {margin:g}"
     else:
-        detail = f"{what}: canary − control {bounds} still straddles the margin {margin:g}"
+        detail = f"{what}: {arm} − control {bounds} still straddles the margin {margin:g}"
     return this.result(
         status,
         detail,
