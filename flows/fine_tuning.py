@@ -108,18 +108,26 @@ def _tune(
 
 @flow(name="build-fine-tuning", flow_run_name=build_fine_tuning_run_name)
 def build_fine_tuning(
-    use_case: str, use_cache: bool = True, poll_interval: float = 2.0
+    use_case: str,
+    use_cache: bool = True,
+    poll_interval: float = 2.0,
+    base_model: str | None = None,
 ) -> Candidate | NotBuilt:
-    """Fine-tune on the use case's clean examples, keep the best checkpoint, score it."""
+    """Fine-tune on the use case's clean examples, keep the best checkpoint, score it.
+
+    `base_model` (a retirement's successor) replaces the spec's; such a re-tune runs no pilot:
+    the pilot asks for a gain over the active configuration, a successor only has to keep it.
+    """
     ctx = UseCaseContext.load(use_case)
     prepared = prepare(ctx)
     _log_prepared(use_case, prepared)
     settings = ctx.spec.fine_tuning
-    base_model = settings.base_model or ctx.model
+    retune = base_model is not None
+    base_model = base_model or settings.base_model or ctx.model
     validation = validation_set(ctx, prepared)
     variant = tuned_variant(ctx.spec.prompts)
     gates, spent = [], []
-    if settings.pilot is not None:
+    if settings.pilot is not None and not retune:
         pilot, pilot_job = run_pilot(
             ctx, prepared, validation, variant, base_model=base_model, poll_interval=poll_interval
         )

@@ -1,16 +1,19 @@
 """A retirement migration: the same phase on the successor model, gated against the golden set.
 
 While the retiring model still answers, its outputs on the eval set are kept as the golden set
-(stored, cited by id). The successor configuration is the active one with the successor model;
-it is scored and held against the golden set's run with the retirement checks: quality may not
+(stored, cited by id). The successor configuration is the active one with the successor model
+or, for a tuned configuration whose base model retires, a new fine-tune of the successor base on
+the use case's checked training data (`build_fine_tuning` with that base, no pilot). It is
+scored and held against the golden set's run with the retirement checks: quality may not
 fall by more than `max_quality_loss` (paired), the successor must agree with the golden outputs,
 and the guardrails, floor and latency hold as for any move. No call goes to the retiring model
 once its golden set exists, so the migration still works after the shutdown date.
 """
 
 from flows.context import UseCaseContext
+from flows.fine_tuning import build_fine_tuning
 from flows.recording import Draft
-from flows.results import CheckOutcome
+from flows.results import Candidate, CheckOutcome
 from flows.scoring import score_configuration
 from state.domain import (
     Configuration,
@@ -79,13 +82,14 @@ def _prerequisites(
     if successor is None:
         detail = f"no successor known for {notice.model}: name one in retirement.successors"
         return _refused(draft, SUCCESSOR, detail, model=notice.model)
-    if config.model_version_id is not None or config.routing or notice.model != config.model:
+    if config.routing:
         detail = (
-            f"configuration #{config.id} is tuned on {notice.model}: its migration needs a "
-            f"new fine-tune on {successor}, which this check does not start"
+            f"hybrid configuration #{config.id} routes to a model tuned on {notice.model}: "
+            f"re-tuning its route on {successor} is not done by a migration; tune again, then "
+            "build the hybrid phase"
         )
         return _refused(draft, SUCCESSOR, detail, model=notice.model, successor=successor)
-    golden = _golden_set(ctx, config, notice.model)
+    golden = _golden_set(ctx, config, config.model)
     if isinstance(golden, str):
         return _refused(draft, GOLDEN_SET, golden, model=notice.model)
     (baseline,) = ctx.store.get_eval_runs([golden.eval_run_id])
@@ -93,6 +97,23 @@ def _prerequisites(
         detail = f"golden set #{golden.id} cites eval run #{golden.eval_run_id}, since pruned"
         return _refused(draft, GOLDEN_SET, detail, golden_set_id=golden.id)
     return successor, golden, baseline
+
+
+def _successor_run(
+    ctx: UseCaseContext, config: Configuration, successor: str
+) -> tuple[EvalRun, list[GateResult]]:
+    """The successor configuration's eval run and the checks of its build.
+
+    A plain configuration moves to the successor model as it is; a tuned one is tuned again on
+    the successor base (every checkpoint scored on validation, the best one on the eval set).
+    """
+    if config.model_version_id is None:
+        fields = config.model_dump(include=set(ConfigurationDraft.model_fields))
+        draft = ConfigurationDraft(**(fields | {"model": successor}))
+        return score_configuration(ctx, ctx.store.save_configuration(ctx.name, draft)), []
+    built = build_fine_tuning(ctx.name, base_model=successor)
+    assert isinstance(built, Candidate), "a re-tune runs no pilot, the one step that stops early"
+    return built.eval_run, built.gate_results
 
 
 def migrate(
@@ -104,13 +125,11 @@ def migrate(
     if isinstance(ready, CheckOutcome):
         return ready
     successor, golden, draft.active = ready
-    fields = config.model_dump(include=set(ConfigurationDraft.model_fields)) | {"model": successor}
-    built = ctx.store.save_configuration(ctx.name, ConfigurationDraft(**fields))
     try:
-        draft.candidate = score_configuration(ctx, built)
+        draft.candidate, built_gates = _successor_run(ctx, config, successor)
     except (MeasurementInvalid, ProviderUnreachable):
         raise
-    except ProviderError as exc:
+    except ProviderError as exc:  # a fine-tuning job that failed, too
         return _refused(draft, CANDIDATE_BUILD, str(exc), successor=successor)
     transition = transition_into(config.phase)
     why = (
@@ -130,5 +149,5 @@ def migrate(
         objective=Objective.RETIREMENT,
         objective_reason=why,
     )
-    draft.gates += [_golden_result(golden), *apply_checks(RETIREMENT_CHECKS, inputs)]
+    draft.gates += [_golden_result(golden), *built_gates, *apply_checks(RETIREMENT_CHECKS, inputs)]
     return draft, verdict(draft.gates)

@@ -80,6 +80,7 @@ def journey_record_fixture(
             approver.start()
             steps["fine_tuning"] = run_check(journey)
             approval = approver.join()
+            snapshots["fine_tuning"] = stores.copy(journey.store_url)
             steps["last"] = run_check(journey)
     finally:
         get_settings.cache_clear()

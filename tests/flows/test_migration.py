@@ -76,6 +76,35 @@ def test_a_successor_that_answers_alike_is_switched_in_before_the_shutdown_date(
     assert watch_retirements() == []
 
 
+def test_a_tuned_configuration_whose_base_retires_is_tuned_again_on_the_successor(
+    journey_from: Callable[..., Journey],
+) -> None:
+    journey = journey_from("fine_tuning", retirement={"successors": {RETIRING: "sandbox-small-2"}})
+    store = Store(journey.store_url)
+    retiring = store.get_configuration(journey.use_case().active_configuration_id)
+    assert retiring.model.startswith(f"ft:{RETIRING}:")
+    version = store.get_model_version(retiring.model_version_id)
+    _announce(journey, 30)
+
+    watch_retirements()
+
+    moved = store.list_decisions(USE_CASE)[-1]
+    gates = _gates(moved)
+    assert moved.kind == "advanced", moved.reason
+    assert gates["checkpoint_selection"].status == "pass"
+    assert gates["golden_set"].evidence["model"] == retiring.model
+    assert gates["agreement"].observed >= 0.8
+    assert gates["quality_gain"].evidence["rule"] == "non_inferiority"
+    active = store.get_configuration(journey.use_case().active_configuration_id)
+    assert active.model.startswith("ft:sandbox-small-2:") and active.phase == "fine_tuning"
+    tuned = store.get_model_version(active.model_version_id)
+    assert tuned.base_model == "sandbox-small-2" and tuned.job_id != version.job_id
+    assert journey.sandbox.app_state.jobs[tuned.job_id].model == "sandbox-small-2"
+    # The same checked training file as the retiring model's tune.
+    assert tuned.training_file_hash == version.training_file_hash
+    assert watch_retirements() == []
+
+
 def _retire_with(settings: Settings, successor: str) -> Store:
     """Re-apply tiny-canary's spec naming `successor` for sandbox-base (same data files)."""
     store = Store(settings.store_url)
