@@ -119,8 +119,9 @@ def _baseline(ctx: UseCaseContext) -> CheckOutcome:
         observed=mean,
         **candidate.evidence,
     )
-    draft = Draft(ctx, Phase.PROMPTING, None, candidate=candidate.eval_run, gates=[ab])
-    return draft.baseline(f"baseline {winner} scored {mean:.3f}")
+    gates = [ab, *candidate.gate_results]
+    draft = Draft(ctx, Phase.PROMPTING, None, candidate=candidate.eval_run, gates=gates)
+    return draft.baseline(f"baseline {winner} scored {mean:.3f}", candidate.evidence.get("online"))
 
 
 def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:

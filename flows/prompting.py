@@ -1,4 +1,9 @@
-"""The prompting phase: score every prompt variant on the same inputs and keep the best."""
+"""The prompting phase: score every prompt variant on the same inputs and keep the best.
+
+With `rollout.ab.online`, the offline A/B also says which other variants may go online next to
+the winner (docs/rollouts.md): those whose guardrails hold against it, within the spec's
+`max_offline_gap` of its mean.
+"""
 
 from prefect import flow, get_run_logger
 
@@ -6,8 +11,17 @@ from flows.context import UseCaseContext
 from flows.labels import build_prompting_run_name
 from flows.results import Candidate, VariantScore
 from flows.scoring import score_configuration
-from state.domain import ConfigurationDraft
+from state.domain import ConfigurationDraft, EvalRun, GateResult
 from state.phases import Phase
+from tasks.gates import FAIL, ONLINE_AB, PASS, GateInputs, Roles, apply_checks, gate_guardrails
+
+# Each variant held against the offline winner; its guardrail results are named `<label>:…`.
+VARIANT = Roles(
+    baseline="winner",
+    subject="variant",
+    baseline_name="the offline winner",
+    subject_name="the variant",
+)
 
 
 @flow(name="build-prompting", flow_run_name=build_prompting_run_name, log_prints=False)
@@ -39,10 +53,63 @@ def build_prompting(use_case: str, use_cache: bool = True) -> Candidate:
             "%s: %s scored %.3f (%.0f tokens/query)", use_case, version.label, run.mean, tokens
         )
     best = min(scores, key=lambda s: (-s.mean, s.tokens_per_query))
+    evidence = {"winner": best.label, "variants": {s.label: s.mean for s in scores}}
+    gates: list[GateResult] = []
+    if ctx.spec.rollout.ab.online:
+        online, gates = online_variants(ctx, scores, best, runs)
+        evidence["online"] = online
     return Candidate(
         phase=Phase.PROMPTING,
         configuration_id=best.configuration_id,
         eval_run=runs[best.configuration_id],
         variants=scores,
-        evidence={"winner": best.label, "variants": {s.label: s.mean for s in scores}},
+        evidence=evidence,
+        gate_results=gates,
     )
+
+
+def online_variants(
+    ctx: UseCaseContext,
+    scores: list[VariantScore],
+    best: VariantScore,
+    runs: dict[int, EvalRun],
+) -> tuple[dict[str, int], list[GateResult]]:
+    """The variants that go online next to the winner (label → configuration id), and why.
+
+    A variant stays offline when one of its guardrails fails against the winner or its mean
+    is more than `max_offline_gap` below the winner's.
+    """
+    gap = ctx.spec.rollout.ab.max_offline_gap
+    online: dict[str, int] = {}
+    offline: dict[str, str] = {}
+    gates: list[GateResult] = []
+    for score in scores:
+        if score == best:
+            continue
+        inputs = GateInputs(
+            use_case=ctx.name,
+            transition=Phase.PROMPTING.transition,
+            thresholds=ctx.spec.gates.prompting_to_rag,
+            roles=VARIANT.model_copy(update={"prefix": f"{score.label}:"}),
+            baseline=runs[best.configuration_id],
+            subject=runs[score.configuration_id],
+            guardrails=ctx.spec.guardrails,
+        )
+        held = apply_checks([gate_guardrails], inputs)
+        gates += held
+        if failed := [r.check for r in held if r.status == FAIL]:
+            offline[score.label] = f"guardrails fail: {', '.join(failed)}"
+        elif gap is not None and best.mean - score.mean > gap:
+            offline[score.label] = f"{best.mean - score.mean:.3f} below the winner (gap {gap:g})"
+        else:
+            online[score.label] = score.configuration_id
+    said = ", ".join(online) or "none"
+    kept = "; ".join(f"{k}: {v}" for k, v in offline.items())
+    result = ONLINE_AB.result(
+        PASS,
+        f"online next to {best.label}: {said}" + (f"; offline: {kept}" if kept else ""),
+        observed=len(online),
+        online=online,
+        offline=offline,
+    )
+    return online, [*gates, result]

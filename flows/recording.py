@@ -9,6 +9,7 @@ from flows.results import CheckOutcome
 from state.domain import Decision, DecisionDraft, EvalRun, GateResult, RolloutDraft
 from state.errors import LeaseLost
 from state.phases import DecisionKind, GateStatus, Phase
+from state.spec_rollout import RolloutStep
 from state.store_api import Lease
 from tasks.approvals import ApprovalInput
 from tasks.events import emit_decision_recorded
@@ -108,7 +109,12 @@ def _write(
         )
         return decision, None
     decision, started = ctx.store.start_rollout_for_check(
-        ctx.name, draft, rollout, approval_status=approval_status, lease_holder=holder
+        ctx.name,
+        draft,
+        rollout,
+        approval_status=approval_status,
+        lease_holder=holder,
+        expected_version=ctx.use_case.version,
     )
     return decision, started.id
 
@@ -138,9 +144,32 @@ class Draft:
         """Record that the active configuration stays (held, or `kind`: skipped)."""
         return self._record(kind, reason, self.configuration_id)
 
-    def baseline(self, reason: str) -> CheckOutcome:
-        """Record a new use case's first configuration (the candidate) as active."""
-        return self._record(DecisionKind.BASELINED, reason, self._candidate_id())
+    def baseline(self, reason: str, online: dict[str, int] | None = None) -> CheckOutcome:
+        """Record a new use case's first configuration (the candidate) as active.
+
+        With `online` variants (arm name → configuration id), an A/B of them against it starts
+        in the same commit: by default every arm gets an equal share of routing keys.
+        """
+        if not online:
+            return self._record(DecisionKind.BASELINED, reason, self._candidate_id())
+        ab = self.ctx.spec.rollout.ab
+        weight = ab.weight or 100.0 * len(online) / (len(online) + 1)
+        step = RolloutStep(
+            weight=weight, min_interactions=ab.min_interactions, max_duration=ab.max_duration
+        )
+        rollout = RolloutDraft(
+            to_phase=Phase.PROMPTING,
+            canaries=online,
+            steps=[step],
+            live_metrics=self.ctx.spec.rollout.live_metrics,
+            kind="ab",
+        )
+        return self._record(
+            DecisionKind.BASELINED,
+            f"{reason}; online A/B of {len(online) + 1} arms",
+            self._candidate_id(),
+            rollout=rollout,
+        )
 
     def advance(
         self, reason: str, *, by: str = "phasegate", approval: str | None = None

@@ -11,7 +11,9 @@ the provider's mechanics, never by a number written here.
 Time can be compressed: `speed` simulated seconds pass per real second (`--speed 60` serves an
 hour of traffic at `--rate` per simulated second in a minute). Calls and reports are real; only
 their pacing is faster. `drop_arm` serves an arm but never reports its interactions, which
-breaks the observed split (the sample-ratio check must catch it).
+breaks the observed split (the sample-ratio check must catch it). Any number of arms works: a
+canary rollout's two, an online A/B's k (each interaction is reported under the arm /active
+named).
 """
 
 import random
@@ -20,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
@@ -32,8 +34,6 @@ from state.errors import InputError, NotFound, SignatureError, Unavailable
 from state.settings import Settings
 from tasks.evaluation import EvalTarget, evaluate
 
-Arm = Literal["control", "canary"]
-ARMS: tuple[Arm, ...] = ("control", "canary")
 # The webhook API's refusals as the error tree's classes (exit codes); others: unavailable.
 REFUSALS = {401: SignatureError, 404: NotFound, 413: InputError, 422: InputError}
 # Interactions reported per POST: well under the API's 1,000 items per request.
@@ -57,7 +57,7 @@ class Traffic:
     rate: float
     duration: float
     speed: float = 1.0
-    drop_arm: Arm | None = None
+    drop_arm: str | None = None
     seed: int | None = None
     tick_seconds: float = 1.0
 
@@ -65,8 +65,8 @@ class Traffic:
         for name in ("rate", "duration", "speed", "tick_seconds"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name}: must be a number above 0")
-        if self.drop_arm not in (None, *ARMS):
-            raise InputError(f"drop_arm: {self.drop_arm!r} is not control or canary")
+        if self.drop_arm is not None and not self.drop_arm.strip():
+            raise InputError("drop_arm: name an arm (control, canary, or an A/B's arm)")
 
     @property
     def total(self) -> int:
@@ -226,6 +226,16 @@ def _tally(tally: TrafficTally, reports: list[dict[str, Any]], drop_arm: str | N
     return sent
 
 
+def _require_arm(ctx: UseCaseContext, arm: str | None) -> None:
+    """Refuse a `drop_arm` that the use case does not serve (before any traffic is sent)."""
+    if arm is None:
+        return
+    live = ctx.store.get_live_rollout(ctx.name)
+    names = [a.name for a in live.arms] if live else ["control"]
+    if arm not in names:
+        raise InputError(f"drop_arm: {arm!r} is not an arm {ctx.name} serves ({', '.join(names)})")
+
+
 def simulate_traffic(
     use_case: str,
     traffic: Traffic,
@@ -236,6 +246,7 @@ def simulate_traffic(
 ) -> TrafficTally:
     """Send `traffic` to a use case through the webhook API at `api_url`; what was sent."""
     ctx = UseCaseContext.load(use_case)
+    _require_arm(ctx, traffic.drop_arm)
     items, _ = ctx.eval_set
     rng = random.Random(traffic.seed)
     tally = TrafficTally()

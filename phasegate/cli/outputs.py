@@ -157,6 +157,8 @@ class RolloutArm(Record):
 
     name: str
     configuration_id: int
+    weight: float = Field(description="per cent of routing keys it is served at this step")
+    dropped: bool = Field(False, description="an A/B arm no longer served (worse)")
 
 
 class RolloutRecord(Record):
@@ -164,6 +166,7 @@ class RolloutRecord(Record):
 
     id: int
     use_case: str
+    kind: Literal["canary", "ab"] = Field(description="a canary, or an online A/B of variants")
     to_phase: Phase
     status: Literal["running", "paused", "promoted", "aborted"]
     step: int = Field(description="0 for the first step; len(steps) is 100 %")

@@ -26,7 +26,7 @@ def simulate_traffic_command(
     ] = "http://127.0.0.1:8787",
     drop_arm: Annotated[
         str | None,
-        typer.Option(help="serve but never report this arm's interactions: control or canary"),
+        typer.Option(help="serve but never report this arm's interactions (an arm's name)"),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the keys and questions")] = None,
 ) -> None:

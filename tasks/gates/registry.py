@@ -46,6 +46,7 @@ from tasks.gates.results import declare
 
 # Results the flows make themselves, not checks of `GateInputs`: declared here all the same.
 PROMPT_AB = declare("prompt_ab", Stage.PROMOTION)
+ONLINE_AB = declare("online_ab", Stage.PROMOTION)
 CANDIDATE_BUILD = declare("candidate_build", Stage.PROMOTION)
 ROUTING = declare("routing", Stage.PROMOTION)
 DATA_LEAKAGE = declare("data_leakage", Stage.ENTRY)

@@ -139,7 +139,7 @@ def test_traffic_dropping_an_arm_breaks_the_observed_split(
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("rate", 0.0), ("duration", -1.0), ("speed", 0.0), ("drop_arm", "both")]
+    ("field", "value"), [("rate", 0.0), ("duration", -1.0), ("speed", 0.0), ("drop_arm", " ")]
 )
 def test_traffic_refuses_bad_settings_naming_the_field(field: str, value: object) -> None:
     options = {"rate": 1.0, "duration": 1.0} | {field: value}
@@ -172,3 +172,51 @@ def test_simulate_traffic_command_prints_each_arm(
     assert run([*args, "--api-url", api_url, "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert f"{USE_CASE} control: served" in out and f"{USE_CASE} canary: served" in out
+
+
+@pytest.fixture(name="ab_arms")
+def ab_arms_fixture(traffic_settings: Settings) -> dict[str, int]:
+    """support-qa with zero-shot active and an online A/B of three arms (equal shares)."""
+    loaded = load_spec(SPEC)
+    with store_session(traffic_settings.store_url) as session:
+        apply_spec(loaded, session=session)
+    store = Store(traffic_settings.store_url)
+    ids = {}
+    for arm, variant in zip(("control", "few", "cot"), loaded.spec.prompts, strict=True):
+        draft = ConfigurationDraft(phase=Phase.PROMPTING, model="sandbox-base")
+        ids[arm] = store.save_prompted_configuration(USE_CASE, variant, draft)[1].id
+    baseline = DecisionDraft(
+        kind=DecisionKind.BASELINED, to_phase=Phase.PROMPTING, configuration_id=ids["control"]
+    )
+    version = store.require_use_case(USE_CASE).version
+    store.record_check(USE_CASE, baseline, expected_version=version, approval_status=None)
+    step = RolloutStep(weight=200 / 3, min_interactions=10)
+    draft = RolloutDraft(
+        to_phase=Phase.PROMPTING,
+        canaries={"few": ids["few"], "cot": ids["cot"]},
+        steps=[step],
+        kind="ab",
+    )
+    store.start_rollout(USE_CASE, draft)
+    return ids
+
+
+def test_traffic_serves_and_reports_every_arm_of_an_ab(
+    traffic_settings: Settings, ab_arms: dict[str, int], api_url: str
+) -> None:
+    traffic = Traffic(rate=40, duration=3, speed=3, seed=11)
+    tally = simulate_traffic(USE_CASE, traffic, api_url=api_url, secret=SECRET)
+    assert set(tally.served) == {"control", "few", "cot"}
+    assert all(tally.served[arm] > 20 for arm in ab_arms)
+    assert tally.configurations == {arm: {i} for arm, i in ab_arms.items()}
+    stored = _stored(traffic_settings, ab_arms)
+    assert {arm: len(rows) for arm, rows in stored.items()} == dict(tally.reported)
+
+
+def test_traffic_refuses_to_drop_an_arm_the_use_case_does_not_serve(
+    traffic_settings: Settings, ab_arms: dict[str, int], api_url: str
+) -> None:
+    traffic = Traffic(rate=10, duration=1, speed=10, drop_arm="canary")
+    with pytest.raises(InputError, match="drop_arm: 'canary' is not an arm"):
+        simulate_traffic(USE_CASE, traffic, api_url=api_url, secret=SECRET)
+    assert _stored(traffic_settings, ab_arms) == {arm: [] for arm in ab_arms}

@@ -1,0 +1,75 @@
+"""`phasegate rollout status|promote` on an online A/B: every arm shown, promote names its arm."""
+
+import json
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from phasegate.cli import app
+from phasegate.cli.exits import run
+from state.phases import DecisionKind
+from state.store_api import Store
+from tests.flows.test_rollout import (  # noqa: F401  (store_url is a fixture)
+    NAME,
+    SCHEMA,
+    _report,
+    store_url_fixture,
+)
+from tests.rollouts import control_and_canary, start_ab, variants
+
+pytestmark = pytest.mark.usefixtures("flows_api")
+runner = CliRunner()
+
+
+def _ab(store_url: str):
+    control, _ = control_and_canary(store_url, NAME)
+    first, second = variants(store_url, NAME, 2)
+    rollout = start_ab(store_url, NAME, {"b": first, "c": second}, 200 / 3)
+    return rollout, {"control": control, "b": first, "c": second}
+
+
+def test_cli_status_of_an_ab_shows_every_arm_and_its_table(store_url: str) -> None:
+    rollout, _ = _ab(store_url)
+    _report(store_url, rollout, 300, {n: {"rating": 0.6} for n in ("control", "b", "c")}, seed=3)
+    result = runner.invoke(app, ["rollout", "status", NAME, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert document["rollout"]["kind"] == "ab"
+    arms = [(a["name"], round(a["weight"], 1)) for a in document["rollout"]["arms"]]
+    assert arms == [("control", 33.3), ("b", 33.3), ("c", 33.3)]
+    table = next(c for c in document["checks"] if c["check"] == "live_ab_arms")
+    assert [a["name"] for a in table["evidence"]["arms"]] == ["control", "b", "c"]
+    shown = runner.invoke(app, ["rollout", "status", NAME])
+    assert "A/B of 3 arms" in shown.stdout
+    assert all(f"  {arm}  33.3 %" in shown.stdout for arm in ("control", "b", "c"))
+
+
+def test_cli_promote_of_an_ab_without_its_arm_exits_2_and_changes_nothing(
+    store_url: str, capsys: pytest.CaptureFixture
+) -> None:
+    rollout, ids = _ab(store_url)
+    assert run(["rollout", "promote", NAME, "--reason", "looks good"]) == 2
+    assert "--arm: rollout" in capsys.readouterr().err
+    assert run(["rollout", "promote", NAME, "--reason", "go", "--arm", "nope"]) == 2
+    assert run(["rollout", "abort", NAME, "--reason", "go", "--arm", "b"]) == 2
+    assert Store(store_url).get_rollout(rollout.id) == rollout
+    assert Store(store_url).list_decisions(NAME)[-1].kind == DecisionKind.BASELINED
+    assert Store(store_url).require_use_case(NAME).active_configuration_id == ids["control"]
+
+
+def test_cli_promote_of_an_ab_makes_the_named_arm_the_baseline(store_url: str) -> None:
+    _, ids = _ab(store_url)
+    args = ["rollout", "promote", NAME, "--reason", "c reads better", "--arm", "c", "--json"]
+    result = runner.invoke(app, [*args, "--as", "bo"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["rollout"]["status"] == "promoted"
+    decision = document["decision"]
+    assert (decision["kind"], decision["configuration_id"], decision["decided_by"]) == (
+        "baselined",
+        ids["c"],
+        "bo",
+    )
+    assert Store(store_url).require_use_case(NAME).active_configuration_id == ids["c"]
