@@ -98,9 +98,11 @@ async def _signed(request: Request, handle: Callable[[_Call], Awaitable[Response
     """
     context: _Context = request.app.state.webhook
     name: str = request.path_params["name"]
-    body = await _read_body(request, context.max_body_bytes)
+    safe = request.method in SAFE_METHODS
+    # A GET signs its target and has no body to read.
+    body = b"" if safe else await _read_body(request, context.max_body_bytes)
     this = target(request.method, request.scope["path"])
-    signed = this.encode() if request.method in SAFE_METHODS else body
+    signed = this.encode() if safe else body
     try:
         delivery = context.auth.authenticate(name, request.headers, signed)
     except SignatureError as exc:
@@ -204,8 +206,10 @@ async def read_active(request: Request) -> Response:
 
     async def handle(call: _Call) -> Response:
         key = _routing_key(request)
-        context = call.context
-        body = await context.in_store(context.active.read, call.delivery.use_case, key)
+        active, name = call.context.active, call.delivery.use_case
+        # Served from memory while the snapshot is fresh: no thread, no store session.
+        snapshot = active.fresh(name) or await call.context.in_store(active.refresh, name)
+        body = snapshot.body(key)
         headers = {"ETag": body.etag, "Cache-Control": "no-cache"}
         if _matches(request.headers.get("if-none-match"), body.etag):
             return Response(status_code=304, headers=headers)
@@ -285,7 +289,7 @@ def create_app(
             provider_emit or prefect_emitter("openai"),
             store_slots,
         ),
-        active=ActiveCache(store),
+        active=ActiveCache(store, max_age=settings.webhook_active_staleness_ms / 1000),
     )
     for error in (ApiError, StarletteHTTPException, NotFound, Exception):
         app.add_exception_handler(error, _answer_error)

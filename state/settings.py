@@ -179,6 +179,13 @@ class Settings(BaseSettings):
     webhook_max_connections: int = Field(
         1000, ge=1, le=100_000, description="open connections per webhook process; beyond: 503"
     )
+    webhook_active_staleness_ms: int = Field(
+        100,
+        ge=0,
+        le=60_000,
+        description="milliseconds GET .../active may answer from what a webhook process last "
+        "read from the store; a change is served once this has passed (0: check every read)",
+    )
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     retirements: dict[str, date] = Field(
         default_factory=dict,

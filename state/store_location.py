@@ -26,6 +26,7 @@ CHECKED = {
     "webhook_secrets",
     "webhook_read_timeout",
     "webhook_max_connections",
+    "webhook_active_staleness_ms",
     "prices",
     "retention_days",
     "lease_ttl_seconds",

@@ -1,4 +1,5 @@
-"""The /active bodies kept per use case: the same bytes as a full read, fresh after any change."""
+"""The /active bodies kept per use case: the same bytes as a full read, fresh after any change
+once the staleness bound has passed (a clock the test moves)."""
 
 from pathlib import Path
 
@@ -66,3 +67,41 @@ def test_active_cache_sees_a_decision_on_the_next_read(store: Store) -> None:
 def test_active_cache_of_an_unknown_use_case_raises_not_found(store: Store) -> None:
     with pytest.raises(NotFound, match="ghost"):
         ActiveCache(store).read("ghost", "user-1")
+
+
+class Clock:
+    """A monotonic clock that moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_active_cache_serves_its_snapshot_until_max_age_has_passed(store: Store) -> None:
+    _, canary = control_and_canary(store.url, NAME)
+    rollout = start(store.url, NAME, canary, 10, 50)
+    clock = Clock()
+    cache = ActiveCache(store, max_age=0.1, clock=clock)
+    before = cache.read(NAME, "user-1")
+    store.move_rollout(
+        rollout.id, "promote", expected_version=rollout.version, reason="ok", gates=[]
+    )
+    clock.now += 0.09  # within the bound: the snapshot is served, the store is not asked
+    assert cache.fresh(NAME) is not None
+    assert cache.read(NAME, "user-1") is before
+    clock.now += 0.02
+    assert cache.fresh(NAME) is None
+    after = cache.read(NAME, "user-1")
+    assert after == body_of(store.served_parts(NAME, "user-1"))
+    assert b'"weight":50.0' in after.content
+
+
+def test_active_cache_confirms_an_unchanged_snapshot_without_rebuilding_it(store: Store) -> None:
+    clock = Clock()
+    cache = ActiveCache(store, max_age=0.1, clock=clock)
+    before = cache.read(NAME, None)
+    clock.now += 1.0
+    assert cache.read(NAME, None) is before
+    assert cache.fresh(NAME) is not None  # confirmed now: fresh for another 0.1 s

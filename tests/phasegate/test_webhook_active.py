@@ -15,7 +15,7 @@ from state.prompt_library import save_prompt_version
 from state.settings import Settings
 from state.spec import PromptVariant
 from tests.phasegate import webhook_client
-from tests.phasegate.webhook_client import ACTIVE, NAME, SECRET
+from tests.phasegate.webhook_client import ACTIVE, NAME, SECRET, Emitted
 
 
 def test_active_of_a_new_use_case_is_prompting_without_configuration(client: TestClient) -> None:
@@ -48,11 +48,10 @@ def test_active_with_matching_if_none_match_is_304_without_body(client: TestClie
 
 
 def test_active_shows_the_configuration_made_active_and_changes_its_etag(
-    any_store_client: TestClient, any_store_settings: Settings
+    any_store_settings: Settings, emitted: Emitted
 ) -> None:
-    old_etag = webhook_client.get(any_store_client, ACTIVE, **{"If-None-Match": '"x"'}).headers[
-        "etag"
-    ]
+    client = webhook_client.seeing_every_change(any_store_settings, emitted)
+    old_etag = webhook_client.get(client, ACTIVE, **{"If-None-Match": '"x"'}).headers["etag"]
     with store_session(any_store_settings.store_url) as session:
         configuration = configurations.save_configuration(
             NAME, ConfigurationDraft(phase=Phase.PROMPTING, model="sandbox-base"), session=session
@@ -67,7 +66,7 @@ def test_active_shows_the_configuration_made_active_and_changes_its_etag(
             expected_version=1,
             session=session,
         )
-    response = webhook_client.get(any_store_client, ACTIVE, **{"If-None-Match": old_etag})
+    response = webhook_client.get(client, ACTIVE, **{"If-None-Match": old_etag})
     assert response.status_code == 200
     assert response.headers["etag"] != old_etag
     assert response.json()["configuration"] == configuration.model_dump(mode="json")

@@ -1,5 +1,7 @@
-"""Server limits of the webhook API over real sockets: the read timeout and the connection bound."""
+"""Server limits of the webhook API over real sockets: the read timeout, the connection bound,
+and no Nagle delay on the connections of a socket shared between workers."""
 
+import asyncio
 import http.client
 import socket
 import threading
@@ -8,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from phasegate.webhook_server import ReadTimeoutProtocol
+from phasegate.webhook_server import ReadTimeoutProtocol, no_delay
 from phasegate.webhooks import create_app
 from state.settings import Settings
 from tests.phasegate.webhook_client import Emitted
@@ -106,3 +108,31 @@ def test_requests_past_the_connection_bound_are_503(server: tuple[str, int]) -> 
     assert _healthz(third) == 503
     for client in [*held, third]:
         client.close()
+
+
+async def _accepted_no_delay(turn_off_nagle: bool) -> int:
+    """TCP_NODELAY of a connection accepted on a socket made as uvicorn makes it for workers."""
+    listener = socket.socket()  # no IPPROTO_TCP: asyncio leaves Nagle on for its connections
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            if turn_off_nagle:
+                no_delay(transport)
+            sock = transport.get_extra_info("socket")
+            seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+    _, writer = await asyncio.open_connection(*listener.getsockname())
+    try:
+        return await asyncio.wait_for(seen, PATIENCE)
+    finally:
+        writer.close()
+        server.close()
+
+
+def test_connections_of_a_shared_socket_answer_without_nagle_delay() -> None:
+    assert asyncio.run(_accepted_no_delay(turn_off_nagle=False)) == 0
+    assert asyncio.run(_accepted_no_delay(turn_off_nagle=True)) != 0

@@ -8,7 +8,7 @@ from phasegate.signing import signed_request
 from state.settings import Settings
 from state.store_api import Store
 from tests.phasegate import webhook_client
-from tests.phasegate.webhook_client import ACTIVE, INTERACTIONS, NAME, SECRET
+from tests.phasegate.webhook_client import ACTIVE, INTERACTIONS, NAME, SECRET, Emitted
 from tests.rollouts import control_and_canary, start
 
 
@@ -46,8 +46,9 @@ def test_active_gives_a_key_the_same_arm_by_query_or_header(
 
 
 def test_active_etag_changes_when_the_step_moves(
-    client: TestClient, webhook_settings: Settings
+    webhook_settings: Settings, emitted: Emitted
 ) -> None:
+    client = webhook_client.seeing_every_change(webhook_settings, emitted)
     url = webhook_settings.store_url
     _, canary = control_and_canary(url, NAME)
     rollout = start(url, NAME, canary, 10, 50)

@@ -58,6 +58,11 @@ def app_client(settings: Settings, emitted: Emitted, **options: Any) -> TestClie
     return TestClient(create_app(settings, emit=emitted, **options))
 
 
+def seeing_every_change(settings: Settings, emitted: Emitted) -> TestClient:
+    """The webhook app whose `GET .../active` checks the store on every read (staleness 0)."""
+    return app_client(settings.model_copy(update={"webhook_active_staleness_ms": 0}), emitted)
+
+
 def with_demo_store(settings: Settings, template: Path) -> Settings:
     """Copy the template store holding `demo-qa` into the data dir of `settings`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
