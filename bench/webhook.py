@@ -14,7 +14,6 @@ import argparse
 import http.client
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+from serving import (  # a sibling: run bench/webhook.py
+    cpu_seconds,
+    free_port,
+    percentile,
+    wait_healthy,
+)
 
 from phasegate.signing import new_secret, signed_request
 from state.spec import LoadedSpec, UseCaseSpec
@@ -52,13 +58,6 @@ class Tally:
     failures: dict[int, int] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _register(url: str) -> None:
     """Migrate the store at `url` and register the benchmark's use case."""
     spec = UseCaseSpec(
@@ -81,22 +80,6 @@ def _store(tmp: str, postgres: str | None) -> Iterator[str]:
         return
     with Store.on_new_database(postgres) as store:
         yield store.url
-
-
-def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
-    """Wait until the server answers /healthz; exit if it dies or stays silent."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the webhook server exited with {server.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("the webhook server did not answer /healthz in time")
 
 
 def _post_usage(port: int, worker: int, deadline: float, tally: Tally) -> None:
@@ -124,29 +107,12 @@ def _post_usage(port: int, worker: int, deadline: float, tally: Tally) -> None:
     connection.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process and its live descendants (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(_cpu_seconds(int(child)) for child in children)
-
-
 def _stored(url: str) -> tuple[int, int, int]:
     """Rows and summed counts in the usage table, and the webhook-ids kept."""
     store = Store(url)
     totals = store.intake_totals()
     store.close()
     return totals.usage_rows, totals.usage_total, totals.deliveries
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    """The value below which `fraction` of `values` lie (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def main() -> None:
@@ -160,7 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, _store(tmp, args.postgres) as url:
         _register(url)
         print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}")
-        port = _free_port()
+        port = free_port()
         env = os.environ | {"PHASEGATE_DATA_DIR": tmp, "PHASEGATE_WEBHOOK_SECRET": SECRET}
         env.pop("PHASEGATE_DATABASE_URL", None)
         if args.postgres:
@@ -174,21 +140,21 @@ def main() -> None:
                 stderr=subprocess.STDOUT,
             )
         try:
-            _wait_healthy(port, server)
+            wait_healthy(port, server)
             tallies = [Tally() for _ in range(args.connections)]
             deadline = time.monotonic() + args.seconds
             threads = [
                 threading.Thread(target=_post_usage, args=(port, i, deadline, tally))
                 for i, tally in enumerate(tallies)
             ]
-            server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
+            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - started
-            cpu = (_cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu)
+            cpu = (cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -212,7 +178,7 @@ def _report(
         for status, n in tally.failures.items():
             failures[status] = failures.get(status, 0) + n
     rps = len(latencies) / elapsed
-    p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
     lost_rows, lost_sum = accepted_rows - rows, accepted_sum - total
     print(
         f"{len(latencies):,} requests in {elapsed:.1f} s over {connections} connections "
