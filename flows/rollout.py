@@ -184,7 +184,7 @@ def apply(
 def drop(store: Store, rollout: Rollout, move: Move, gates: list[GateResult]) -> State:
     """Drop an A/B's worse variants: each a new step whose split serves their keys the control.
 
-    The checks that dropped them are kept in the evidence of the step event.
+    With no variant left, the control wins at once (`apply`).
     """
     for arm in move.arms:
         rollout = store.move_rollout(
@@ -197,6 +197,12 @@ def drop(store: Store, rollout: Rollout, move: Move, gates: list[GateResult]) ->
         ).rollout
     payload = _payload(rollout, "dropped", move.reason) | {"dropped_now": list(move.arms)}
     sent = events.emit_rollout(events.ROLLOUT_STEP, rollout.use_case, payload)
+    if len(rollout.serving) == 1:  # no variant left: the control wins now
+        why = f"every variant was dropped ({move.reason})"
+        control = rollout.arms[0].name
+        return apply(
+            store, rollout, Action.PROMOTE, why, gates, run_id=current_run_id(), arm=control
+        )
     return Completed(
         name=step_name(rollout),
         message=f"dropped {', '.join(move.arms)}: {move.reason} (event {sent})",

@@ -2,7 +2,8 @@
 
 - the split is broken (`live_sample_ratio` fails): ask — no other result can be trusted;
 - a variant is worse than the control (any of its checks fails): drop it — its keys are
-  served the control from a new step on, the other arms keep theirs;
+  served the control from a new step on, the other arms keep theirs; with every variant
+  dropped, the control wins;
 - every variant is decided (better, or no different within ±min_effect) and the step has its
   `min_interactions`: the winner is the control when no variant is better, else the better
   variant that beats every other better one; two better variants not yet told apart wait;
@@ -33,6 +34,8 @@ def decide_ab(
     ratio = next((r for r in results if r.check == SAMPLE_RATIO), None)
     if ratio is not None and ratio.status == FAIL:
         return Move(Action.ASK, f"sample-ratio mismatch: {ratio.detail}")
+    if len(answers) == 1:
+        return Move(Action.PROMOTE, "every variant was dropped", arms=(answers[0].name,))
     worse = [a.name for a in answers[1:] if a.verdict == "worse"]
     if worse:
         why = "; ".join(r.detail for r in results if r.status == FAIL)

@@ -162,3 +162,9 @@ def test_ab_of_identical_arms_rarely_names_a_winner_or_drops_an_arm() -> None:
                 break
     print(f"\nA/A of 3 arms: {stopped / 150:.1%} of 150 replicates dropped or promoted")  # noqa: T201
     assert stopped / 150 < 0.05
+
+
+def test_with_every_variant_dropped_the_control_wins() -> None:
+    arms = _arms({"control": 0.5}, 50, seed=10)
+    _, _, move = _decide(arms, weights=[100.0])
+    assert (move.action, move.arms) == (Action.PROMOTE, ("control",))

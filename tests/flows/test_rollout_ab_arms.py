@@ -1,4 +1,4 @@
-"""`phasegate rollout status|promote` on an online A/B: every arm shown, promote names its arm."""
+"""An A/B of demo-qa's three arms: every variant worse, `rollout status|promote` on an A/B."""
 
 import json
 
@@ -6,6 +6,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from flows.rollout import roll_out
 from phasegate.cli import app
 from phasegate.cli.exits import run
 from state.phases import DecisionKind
@@ -73,3 +74,15 @@ def test_cli_promote_of_an_ab_makes_the_named_arm_the_baseline(store_url: str) -
         "bo",
     )
     assert Store(store_url).require_use_case(NAME).active_configuration_id == ids["c"]
+
+
+def test_ab_whose_every_variant_is_worse_drops_them_and_the_control_wins(store_url: str) -> None:
+    rollout, ids = _ab(store_url)
+    rates = {"control": {"rating": 0.8}, "b": {"rating": 0.2}, "c": {"rating": 0.3}}
+    _report(store_url, rollout, 600, rates, seed=4)
+    assert roll_out(NAME, return_state=True).name == "Promoted"
+    ended = Store(store_url).get_rollout(rollout.id)
+    assert (ended.status, ended.dropped) == ("promoted", ["b", "c"])
+    decision = Store(store_url).list_decisions(NAME)[-1]
+    assert (decision.kind, decision.configuration_id) == (DecisionKind.BASELINED, ids["control"])
+    assert decision.reason.startswith(f"A/B {rollout.id}: control wins: every variant was dropped")
