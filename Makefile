@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv if missing.
-# Optional third: `make demo-real` (a real local model; compiles llama.cpp the first time).
+# Optional third: `make demo-real` (a real local model; compiles llama.cpp the first time),
+# and `make demo-real-ft` (a real LoRA fine-tune of it on the CPU).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ export PREFECT_LOGGING_LEVEL := WARNING
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: demo demo-real test test-real test-real-ft bench-real lint bench clean schemas deploy-files
+.PHONY: demo demo-real demo-real-ft test test-real test-real-ft bench-real lint bench clean schemas deploy-files
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,12 @@ $(TRAIN): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,train]"
 	touch $(TRAIN)
+
+# A real LoRA fine-tune through the real gates (≈ 15 min on 2 cores; README "A real LoRA
+# fine-tune"): the model is converted once, as for test-real-ft.
+demo-real-ft: $(TRAIN)
+	$(BIN)/python -c "from phasegate.open_model import convert_model; convert_model()"
+	$(BIN)/phasegate demo-real-ft
 
 test-real-ft: $(TRAIN)
 	$(BIN)/python -c "from phasegate.open_model import convert_model; convert_model()"

@@ -61,17 +61,19 @@ def _label(store: Store, config_id: int | None) -> str:
         return "—"
     version = store.get_prompt_version(config.prompt_version_id)
     name = version.variant.name if version else "?"
+    if config.model != MODEL_ALIAS:  # a tuned model
+        name = f"{name} on {config.model}"
     return f"{name} + RAG top-{config.retrieval['top_k']}" if config.retrieval else name
 
 
-def scores_table() -> Table:
+def scores_table(use_case: str = NAME) -> Table:
     """The newest eval run of each configuration: token F1 with its 95 % interval, latency."""
-    table = Table(title=f"{NAME} on {MODEL_ALIAS}", header_style="bold")
+    table = Table(title=f"{use_case} on {MODEL_ALIAS}", header_style="bold")
     table.add_column("configuration")
     for column in ("n", "token F1 [95 % interval]", "errors", "p50 s", "p95 s", "out tok"):
         table.add_column(column, justify="right")
     store = Store(get_settings().store_url)
-    runs = [run for run in store.list_eval_runs(NAME) if run.purpose == "eval"]
+    runs = [run for run in store.list_eval_runs(use_case) if run.purpose == "eval"]
     newest = {run.configuration_id: run for run in runs}
     for config_id, run in newest.items():
         table.add_row(

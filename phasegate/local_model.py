@@ -80,15 +80,16 @@ def assemble_model(directory: Path) -> Path:
     return path
 
 
-def _wait_ready(process: subprocess.Popen, url: str, log: Path, seconds: float) -> None:
-    """Wait until the server lists its models; raise Unavailable if it exits or stays silent."""
+def wait_ready(
+    process: subprocess.Popen, url: str, log: Path, seconds: float, what: str = "llama.cpp server"
+) -> None:
+    """Wait until a model server lists its models; Unavailable if it exits or stays silent."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
             raise Unavailable(
-                f"llama.cpp server exited with {process.returncode}: {' | '.join(tail)} "
-                f"(log: {log})"
+                f"{what} exited with {process.returncode}: {' | '.join(tail)} (log: {log})"
             )
         try:
             if httpx.get(f"{url}/models", timeout=2).status_code == 200:
@@ -96,7 +97,7 @@ def _wait_ready(process: subprocess.Popen, url: str, log: Path, seconds: float) 
         except httpx.TransportError:
             pass
         time.sleep(0.25)
-    raise Unavailable(f"llama.cpp server did not answer at {url} within {seconds:.0f} s")
+    raise Unavailable(f"{what} did not answer at {url} within {seconds:.0f} s")
 
 
 @contextmanager
@@ -136,7 +137,7 @@ def llama_server(
             command, stdout=sink, stderr=subprocess.STDOUT, env=_server_env()
         )
         try:
-            _wait_ready(process, url, log, ready_seconds)
+            wait_ready(process, url, log, ready_seconds)
             yield url
         finally:
             process.terminate()

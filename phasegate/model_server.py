@@ -4,7 +4,8 @@
 `/v1/models` and `/v1/chat/completions` on loopback: NAME is the base model (a transformers
 directory), every tuned model and checkpoint the local trainer saved under `--jobs` is the same
 base with its LoRA adapter (PEFT), loaded the first time it is asked for. Chats are laid out as
-in training (`tasks.lora_format`); answers are greedy. One generation runs at a time.
+in training (`tasks.lora_format`); answers are greedy and end at the first stop sequence.
+One generation runs at a time.
 """
 
 import argparse
@@ -30,6 +31,22 @@ class ChatRequest(BaseModel):
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
     stop: str | list[str] | None = None
+
+
+class _StopOnText:
+    """Stop generating once the answer holds a stop sequence, as llama.cpp does: a short answer
+    costs its own tokens, not `max_tokens`. (transformers' `stop_strings` indexes the whole
+    262k-token vocabulary on every call: 1–2 s of CPU a call here.)"""
+
+    def __init__(self, tokenizer, inputs, stops: list[str]) -> None:
+        self.tokenizer, self.stops = tokenizer, stops
+        self.start = inputs["input_ids"].shape[1]
+
+    def __call__(self, input_ids, scores, **_):
+        import torch
+
+        texts = self.tokenizer.batch_decode(input_ids[:, self.start :])
+        return torch.tensor([any(stop in text for stop in self.stops) for text in texts])
 
 
 class LocalModels:
@@ -79,6 +96,7 @@ class LocalModels:
         import torch
 
         limit = request.max_completion_tokens or request.max_tokens or 64
+        stops = [request.stop] if isinstance(request.stop, str) else request.stop or []
         with self.lock:
             adapter = self._use(request.model)
             inputs = self.tokenizer(prompt_text(request.messages), return_tensors="pt")
@@ -91,10 +109,10 @@ class LocalModels:
                     do_sample=False,
                     eos_token_id=self.tokenizer.eos_token_id,
                     pad_token_id=self.tokenizer.pad_token_id or 0,
+                    stopping_criteria=[_StopOnText(self.tokenizer, inputs, stops)],
                 )
         new = output[0][inputs["input_ids"].shape[1] :]
         text = self.tokenizer.decode(new, skip_special_tokens=True)
-        stops = [request.stop] if isinstance(request.stop, str) else request.stop or []
         for stop in stops:
             text = text.split(stop)[0]
         return text.strip(), int(inputs["input_ids"].shape[1]), int(len(new))

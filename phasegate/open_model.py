@@ -37,7 +37,7 @@ def require_train_extra() -> None:
     if missing:
         raise Unavailable(
             f"the local trainer needs {', '.join(missing)}: pip install -e '.[train]' "
-            "(make test-real-ft does)"
+            "(make demo-real-ft and make test-real-ft do)"
         )
 
 

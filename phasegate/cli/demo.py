@@ -23,3 +23,12 @@ def demo_real() -> None:
     from phasegate.demo_real import run_demo_real
 
     run_demo_real(Console(), app)
+
+
+@app.command("demo-real-ft")
+def demo_real_ft() -> None:
+    """Optional, ≈ 15 min: support-qa's RAG → a real LoRA fine-tune of a local model, gated."""
+    # Needs the extra `phasegate[train]` (PyTorch, PEFT); `make demo-real-ft` installs it.
+    from phasegate.demo_real_ft import run_demo_real_ft
+
+    run_demo_real_ft(Console(), app)

@@ -59,9 +59,10 @@ EVERY_COMMAND = [
     ["server", "status"],
     ["demo"],
     ["demo-real"],
+    ["demo-real-ft"],
 ]
 # Commands that never reach the store: they serve until stopped.
-SERVERS = {"sandbox", "webhook", "serve", "server", "demo", "demo-real"}
+SERVERS = {"sandbox", "webhook", "serve", "server", "demo", "demo-real", "demo-real-ft"}
 STORE_COMMANDS = [args for args in EVERY_COMMAND if args[0] not in SERVERS]
 USE_CASE_COMMANDS = [args for args in STORE_COMMANDS if "demo-qa" in args]
 PREFECT_COMMANDS = [args for args in USE_CASE_COMMANDS if args[0] in {"check", "build", "hybrid"}]
