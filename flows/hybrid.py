@@ -8,11 +8,15 @@ and the fallback in `routing`) and scores it on the eval set. The gate compares 
 tuned model alone: the paired test (a gain of exactly 0 fails), the floor, the latency and,
 with `data.canary`, the canary check (which also gives monitoring the hybrid's canary run).
 
-A pass records `advanced` with `to_phase` fine_tuning (from fine_tuning): the hybrid becomes
-the active configuration without an approval, because both of its routes were approved when
-they became active. Anything else records `held`, and the tuned model stays active. A use
-case without an active plain tuned model, a RAG configuration before it or a validation split
-is refused with `InputError`, and nothing is recorded.
+A pass needs no approval, because both of its routes were approved when they became active,
+and moves like any other (`Draft.advance`): with the spec's `rollout.steps` it records
+`rolling_out` and the hybrid serves the first step's share of live traffic as the canary, the
+tuned model staying active until the rollout promotes it (`docs/rollouts.md`); with
+`steps: []` it records `advanced` with `to_phase` fine_tuning (from fine_tuning) and the hybrid
+becomes active at once. Anything else records `held`, and the tuned model stays active; so
+does a check while a rollout of the use case is live. A use case without an active plain
+tuned model, a RAG configuration before it or a validation split is refused with
+`InputError`, and nothing is recorded.
 """
 
 from prefect import flow, get_run_logger
@@ -109,7 +113,9 @@ def _routing_gate(ctx: UseCaseContext, tuned: Configuration, fallback: Configura
 
 
 def _hybrid(ctx: UseCaseContext) -> CheckOutcome:
-    """Build, score and gate the hybrid; record advanced or held."""
+    """Build, score and gate the hybrid; record advanced (or rolling_out) or held."""
+    if (live := ctx.store.get_live_rollout(ctx.name)) is not None:
+        return Draft(ctx, live.to_phase, ctx.use_case.active_configuration_id).hold_for(live)
     tuned, fallback = _routes(ctx)
     tuned_run = score_configuration(ctx, tuned)
     rule, routing = _routing_gate(ctx, tuned, fallback)

@@ -136,10 +136,7 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next
     if (live := ctx.start.live_rollout) is not None:
         # No second move while one takes live traffic: it ends `advanced` or `rolled_back`.
-        return Draft(ctx, live.to_phase, config.id).hold(
-            f"rollout {live.id} to {live.to_phase} is {live.status} at {live.weight:g} % of "
-            f"live traffic (`phasegate rollout status {ctx.name}`)"
-        )
+        return Draft(ctx, live.to_phase, config.id).hold_for(live)
     progress.stage(f"{ctx.name}: measuring the active configuration, {ctx.label(config)}")
     draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
     if nxt is None:

@@ -6,7 +6,7 @@ from prefect import get_run_logger
 
 from flows.context import UseCaseContext, current_run_id, held_lease
 from flows.results import CheckOutcome
-from state.domain import Decision, DecisionDraft, EvalRun, GateResult, RolloutDraft
+from state.domain import Decision, DecisionDraft, EvalRun, GateResult, Rollout, RolloutDraft
 from state.errors import LeaseLost
 from state.phases import DecisionKind, GateStatus, Phase
 from state.spec_rollout import RolloutStep
@@ -143,6 +143,13 @@ class Draft:
     def hold(self, reason: str, kind: DecisionKind = DecisionKind.HELD) -> CheckOutcome:
         """Record that the active configuration stays (held, or `kind`: skipped)."""
         return self._record(kind, reason, self.configuration_id)
+
+    def hold_for(self, live: Rollout) -> CheckOutcome:
+        """Record `held`: no second move while a rollout takes live traffic."""
+        return self.hold(
+            f"rollout {live.id} to {live.to_phase} is {live.status} at {live.weight:g} % of "
+            f"live traffic (`phasegate rollout status {self.ctx.name}`)"
+        )
 
     def baseline(self, reason: str, online: dict[str, int] | None = None) -> CheckOutcome:
         """Record a new use case's first configuration (the candidate) as active.

@@ -23,6 +23,7 @@ from state.leases import acquire_lease
 from state.phases import DecisionKind, Phase
 from state.settings import Settings
 from state.spec import load_spec
+from state.store_api import Store
 from state.use_cases import apply_spec, require_use_case
 from tasks.routing import rule_of
 from tests.flows.tiny_usecase import (
@@ -66,6 +67,31 @@ def test_check_hybrid_makes_the_hybrid_active_when_it_beats_the_tuned_model(
     assert (hybrid.model, hybrid.model_version_id) == (tuned.model, tuned.model_version_id)
     assert hybrid.routing["tuned_configuration_id"] == tuned.id
     assert hybrid.routing["fallback"]["phase"] == "rag"
+
+
+def test_check_hybrid_rolls_the_hybrid_out_when_the_spec_has_steps_and_holds_meanwhile(
+    tiny: Settings, tmp_path: Path
+) -> None:
+    _reapply(tiny, tmp_path / "tiny-qa", rollout={"steps": [{"weight": 10}, {"weight": 50}]})
+    tuned = active_configuration(tiny)
+
+    outcome = check_hybrid(TUNED)
+
+    live = Store(tiny.store_url).get_live_rollout(TUNED)
+    assert (outcome.decision, outcome.rollout_id) == ("rolling_out", live.id)
+    assert outcome.reason.endswith("; rollout at 10 % of live traffic")
+    assert active_configuration(tiny).id == tuned.id  # the control keeps 90 %
+    assert (live.to_phase, live.step, live.weight) == (Phase.FINE_TUNING, 0, 10)
+    assert live.arms[0].configuration_id == tuned.id
+    hybrid = Store(tiny.store_url).get_configuration(live.canary.configuration_id)
+    assert hybrid.routing["tuned_configuration_id"] == tuned.id
+    assert _last_decision(tiny).candidate_configuration_id == hybrid.id
+
+    again = check_hybrid(TUNED)
+
+    assert again.decision == "held"
+    assert again.reason.startswith(f"rollout {live.id} to fine_tuning is running at 10 %")
+    assert Store(tiny.store_url).get_live_rollout(TUNED) == live
 
 
 def test_check_hybrid_chooses_the_threshold_on_the_validation_split(tiny: Settings) -> None:
