@@ -77,13 +77,18 @@ def _show(document) -> None:
 def _show_arms(rollout, checks) -> None:
     """An A/B's per-arm table: share, n, mean of the primary metric, interval, verdict."""
     table = next((c for c in checks if c.check == "live_ab_arms"), None)
-    rows = {row["name"]: row for row in (table.evidence["arms"] if table else [])}
-    if table is not None:
-        console.print(
-            f"  α {table.evidence['alpha']:g} split over {table.evidence['comparisons']} "
-            f"comparisons: {table.evidence['alpha_each']:.4g} each",
-            markup=False,
-        )
+    if table is None:  # no analysis shown (an ended A/B, `analyse`): the arms and shares
+        shares = [
+            f"{a.name} {'dropped' if a.dropped else f'{a.weight:.1f} %'}" for a in rollout.arms
+        ]
+        console.print(f"  arms: {', '.join(shares)}", markup=False)
+        return
+    rows = {row["name"]: row for row in table.evidence["arms"]}
+    console.print(
+        f"  α {table.evidence['alpha']:g} split over {table.evidence['comparisons']} "
+        f"comparisons: {table.evidence['alpha_each']:.4g} each",
+        markup=False,
+    )
     console.print("  arm  share  n  mean  − control  verdict", markup=False)
     for arm in rollout.arms:
         row = rows.get(arm.name, {})

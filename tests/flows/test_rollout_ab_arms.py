@@ -86,3 +86,5 @@ def test_ab_whose_every_variant_is_worse_drops_them_and_the_control_wins(store_u
     decision = Store(store_url).list_decisions(NAME)[-1]
     assert (decision.kind, decision.configuration_id) == (DecisionKind.BASELINED, ids["control"])
     assert decision.reason.startswith(f"A/B {rollout.id}: control wins: every variant was dropped")
+    shown = runner.invoke(app, ["rollout", "status", NAME]).stdout
+    assert "arms: control 100.0 %, b dropped, c dropped" in shown
