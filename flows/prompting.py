@@ -73,14 +73,16 @@ def online_variants(
     scores: list[VariantScore],
     best: VariantScore,
     runs: dict[int, EvalRun],
-) -> tuple[dict[str, int], list[GateResult]]:
-    """The variants that go online next to the winner (label → configuration id), and why.
+) -> tuple[dict[str, dict[str, int]], list[GateResult]]:
+    """The variants that go online next to the winner, and why.
+
+    Each online variant's label maps to its `configuration_id` and `eval_run_id`.
 
     A variant stays offline when one of its guardrails fails against the winner or its mean
     is more than `max_offline_gap` below the winner's.
     """
     gap = ctx.spec.rollout.ab.max_offline_gap
-    online: dict[str, int] = {}
+    online: dict[str, dict[str, int]] = {}
     offline: dict[str, str] = {}
     gates: list[GateResult] = []
     for score in scores:
@@ -102,7 +104,10 @@ def online_variants(
         elif gap is not None and best.mean - score.mean > gap:
             offline[score.label] = f"{best.mean - score.mean:.3f} below the winner (gap {gap:g})"
         else:
-            online[score.label] = score.configuration_id
+            online[score.label] = {
+                "configuration_id": score.configuration_id,
+                "eval_run_id": score.eval_run_id,
+            }
     said = ", ".join(online) or "none"
     kept = "; ".join(f"{k}: {v}" for k, v in offline.items())
     result = ONLINE_AB.result(

@@ -151,11 +151,14 @@ class Draft:
             f"live traffic (`phasegate rollout status {self.ctx.name}`)"
         )
 
-    def baseline(self, reason: str, online: dict[str, int] | None = None) -> CheckOutcome:
+    def baseline(
+        self, reason: str, online: dict[str, dict[str, int]] | None = None
+    ) -> CheckOutcome:
         """Record a new use case's first configuration (the candidate) as active.
 
-        With `online` variants (arm name → configuration id), an A/B of them against it starts
-        in the same commit: by default every arm gets an equal share of routing keys.
+        With `online` variants (arm name → its `configuration_id` and `eval_run_id`), an A/B of
+        them against it starts in the same commit: by default every arm gets an equal share of
+        routing keys. Their eval runs go with the A/B, so that the winner's decision has one.
         """
         if not online:
             return self._record(DecisionKind.BASELINED, reason, self._candidate_id())
@@ -166,10 +169,11 @@ class Draft:
         )
         rollout = RolloutDraft(
             to_phase=Phase.PROMPTING,
-            canaries=online,
+            canaries={name: arm["configuration_id"] for name, arm in online.items()},
             steps=[step],
             live_metrics=self.ctx.spec.rollout.live_metrics,
             kind="ab",
+            evidence={"variant_eval_run_ids": [arm["eval_run_id"] for arm in online.values()]},
         )
         return self._record(
             DecisionKind.BASELINED,

@@ -102,6 +102,9 @@ def _ask(
         return Completed(name="Awaiting Person", message=f"no answer within {timeout} s")
     action = Action.PROMOTE if answer.promote else Action.ABORT
     arm = answer.arm or None
+    if answer.promote and rollout.kind == "ab" and arm not in {a.name for a in rollout.serving}:
+        how = f"`phasegate rollout promote {rollout.use_case} --arm ARM`"
+        return Completed(name="Awaiting Person", message=f"the answer named no arm ({arm}): {how}")
     return apply(
         store,
         rollout,

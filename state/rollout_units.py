@@ -173,7 +173,11 @@ def _move_ab(
         decided_by=decided_by,
         reason=f"A/B {rollout.id}: {arm.name} wins: {change['reason']}",
         flow_run_id=flow_run_id,
-        eval_run_ids=list(rollout.evidence.get("eval_run_ids", [])),
+        # The offline runs of the control and every variant: monitoring reads the winner's.
+        eval_run_ids=[
+            *rollout.evidence.get("eval_run_ids", []),
+            *rollout.evidence.get("variant_eval_run_ids", []),
+        ],
         gate_results=gates,
     )
     version = use_cases.require_use_case(rollout.use_case, session=session).version

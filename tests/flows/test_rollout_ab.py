@@ -137,6 +137,8 @@ def test_new_use_case_runs_its_ab_online_drops_the_worse_and_the_better_wins(
     assert [a["name"] for a in table.evidence["arms"]] == [control, better]
     assert table.evidence["alpha_each"] == pytest.approx(0.05 / 3)
     assert journey.use_case().active_configuration_id == winner
+    runs = Store(journey.store_url).get_eval_runs(decision.eval_run_ids)
+    assert winner in {run.configuration_id for run in runs}  # monitoring's baseline run
     (promoted,) = read_events(events.ROLLOUT_PROMOTED, since, want=1)
     assert promoted.payload["winner"] == better
     dropped = read_events(events.ROLLOUT_STEP, since, want=1)

@@ -10,7 +10,10 @@ from flows.rollout import roll_out
 from phasegate.cli import app
 from phasegate.cli.exits import run
 from state.phases import DecisionKind
+from state.settings import get_settings
 from state.store_api import Store
+from tasks.rollout_answers import RolloutAnswer, answer_paused
+from tests.flows.journey import flow_run_state, in_thread, wait_until
 from tests.flows.test_rollout import (  # noqa: F401  (store_url is a fixture)
     NAME,
     SCHEMA,
@@ -88,3 +91,23 @@ def test_ab_whose_every_variant_is_worse_drops_them_and_the_control_wins(store_u
     assert decision.reason.startswith(f"A/B {rollout.id}: control wins: every variant was dropped")
     shown = runner.invoke(app, ["rollout", "status", NAME]).stdout
     assert "arms: control 100.0 %, b dropped, c dropped" in shown
+
+
+def test_form_answer_promoting_an_ab_without_an_arm_leaves_it_paused(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rollout, _ = _ab(store_url)
+    _report(store_url, rollout, 300, {n: {"rating": 0.6} for n in ("control", "b", "c")}, seed=5)
+    monkeypatch.setenv("PHASEGATE_ROLLOUT_TIME_SCALE", "100000")  # max_duration passes at once
+    get_settings.cache_clear()
+    states = []
+    thread = in_thread(lambda: states.append(roll_out(NAME, poll_seconds=1, return_state=True)))
+    asker = wait_until(lambda: Store(store_url).get_live_rollout(NAME).flow_run_id, 60, "asking")
+    wait_until(lambda: flow_run_state(asker).is_paused(), 30, "the pause")
+    assert answer_paused(asker, RolloutAnswer(promote=True, reason="b it is", person="ana"))
+    thread.join(timeout=60)
+    assert states[0].name == "Awaiting Person"
+    assert "--arm" in states[0].message
+    live = Store(store_url).get_live_rollout(NAME)
+    assert (live.status, live.dropped) == ("paused", [])
+    assert Store(store_url).list_decisions(NAME)[-1].kind == DecisionKind.BASELINED
