@@ -1,8 +1,14 @@
-"""A use case with an active configuration and a canary, and a rollout of it, for tests."""
+"""A use case with an active configuration and a canary, a rollout of it, and its traffic."""
 
-from state.domain import ConfigurationDraft, DecisionDraft, Rollout, RolloutDraft
+import random
+
+from state.db import store_session
+from state.domain import ConfigurationDraft, DecisionDraft, NewInteraction, Rollout, RolloutDraft
+from state.interactions import record_interactions
 from state.phases import DecisionKind, Phase
+from state.rollout_models import RolloutRecord
 from state.spec_rollout import RolloutStep
+from state.split import arm_index, routing_point
 from state.store_api import Store
 
 
@@ -54,4 +60,40 @@ def start_ab(store_url: str, name: str, arms: dict[str, int], weight: float) -> 
     return Store(store_url).start_rollout(name, draft)
 
 
-__all__ = ["control_and_canary", "start", "start_ab", "variants"]
+def start_small(store_url: str, name: str, canary_id: int, *weights: float) -> Rollout:
+    """`start`, with 30 interactions per arm enough for a verdict: a step is a few hundred."""
+    rollout = start(store_url, name, canary_id, *weights)
+    metrics = rollout.live_metrics.model_copy(update={"min_per_arm": 30})
+    with store_session(store_url) as session:
+        row = session.get(RolloutRecord, rollout.id)
+        row.live_metrics = metrics.model_dump(mode="json")
+        session.add(row)
+    return Store(store_url).get_rollout(rollout.id)
+
+
+def report(
+    store_url: str, name: str, rollout: Rollout, n: int, rates: dict[str, dict], seed: int
+) -> None:
+    """`n` keys read their arm and report one interaction each, drawn from the arm's rates.
+
+    Each key is served the arm `state/split.py` gives it, as an application would be.
+    """
+    draw = random.Random(seed)
+    news = []
+    for k in range(n):
+        arm = rollout.arms[arm_index(rollout.weights, routing_point(rollout.id, f"u{seed}-{k}"))]
+        rate = rates[arm.name]
+        news.append(
+            NewInteraction(
+                client_id=f"{seed}-{k}",
+                input="q",
+                configuration_id=arm.configuration_id,
+                rating=float(draw.random() < rate["rating"]),
+                error=draw.random() < rate.get("error", 0.0),
+            )
+        )
+    with store_session(store_url) as session:
+        record_interactions(name, news, session=session)
+
+
+__all__ = ["control_and_canary", "report", "start", "start_ab", "start_small", "variants"]

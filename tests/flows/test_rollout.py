@@ -5,7 +5,6 @@ Interactions are reported as an application would: each routing key is served th
 """
 
 import json
-import random
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,19 +27,16 @@ from flows.rollout import roll_out, roll_out_all
 from phasegate.cli import app
 from phasegate.cli.exits import run
 from state.db import store_session
-from state.domain import NewInteraction, Rollout
-from state.interactions import record_interactions
+from state.domain import Rollout
 from state.models import utcnow
 from state.phases import DecisionKind, Phase
-from state.rollout_models import RolloutRecord
 from state.settings import Settings, get_settings
 from state.spec import load_spec
-from state.split import arm_index, routing_point
 from state.store_api import Store
 from tasks import events
 from tasks.rollout_answers import RolloutAnswer, answer_paused
 from tests.flows.journey import flow_run_state, in_thread, wait_until
-from tests.rollouts import control_and_canary, start
+from tests.rollouts import control_and_canary, report, start_small
 from tests.specs import write_spec
 
 NAME = "demo-qa"
@@ -60,23 +56,7 @@ def _arms(store_url: str) -> tuple[int, int]:
 
 
 def _report(store_url: str, rollout: Rollout, n: int, rates: dict[str, dict], seed: int) -> None:
-    """`n` keys read their arm and report one interaction each, drawn from the arm's rates."""
-    draw = random.Random(seed)
-    news = []
-    for k in range(n):
-        arm = rollout.arms[arm_index(rollout.weights, routing_point(rollout.id, f"u{seed}-{k}"))]
-        rate = rates[arm.name]
-        news.append(
-            NewInteraction(
-                client_id=f"{seed}-{k}",
-                input="q",
-                configuration_id=arm.configuration_id,
-                rating=float(draw.random() < rate["rating"]),
-                error=draw.random() < rate.get("error", 0.0),
-            )
-        )
-    with store_session(store_url) as session:
-        record_interactions(NAME, news, session=session)
+    report(store_url, NAME, rollout, n, rates, seed)
 
 
 def _run(**options) -> State:
@@ -104,14 +84,7 @@ SAME = {"control": {"rating": 0.6}, "canary": {"rating": 0.6}}
 
 
 def _start(store_url: str, canary: int, *weights: float) -> Rollout:
-    rollout = start(store_url, NAME, canary, *weights)
-    metrics = rollout.live_metrics.model_copy(update={"min_per_arm": 30})
-    # Fewer interactions per arm than the spec default, so a test step is a few hundred.
-    with store_session(store_url) as session:
-        row = session.get(RolloutRecord, rollout.id)
-        row.live_metrics = metrics.model_dump(mode="json")
-        session.add(row)
-    return Store(store_url).get_rollout(rollout.id)
+    return start_small(store_url, NAME, canary, *weights)
 
 
 def test_good_canary_is_promoted_step_by_step_then_active(store_url: str) -> None:
