@@ -24,9 +24,16 @@ from flows.recording import Draft
 from flows.results import Candidate, CheckOutcome, HandOff, NotBuilt
 from flows.scoring import score_canary, score_configuration
 from state.domain import Configuration
-from state.errors import LeaseLost, MeasurementInvalid, ProviderError, ProviderUnreachable
+from state.errors import (
+    BatchesPending,
+    LeaseLost,
+    MeasurementInvalid,
+    ProviderError,
+    ProviderUnreachable,
+)
 from state.phases import DecisionKind, GateStatus, Phase, Stage
 from tasks import approvals, progress
+from tasks.batch_waits import suspend_for, suspension
 from tasks.events import emit_approval_requested
 from tasks.gates import (
     CANDIDATE_BUILD,
@@ -68,20 +75,26 @@ def check_phase(
     With `wait_for_approval=False` (the sweep), a check that needs a person starts a run of the
     phase-check deployment to ask, and ends "Awaiting Approval"; without that deployment it
     records `held`. An approval that nobody gives in time ends "Expired". A check whose lease
-    was broken or taken over records nothing and ends Cancelled, saying why.
+    was broken or taken over records nothing and ends Cancelled, saying why. A deployment's run
+    whose batch evals outlast `eval.suspend_after_seconds` suspends until they end, and runs
+    again from the top (tasks/batch_waits.py).
     """
     ctx = UseCaseContext.load(use_case)
-    with use_case_lease(ctx) as held:
-        if not held:
-            return _named(_skip(ctx, f"check {held.holder} is running"))
-        try:
-            ctx = UseCaseContext.for_check(use_case)  # re-read under the lease
-            if ctx.use_case.active_configuration_id is None:
-                return _named(_baseline(ctx))
-            asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
-            outcome = _check(ctx, asking)
-        except LeaseLost as lost:
-            return lease_lost(ctx, lost)
+    try:
+        with suspension(ctx.store_url), use_case_lease(ctx) as held:
+            if not held:
+                return _named(_skip(ctx, f"check {held.holder} is running"))
+            try:
+                ctx = UseCaseContext.for_check(use_case)  # re-read under the lease
+                if ctx.use_case.active_configuration_id is None:
+                    return _named(_baseline(ctx))
+                asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
+                outcome = _check(ctx, asking)
+            except LeaseLost as lost:
+                return lease_lost(ctx, lost)
+    except BatchesPending as pending:
+        # The lease is released: the run starts again from the top once its batches ended.
+        suspend_for(pending, ctx.store_url, ctx.spec.eval.poll_max_seconds)
     if isinstance(outcome, HandOff):
         # Started after the lease is released, so that the new run can take it.
         return _hand_off(outcome, use_case)

@@ -7,7 +7,9 @@ refused like one of Phasegate's own — and emits the Prefect event `openai.<typ
 resource `openai.<kind>.<object id>`. The reservation is also the flag a waiting batch eval
 reads between its polls (`Store.provider_event_received`): the webhook ends its wait at once.
 If the event cannot be emitted, the reservation is released and the answer is 503, so that
-OpenAI retries and nothing half-happened; polling still ends the wait meanwhile.
+OpenAI retries and nothing half-happened; polling still ends the wait meanwhile. A batch event
+also ends the store's wait for that batch and resumes the check suspended on it, once all its
+batches ended (tasks/batch_waits.py); if that fails, the batch poller resumes it later.
 """
 
 import logging
@@ -118,4 +120,17 @@ class ProviderIntake:
             await self.in_store(self.store.release_delivery, delivery)
             logger.warning("provider event %s of %s not emitted: %r", kind, object_id, exc)
             raise ApiError(503, "emit_failed", "provider event not emitted; retry") from exc
+        if kind.startswith("batch."):
+            await self.in_store(self._resume_waiting, object_id)
         return ProviderEventTaken(type=kind, object_id=object_id, event_id=str(emitted))
+
+    def _resume_waiting(self, batch_id: str) -> None:
+        """End the store's wait for a batch; resume its suspended run if nothing else runs."""
+        # Imported on use, like the verifier: the other routes need no Prefect flow-run client.
+        from tasks.batch_waits import resume_ready
+
+        try:
+            if (flow_run_id := self.store.end_batch_wait(batch_id)) is not None:
+                resume_ready(self.store, flow_run_id)
+        except Exception as exc:  # noqa: BLE001 - the batch poller resumes the run instead
+            logger.warning("batch %s ended; its run was not resumed: %r", batch_id, exc)

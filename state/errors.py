@@ -25,7 +25,9 @@ PhasegateError                         1   500  base of every error Phasegate ra
 │       └── EmitError                  3   503  Prefect did not take an event
 ├── OutcomeRefused                     4   412  a decision or score the caller refused (--fail-on)
 ├── VerdictError                       1   502  a judge's verdict is not a number 0–10
-└── AnswerFormatError                  1   502  an output lacks the answer format its prompt asked
+├── AnswerFormatError                  1   502  an output lacks the answer format its prompt asked
+└── BatchesPending                     1   500  batches still run when a run that may suspend
+                                                stops waiting in-process (the check suspends)
 
 Edges translate: the CLI exits with `exit_code` (0 ok, 2 bad input, 3 a dependency
 unavailable, 4 an outcome refused by `--fail-on`/`--fail-under`, 1 anything else), the
@@ -183,3 +185,13 @@ class AnswerFormatError(PhasegateError):
     """Raised when an output lacks the answer format its prompt asked for (`Answer:` line)."""
 
     http_status = 502
+
+
+class BatchesPending(PhasegateError):  # noqa: N818 - a signal to suspend, caught by the check
+    """Raised when batches still run after the in-process part of a wait that may suspend."""
+
+    def __init__(self, batches: list[tuple[str, str]]) -> None:
+        """`batches`: (batch id, sha256 of its input file) of each batch still running."""
+        names = ", ".join(batch_id for batch_id, _ in batches)
+        super().__init__(f"{len(batches)} batches still running: {names}")
+        self.batches = batches

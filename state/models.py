@@ -361,3 +361,18 @@ class GoldenSetRecord(SQLModel, table=True):
     outputs: dict = _json(nullable=False)
     scores: dict = _json(nullable=False)
     created_at: datetime = _when()
+
+
+class BatchWaitRecord(SQLModel, table=True):
+    """A provider batch a suspended flow run waits for; the webhook or the poller ends it."""
+
+    __tablename__ = "batch_wait"
+    id: int | None = Field(default=None, primary_key=True)
+    flow_run_id: str = Field(max_length=36, index=True)
+    batch_id: str = Field(max_length=200, unique=True)
+    input_sha256: str = Field(max_length=64)
+    poll_seconds: float
+    next_poll_at: datetime = Field(sa_type=DateTime(timezone=True))
+    ended_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    resumed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _when()

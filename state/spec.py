@@ -44,6 +44,7 @@ LATER = frozenset(
         "pilot",
         "search",
         "max_latency_ratio",
+        "suspend_after_seconds",
     }
 )
 TrainerKind = Literal["openai", "local"]
@@ -202,6 +203,13 @@ class EvalSettings(_Strict):
     )
     poll_max_seconds: float = Field(
         60.0, gt=0, le=3600, description="longest pause between two polls of a running batch"
+    )
+    suspend_after_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="a deployment's check waits this long in its process, then suspends until "
+        "its batches end (docs/batch.md)",
     )
 
 

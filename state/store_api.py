@@ -20,6 +20,7 @@ from sqlmodel import Session
 from state import (
     active,
     approvals,
+    batch_waits,
     check_units,
     configurations,
     db,
@@ -52,7 +53,14 @@ from state.domain.intake import (
     Replays,
     UsageCount,
 )
-from state.domain.operations import IntakeTotals, LeaseBreak, LeaseInfo, LeaseTaken, PruneReport
+from state.domain.operations import (
+    BatchWait,
+    IntakeTotals,
+    LeaseBreak,
+    LeaseInfo,
+    LeaseTaken,
+    PruneReport,
+)
 from state.domain.retirements import GoldenSet, NoticeRecorded, Retirement, RetirementNotice
 from state.domain.rollouts import (
     Rollout,
@@ -394,6 +402,36 @@ class Store:
     def provider_event_received(self, scope: str) -> bool:
         with self._session() as session:
             return deliveries.scope_received(scope, session=session)
+
+    # Provider batches that suspended flow runs wait for
+
+    def record_batch_wait(self, wait: BatchWait) -> None:
+        with self._session() as session:
+            batch_waits.record_batch_wait(wait, session=session)
+
+    def find_waited_batch(self, flow_run_id: str, input_sha256: str) -> str | None:
+        with self._session() as session:
+            return batch_waits.find_batch(flow_run_id, input_sha256, session=session)
+
+    def due_batch_waits(self, now: datetime) -> list[BatchWait]:
+        with self._session() as session:
+            return batch_waits.due_batch_waits(now, session=session)
+
+    def delay_batch_wait(self, batch_id: str, now: datetime, max_seconds: float) -> None:
+        with self._session() as session:
+            batch_waits.delay_batch_wait(batch_id, now, max_seconds, session=session)
+
+    def end_batch_wait(self, batch_id: str) -> str | None:
+        with self._session() as session:
+            return batch_waits.end_batch_wait(batch_id, session=session)
+
+    def runs_to_resume(self, flow_run_id: str | None = None) -> list[str]:
+        with self._session() as session:
+            return batch_waits.runs_to_resume(flow_run_id, session=session)
+
+    def claim_resume(self, flow_run_id: str) -> bool:
+        with self._session() as session:
+            return batch_waits.claim_resume(flow_run_id, session=session)
 
     # Documents and embeddings
 

@@ -16,6 +16,7 @@ from state.spec import MAX_ERROR_RATE, AnswerExtraction, GenerationSettings, Pro
 from state.spec import Metric as MetricName
 from tasks import progress
 from tasks.answers import extract
+from tasks.batch_waits import current_suspension
 from tasks.llm import (
     BatchResult,
     CallResult,
@@ -188,13 +189,14 @@ async def _evaluate(
     cache: ResponseCache | None,
     on_done: Callable[[int], None] | None,
     batch_api: BatchOptions | None = None,
-    ended: Ended | None = None,
+    waiting: dict[str, Any] | None = None,
     max_error_rate: float | None = None,
 ) -> tuple[list[ItemResult], dict[str, Any]]:
     """Per-item results and run counters of one batch (and its judge batch).
 
     With `batch_api` the answers (and the judge's verdicts) come from the provider's Batch API
-    instead of online calls; everything after the answers is the same.
+    instead of online calls, waited for as `waiting` says; everything after the answers is the
+    same.
     """
     batch = {
         "concurrency": provider.concurrency,
@@ -213,7 +215,7 @@ async def _evaluate(
             calls = await complete_batch(client, chat, **batch)
         else:
             calls, batch_ids = await complete_in_batches(
-                client, chat, batch_api, cache=cache, ended=ended, on_done=on_done
+                client, chat, batch_api, cache=cache, on_done=on_done, **(waiting or {})
             )
         answers = [_answer(r, c) for r, c in zip(requests, calls.results, strict=True)]
         batches = [calls]
@@ -226,7 +228,7 @@ async def _evaluate(
                 async def by_batch(prompts: list[ChatRequest]) -> BatchResult:
                     """The judge's requests as batches too."""
                     result, ids = await complete_in_batches(
-                        client, prompts, batch_api, cache=cache, ended=ended, on_done=on_done
+                        client, prompts, batch_api, cache=cache, on_done=on_done, **(waiting or {})
                     )
                     batch_ids.extend(ids)
                     return result
@@ -293,6 +295,17 @@ def _counters(
     return counters
 
 
+def _waiting(options: BatchOptions, store_url: str | None, ended: Ended | None) -> dict[str, Any]:
+    """How a batch eval waits: cut short by the webhook's flag; in a run that may suspend, it
+    takes the batch recorded for the same input and gives up after `suspend_after_seconds`."""
+    if ended is None and store_url:
+        ended = ended_by_webhook(store_url)
+    waiting: dict[str, Any] = {"ended": ended}
+    if (suspension := current_suspension()) is not None:
+        waiting |= {"find": suspension.find, "suspend_after": options.suspend_after_seconds}
+    return waiting
+
+
 def evaluate(
     requests: Sequence[PreparedRequest],
     items: Sequence[EvalItem],
@@ -327,8 +340,7 @@ def evaluate(
         raise InputError("metric llm_judge needs a judge model")
     ordered = [by_id[r.item_id] for r in requests]
     cache = StoreResponseCache(store_url) if store_url and use_cache else None
-    if batch_api is not None and ended is None and store_url:
-        ended = ended_by_webhook(store_url)
+    waiting = _waiting(batch_api, store_url, ended) if batch_api is not None else None
     results, counters = run_sync(
         lambda: _evaluate(
             requests,
@@ -339,7 +351,7 @@ def evaluate(
             cache,
             on_done,
             batch_api,
-            ended,
+            waiting,
             max_error_rate,
         )
     )

@@ -9,6 +9,10 @@ back as `CallResult`s in request order, exactly as the online path returns them,
 the same; a line in the error file (or missing from both files) is an errored item. Each batch
 carries the sha256 of its input file in its metadata: a re-run after a crash finds the batch
 still running on the same requests and waits for it instead of paying again.
+
+A caller that may suspend (`find`, `suspend_after`): a batch recorded for the same input file
+(`find(sha256)`, any status) is taken instead of a new one, and the wait gives up after
+`suspend_after` seconds with `BatchesPending` naming the batches still running.
 """
 
 import asyncio
@@ -21,7 +25,7 @@ from typing import Any
 import openai
 from pydantic import BaseModel, Field
 
-from state.errors import InputError, ProviderError
+from state.errors import BatchesPending, InputError, ProviderError
 from state.spec import EvalSettings
 from tasks.llm import BatchResult, CallResult, ChatRequest, ResponseCache, chat_params
 from tasks.provider_signal import Ended, nap
@@ -31,6 +35,9 @@ TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 RUNNING = frozenset({"validating", "in_progress", "finalizing"})
 #: Batch metadata key holding the sha256 of its input file.
 INPUT_KEY = "phasegate_input_sha256"
+
+
+Find = Callable[[str], str | None]
 
 
 class BatchOptions(BaseModel):
@@ -44,6 +51,7 @@ class BatchOptions(BaseModel):
             max_bytes=settings.batch_max_bytes,
             poll_first_seconds=min(2.0, settings.poll_max_seconds),
             poll_max_seconds=settings.poll_max_seconds,
+            suspend_after_seconds=settings.suspend_after_seconds,
         )
 
     max_requests: int = Field(50_000, ge=1)
@@ -52,6 +60,9 @@ class BatchOptions(BaseModel):
     poll_max_seconds: float = Field(60.0, gt=0)
     signal_seconds: float = Field(0.5, gt=0)
     max_wait_seconds: float = Field(25 * 3600, gt=0, description="past the 24 h window")
+    suspend_after_seconds: float = Field(
+        60.0, ge=0, description="in-process part of a wait that may suspend"
+    )
 
 
 def input_lines(requests: Sequence[ChatRequest]) -> list[bytes]:
@@ -82,12 +93,22 @@ def split(lines: Sequence[bytes], max_requests: int, max_bytes: int) -> list[lis
 
 
 async def _wait(
-    client: openai.AsyncOpenAI, batch: Any, options: BatchOptions, ended: Ended | None
+    client: openai.AsyncOpenAI,
+    batch: Any,
+    options: BatchOptions,
+    ended: Ended | None,
+    give_up: float | None = None,
 ) -> Any:
-    """The batch once it has ended: polls with a growing pause, cut short by `ended`."""
+    """The batch once it has ended: polls with a growing pause, cut short by `ended`.
+
+    With `give_up` (seconds), the batch as it is then, running or not.
+    """
     pause, started = options.poll_first_seconds, time.monotonic()
     while batch.status not in TERMINAL:
-        if time.monotonic() - started > options.max_wait_seconds:
+        waited = time.monotonic() - started
+        if give_up is not None and waited >= give_up:
+            return batch
+        if waited > options.max_wait_seconds:
             raise ProviderError(f"batch {batch.id} still {batch.status} after the wait limit")
         if await nap(pause, ended, batch.id, options.signal_seconds):
             # Trusted once: if the provider still says running, go back to polling alone.
@@ -95,6 +116,19 @@ async def _wait(
         batch = await client.batches.retrieve(batch.id)
         pause = min(pause * 2, options.poll_max_seconds)
     return batch
+
+
+async def batch_statuses(client: openai.AsyncOpenAI, batch_ids: Sequence[str]) -> dict[str, str]:
+    """Each batch's status now; `unknown` for one the provider no longer knows."""
+
+    async def status(batch_id: str) -> str:
+        """One batch's status."""
+        try:
+            return (await client.batches.retrieve(batch_id)).status
+        except openai.NotFoundError:
+            return "unknown"
+
+    return dict(zip(batch_ids, await asyncio.gather(*map(status, batch_ids)), strict=True))
 
 
 def _result(row: dict[str, Any]) -> CallResult:
@@ -138,17 +172,29 @@ async def _running(client: openai.AsyncOpenAI, digest: str) -> Any:
     return None
 
 
+async def _existing(client: openai.AsyncOpenAI, digest: str, find: Find | None) -> Any:
+    """The batch recorded for this input file (`find`), else one still running on it, or None."""
+    if find is not None and (batch_id := await asyncio.to_thread(find, digest)):
+        return await client.batches.retrieve(batch_id)
+    return await _running(client, digest)
+
+
 async def _one_file(
     client: openai.AsyncOpenAI,
     data: bytes,
     indices: list[int],
     options: BatchOptions,
     ended: Ended | None,
-) -> tuple[str, dict[int, CallResult], float]:
-    """Upload one file, run its batch to the end; its id, results by index and its wait (s)."""
+    find: Find | None = None,
+    give_up: float | None = None,
+) -> tuple[str, str, dict[int, CallResult] | None]:
+    """Upload one file, run its batch to the end: its id, input sha256 and results by index.
+
+    With `give_up`, a batch still running after that many seconds has no results (None).
+    """
     started = time.monotonic()
     digest = hashlib.sha256(data).hexdigest()
-    batch = await _running(client, digest)
+    batch = await _existing(client, digest, find)
     if batch is None:
         uploaded = await client.files.create(file=("eval.jsonl", data), purpose="batch")
         batch = await client.batches.create(
@@ -157,7 +203,9 @@ async def _one_file(
             completion_window="24h",
             metadata={INPUT_KEY: digest},
         )
-    batch = await _wait(client, batch, options, ended)
+    batch = await _wait(client, batch, options, ended, give_up)
+    if batch.status not in TERMINAL:
+        return batch.id, digest, None
     results: dict[int, CallResult] = {}
     for row in [
         *await _rows(client, batch.output_file_id),
@@ -172,7 +220,7 @@ async def _one_file(
     for index in indices:
         results.setdefault(index, CallResult(error=f"{why}; no result for this request"))
         results[index].latency_ms, results[index].sent = wait_ms, True
-    return batch.id, results, wait_ms
+    return batch.id, digest, results
 
 
 async def complete_in_batches(
@@ -183,10 +231,13 @@ async def complete_in_batches(
     cache: ResponseCache | None = None,
     ended: Ended | None = None,
     on_done: Callable[[int], None] | None = None,
+    find: Find | None = None,
+    suspend_after: float | None = None,
 ) -> tuple[BatchResult, list[str]]:
     """Run the requests not in the cache as batches; results in request order, batch ids.
 
-    A result's latency is the whole wait of its batch (upload to download).
+    A result's latency is the whole wait of its batch (upload to download). `find` and
+    `suspend_after`: see the module's docstring (BatchesPending).
     """
     keys = [r.cache_key() for r in requests] if cache else []
     found = cache.get_many(keys) if cache else {}
@@ -196,11 +247,18 @@ async def complete_in_batches(
     files = split(lines, options.max_requests, options.max_bytes)
     try:
         runs = await asyncio.gather(
-            *(_one_file(client, b"".join(lines[j] for j in f), f, options, ended) for f in files)
+            *(
+                _one_file(
+                    client, b"".join(lines[j] for j in f), f, options, ended, find, suspend_after
+                )
+                for f in files
+            )
         )
     except openai.OpenAIError as exc:
         raise ProviderError(f"Batch API at {client.base_url}: {exc}") from exc
-    for _, by_line, _ in runs:
+    if pending := [(batch_id, digest) for batch_id, digest, got in runs if got is None]:
+        raise BatchesPending(pending)
+    for _, _, by_line in runs:
         for line, result in by_line.items():
             results[todo[line]] = result
     done = [r for r in results if r is not None]

@@ -28,6 +28,7 @@ def test_prefect_yaml_declares_every_deployment() -> None:
         "sweep",
         "monitor",
         "retirement-watch",
+        "batch-poller",
         "rollouts",
         "rollout",
     }
@@ -70,7 +71,12 @@ def test_phase_check_trigger_expects_the_event_the_webhook_emits() -> None:
 
 @pytest.mark.parametrize(
     ("name", "every"),
-    [("sweep", "nightly"), ("monitor", "hourly"), ("retirement-watch", "daily")],
+    [
+        ("sweep", "nightly"),
+        ("monitor", "hourly"),
+        ("retirement-watch", "daily"),
+        ("batch-poller", "five_minutes"),
+    ],
 )
 def test_scheduled_deployment_has_a_valid_cron(name: str, every: str) -> None:
     (schedule,) = DEPLOYMENTS[name]["schedules"]

@@ -114,7 +114,8 @@ def _print_stack(
     typer.echo(f"API:          {stack.api_url}  (export PREFECT_API_URL={stack.api_url})")
     typer.echo(
         "deployments:  check-phase/phase-check, sweep/sweep, monitor/monitor, "
-        "watch-retirements/retirement-watch, roll-outs/rollouts, roll-out/rollout"
+        "watch-retirements/retirement-watch, poll-batches/batch-poller, roll-outs/rollouts, "
+        "roll-out/rollout"
     )
     names = ", ".join(stack.worker_names)
     typer.echo(f"workers:      {names}, polling pool {POOL!r}, {worker_limit} runs each")

@@ -68,6 +68,7 @@ _TERMS = {
     "LeaseTaken": "operations",
     "PruneReport": "operations",
     "IntakeTotals": "operations",
+    "BatchWait": "operations",
     "StatusRow": "status",
 }
 

@@ -56,3 +56,14 @@ class PruneReport(Frozen):
     cache_entries: int
     skipped_decisions: int
     flow_run_ids: list[str]
+
+
+class BatchWait(Frozen):
+    """A provider batch that a suspended flow run waits for, and when to poll it next."""
+
+    flow_run_id: str
+    batch_id: str
+    input_sha256: str = Field(description="of the batch's input file: a re-entry finds it so")
+    poll_seconds: float = Field(description="the pause before the next poll; it doubles")
+    next_poll_at: datetime
+    ended_at: datetime | None = None
