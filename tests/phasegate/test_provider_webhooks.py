@@ -2,6 +2,8 @@
 
 import json
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -10,6 +12,7 @@ from pydantic import SecretStr
 
 from phasegate.signing import signed_headers
 from phasegate.webhooks import create_app
+from state.domain import BatchWait
 from state.settings import Settings
 from state.store_api import Store
 from tests.phasegate import webhook_client
@@ -124,3 +127,25 @@ def test_failed_emit_is_503_and_releases_the_id(
 def test_without_a_secret_the_route_is_503(webhook_settings: Settings, emitted: Emitted) -> None:
     client = TestClient(create_app(webhook_settings, emit=emitted, provider_emit=emitted))
     assert webhook_client.error(send(client, event())) == (503, "not_configured")
+
+
+def test_batch_event_ends_the_store_wait_and_forgets_a_run_prefect_does_not_know(
+    prefect_api: None, provider_client: TestClient, provider_settings: Settings
+) -> None:
+    store = Store(provider_settings.store_url)
+    run_id = str(uuid.uuid4())  # no such flow run on the Prefect API
+    wait = BatchWait(
+        flow_run_id=run_id,
+        batch_id=BATCH,
+        input_sha256="a" * 64,
+        poll_seconds=60,
+        next_poll_at=datetime.now(UTC) + timedelta(minutes=1),
+    )
+    store.record_batch_wait(wait)
+    assert store.runs_to_resume() == []
+
+    assert send(provider_client, event("batch.expired")).status_code == 200
+
+    # Ended: the poller will not poll it; nothing left to resume: no run waits for it.
+    assert store.due_batch_waits(datetime.now(UTC) + timedelta(hours=1)) == []
+    assert store.runs_to_resume() == []
