@@ -73,8 +73,15 @@ def start_rollout(use_case: str, draft: RolloutDraft, *, session: Session) -> Ro
     """Start a rollout of the draft's canaries against the active configuration.
 
     Raises Conflict when the use case has a live rollout or no active configuration, and
-    InputError when a canary is the control or an arm name repeats.
+    InputError when a canary is the control or an arm name repeats, when a canary rollout has
+    other than one canary or an A/B other than one step (its arms share it).
     """
+    if draft.kind == "canary" and len(draft.canaries) != 1:
+        raise InputError(f"canaries: a canary rollout has one ({len(draft.canaries)} given)")
+    if draft.kind == "ab" and len(draft.steps) != 1:
+        raise InputError(
+            f"steps: an A/B runs one step, its arms share it ({len(draft.steps)} given)"
+        )
     row = lookup.use_case_row(session, use_case)
     if row.active_configuration_id is None:
         raise Conflict(f"use case {use_case!r} has no active configuration to roll out against")

@@ -121,3 +121,17 @@ def test_baseline_decision_starts_its_ab_in_the_same_unit(
         ("control", winner),
         ("b", other),
     ]
+
+
+def test_start_refuses_an_ab_of_several_steps_and_a_canary_of_two(
+    use_case: str, store_url: str, arms: dict[str, int]
+) -> None:
+    steps = [RolloutStep(weight=20), RolloutStep(weight=60)]
+    variants_ = {"b": arms["b"], "c": arms["c"]}
+    ab = RolloutDraft(to_phase=Phase.PROMPTING, canaries=variants_, steps=steps, kind="ab")
+    with pytest.raises(InputError, match="steps: an A/B runs one step"):
+        Store(store_url).start_rollout(use_case, ab)
+    canary = RolloutDraft(to_phase=Phase.PROMPTING, canaries=variants_, steps=steps[:1])
+    with pytest.raises(InputError, match="canaries: a canary rollout has one"):
+        Store(store_url).start_rollout(use_case, canary)
+    assert Store(store_url).list_rollouts(use_case) == []
