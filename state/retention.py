@@ -1,8 +1,9 @@
 """Retention: remove what only grows (monitoring results, cached responses, skipped checks).
 
 Past the retention window `prune` removes the per-item results of monitor eval runs (each run
-keeps its summary row: n, mean, interval, latency, tokens, cost), response-cache entries, and
-`skipped` decisions (which carry no gates and no runs). Every eval run a decision cites keeps
+keeps its summary row: n, mean, interval, latency, tokens, cost), response-cache entries,
+`skipped` decisions (which carry no gates and no runs) and the batch waits of suspended runs
+resumed before the window. Every eval run a decision cites keeps
 its results, and no other decision is ever removed. It returns the flow runs left with nothing
 in the store, whose Prefect artifacts the caller deletes. With `dry_run` it removes nothing
 and says what it would: the caller deletes those artifacts first, then prunes with the same
@@ -15,10 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, func
 from sqlmodel import Session, col, select
 
+from state.convert import aware
 from state.domain.operations import PruneReport
 from state.errors import InputError
 from state.models import (
     ActivationRecord,
+    BatchWaitRecord,
     DecisionRecord,
     EvalResultRecord,
     EvalRunRecord,
@@ -82,6 +85,20 @@ def _prune_skipped(cutoff: datetime, dry_run: bool, session: Session) -> tuple[s
     return set(ids), {flow_run for _, flow_run, runs in rows if not runs and flow_run}
 
 
+def _prune_waits(cutoff: datetime, dry_run: bool, session: Session) -> int:
+    """Drop the batch waits of runs resumed before the cutoff; how many."""
+    rows = session.exec(
+        select(BatchWaitRecord.id, BatchWaitRecord.resumed_at).where(
+            col(BatchWaitRecord.resumed_at).is_not(None)
+        )
+    ).all()
+    # Compared here: SQLite keeps no time zone.
+    ids = sorted(wait_id for wait_id, resumed in rows if aware(resumed) < cutoff)
+    for chunk in _chunks(ids):
+        _drop(BatchWaitRecord, col(BatchWaitRecord.id).in_(chunk), dry_run, session)
+    return len(ids)
+
+
 def prune(
     *,
     older_than: timedelta,
@@ -89,7 +106,8 @@ def prune(
     now: datetime | None = None,
     dry_run: bool = False,
 ) -> PruneReport:
-    """Remove monitoring results, cache entries and skipped decisions older than the window."""
+    """Remove monitoring results, cache entries, skipped decisions and batch waits older than
+    the window."""
     if older_than <= timedelta(0):
         raise InputError(f"retention must be positive, not {older_than}")
     cutoff = (now or utcnow()) - older_than
@@ -97,6 +115,7 @@ def prune(
     old_cache = col(ResponseCacheRecord.created_at) < cutoff
     cache = _drop(ResponseCacheRecord, old_cache, dry_run, session)
     skipped, skipped_flows = _prune_skipped(cutoff, dry_run, session)
+    waits = _prune_waits(cutoff, dry_run, session)
     pruned = sorted(result_flows | skipped_flows)
     # A dry run still holds the skipped decisions it would drop: they keep no flow run.
     kept = {
@@ -115,5 +134,6 @@ def prune(
         eval_results=results,
         cache_entries=cache,
         skipped_decisions=len(skipped),
+        batch_waits=waits,
         flow_run_ids=[flow_run for flow_run in pruned if flow_run not in kept],
     )

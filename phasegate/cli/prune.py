@@ -45,6 +45,7 @@ def prune_command(
     console.print(
         f"pruned before {report.cutoff:%Y-%m-%d %H:%M} UTC: {report.eval_results:,} results of "
         f"{report.eval_runs:,} monitor runs (their summaries stay), {report.cache_entries:,} "
-        f"cache entries, {report.skipped_decisions:,} skipped decisions, {artifacts:,} artifacts",
+        f"cache entries, {report.skipped_decisions:,} skipped decisions, {report.batch_waits:,} "
+        f"batch waits, {artifacts:,} artifacts",
         soft_wrap=True,
     )

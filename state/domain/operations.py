@@ -55,6 +55,7 @@ class PruneReport(Frozen):
     eval_results: int
     cache_entries: int
     skipped_decisions: int
+    batch_waits: int
     flow_run_ids: list[str]
 
 

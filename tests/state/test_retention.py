@@ -7,12 +7,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from state import configurations, decisions, use_cases
+from state import batch_waits, configurations, decisions, use_cases
 from state.db import session_scope
-from state.domain import ConfigurationDraft, DecisionDraft, GateResult
+from state.domain import BatchWait, ConfigurationDraft, DecisionDraft, GateResult
 from state.errors import InputError
 from state.evals import get_cached_responses, get_eval_run, put_cached_responses, record_eval_run
 from state.models import (
+    BatchWaitRecord,
     DecisionRecord,
     EvalResultRecord,
     EvalRunRecord,
@@ -170,3 +171,33 @@ def test_prune_dry_run_reports_what_prune_removes_and_removes_nothing(
         assert session.exec(select(func.count()).select_from(DecisionRecord)).one() == 4
         assert prune(older_than=RETENTION, session=session, now=now) == planned
     assert (planned.eval_results, planned.cache_entries, planned.skipped_decisions) == (3, 1, 1)
+
+
+def test_prune_removes_the_batch_waits_of_runs_resumed_before_the_window(
+    use_case: str, engine: Engine
+) -> None:
+    with session_scope(engine) as session:
+        for run, batch in (("run-old", "batch_1"), ("run-new", "batch_2"), ("run-wait", "b3")):
+            wait = BatchWait(
+                flow_run_id=run,
+                batch_id=batch,
+                input_sha256="a" * 64,
+                poll_seconds=60,
+                next_poll_at=utcnow(),
+            )
+            batch_waits.record_batch_wait(wait, session=session)
+        for run in ("run-old", "run-new"):
+            batch_waits.end_batch_wait(
+                "batch_1" if run == "run-old" else "batch_2", session=session
+            )
+            assert batch_waits.claim_resume(run, session=session)
+        session.execute(
+            update(BatchWaitRecord)
+            .where(col(BatchWaitRecord.flow_run_id) == "run-old")
+            .values(resumed_at=utcnow() - OLD)
+        )
+    with session_scope(engine) as session:
+        assert prune(older_than=RETENTION, session=session).batch_waits == 1
+    with session_scope(engine) as session:
+        left = session.exec(select(BatchWaitRecord.flow_run_id)).all()
+    assert sorted(left) == ["run-new", "run-wait"]
