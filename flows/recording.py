@@ -146,9 +146,14 @@ class Draft:
 
     def hold_for(self, live: Rollout) -> CheckOutcome:
         """Record `held`: no second move while a rollout takes live traffic."""
+        what = (
+            f"online A/B {live.id} of prompt variants is {live.status}, the variants at"
+            if live.kind == "ab"
+            else f"rollout {live.id} to {live.to_phase} is {live.status} at"
+        )
         return self.hold(
-            f"rollout {live.id} to {live.to_phase} is {live.status} at {live.weight:g} % of "
-            f"live traffic (`phasegate rollout status {self.ctx.name}`)"
+            f"{what} {live.weight:.3g} % of live traffic "
+            f"(`phasegate rollout status {self.ctx.name}`)"
         )
 
     def baseline(

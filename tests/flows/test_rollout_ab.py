@@ -112,6 +112,11 @@ def _started(journey: Journey) -> Rollout:
     assert (live.kind, live.arms[0].configuration_id) == ("ab", step.active.id)
     assert [a.name for a in live.arms[1:]] == list(online.evidence["online"])
     assert live.weights == pytest.approx([100 / 3] * 3)
+    again = run_check(journey)
+    assert again.decision.kind == DecisionKind.HELD
+    assert again.decision.reason.startswith(
+        f"online A/B {live.id} of prompt variants is running, the variants at 66.7 %"
+    )
     return live
 
 
