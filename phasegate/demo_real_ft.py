@@ -152,11 +152,12 @@ def validation_runs(store: Store) -> dict[str, EvalRun]:
 def training_table(root: Path, validation: dict[str, EvalRun]) -> Table:
     """Every checkpoint: its epoch's mean training loss and its score on the validation split."""
     table = Table(title="the LoRA job: loss per epoch, checkpoints on validation")
-    for column in ("job", "epoch", "train loss", "validation token F1 [95 %]", "n", "trained"):
+    for column in ("job", "epoch", "train loss", "validation token F1 [95 %]", "n", "training"):
         table.add_column(column, justify="right" if column != "job" else "left")
     for job in _jobs(root):
         status = job["status"]
-        took = status.get("finished_at", 0) - status.get("started_at", 0)
+        timed = {"started_at", "finished_at"} <= status.keys()
+        took = status["finished_at"] - status["started_at"] if timed else None
         for epoch, checkpoint in enumerate(job["checkpoints"], start=1):
             run = validation.get(checkpoint["model"])
             score = f"{run.mean:.3f} [{run.ci_low:.3f}, {run.ci_high:.3f}]" if run else "—"
@@ -166,7 +167,7 @@ def training_table(root: Path, validation: dict[str, EvalRun]) -> Table:
                 f"{checkpoint['metrics']['train_loss']:.3f}",
                 score,
                 str(run.n) if run else "—",
-                f"{took:.0f} s" if epoch == 1 and took > 0 else "",
+                f"{took:.0f} s" if epoch == 1 and took is not None else "",
             )
     return table
 
@@ -193,8 +194,9 @@ def _journey(console: Console, app: typer.Typer) -> None:
             "every checkpoint on validation, the best one on the eval set, the real gates",
         )
     console.print()
-    runs = validation_runs(store)
-    console.print(training_table(DEMO_DIR / "local-trainer", runs), crop=False)
+    if (DEMO_DIR / "local-trainer" / "jobs").exists():
+        runs = validation_runs(store)
+        console.print(training_table(DEMO_DIR / "local-trainer", runs), crop=False)
     console.print(scores_table(NAME), crop=False)
     run_command(app, "report", NAME, "-o", str(REPORTS / f"{NAME}.html"))
 

@@ -117,7 +117,8 @@ def train(job: Job) -> None:
     total = epochs * steps_per_epoch
     rate = BASE_LEARNING_RATE * request["learning_rate_multiplier"]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=rate)
-    job.status("running", started_at=time.time())
+    started = time.time()  # kept in every later status: how long the training itself took
+    job.status("running", started_at=started)
     job.event(f"Fine-tuning job started: {len(examples)} examples, {total} steps")
     order, step = list(range(len(examples))), 0
     shuffler = random.Random(request["seed"])
@@ -127,7 +128,7 @@ def train(job: Job) -> None:
         for start in range(0, len(order), size):
             if job.cancelled:
                 job.event("Job cancelled")
-                job.status("cancelled", finished_at=time.time())
+                job.status("cancelled", started_at=started, finished_at=time.time())
                 return
             loss = _batch_loss(model, [examples[i] for i in order[start : start + size]], 0)
             loss.backward()
@@ -144,7 +145,7 @@ def train(job: Job) -> None:
             )
         _save_checkpoint(job, model, epoch, step, sum(losses) / len(losses))
     tokens = epochs * sum(len(ids) for ids, _ in examples)
-    job.status("succeeded", finished_at=time.time(), trained_tokens=tokens)
+    job.status("succeeded", started_at=started, finished_at=time.time(), trained_tokens=tokens)
     job.event("Job completed: the job has successfully completed")
 
 

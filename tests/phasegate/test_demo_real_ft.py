@@ -56,3 +56,6 @@ def test_training_table_lists_every_checkpoint_with_its_loss(tmp_path: Path) -> 
     # No validation run of these checkpoints in the store: shown as missing, never invented.
     assert list(table.columns[3].cells) == ["—", "—"]
     assert list(table.columns[5].cells) == ["60 s", ""]
+    # A job that has not finished has no training time yet.
+    (job / "status.json").write_text(json.dumps({"started_at": 10.0}))
+    assert list(training_table(tmp_path, {}).columns[5].cells) == ["", ""]

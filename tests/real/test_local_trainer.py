@@ -72,6 +72,8 @@ def test_local_job_succeeds_with_an_adapter_per_epoch(tuned) -> None:
     losses = [c.metrics["train_loss"] for c in outcome.checkpoints]
     assert losses[1] < losses[0]
     assert outcome.trained_tokens > 0
+    status = json.loads((root / "jobs" / outcome.id / "status.json").read_text())
+    assert status["started_at"] < status["finished_at"]  # how long the training itself took
     progress = [e for e in outcome.events if e.type == "metrics"]
     assert [e.data["step"] for e in progress] == list(range(1, 7))
 
