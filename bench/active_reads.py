@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from active_client import Reads, python_reads  # siblings: run this as bench/active_reads.py
-from serving import cpu_seconds, free_port, wait_healthy
+from serving import cpu_pressure, cpu_seconds, free_port, wait_healthy
 
 from phasegate.signing import new_secret, signed_headers, target
 from state.domain import ConfigurationDraft, DecisionDraft, RolloutDraft
@@ -174,7 +174,7 @@ def main() -> None:
         raise SystemExit("wrk is not on the PATH (apt-get install wrk)")
     if args.seconds > MAX_ROUND_SECONDS:
         raise SystemExit(f"--seconds: at most {MAX_ROUND_SECONDS} (signatures last 5 minutes)")
-    load = os.getloadavg()
+    load, pressure = os.getloadavg(), cpu_pressure()
     with tempfile.TemporaryDirectory() as tmp:
         _start_rollout(f"sqlite:///{tmp}/phasegate.db", args.weight)
         server, port = _serve(tmp, args.workers)
@@ -183,12 +183,17 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-    client = "wrk (C, one thread)" if wrk else "Python threads in this process (wrk absent)"
-    _report(rounds, args, client, load)
+    client = "wrk (C, one thread)" if wrk else "Python threads in this process"
+    client += " (wrk absent)" if wrk is None and args.client is None else ""
+    _report(rounds, args, client, load, pressure)
 
 
 def _report(
-    rounds: list[Round], args: argparse.Namespace, client: str, load: tuple[float, ...]
+    rounds: list[Round],
+    args: argparse.Namespace,
+    client: str,
+    load: tuple[float, ...],
+    pressure: str,
 ) -> None:
     """Print each round's throughput, latency, CPU per read and split, the load and the ratios."""
     print(
@@ -197,7 +202,8 @@ def _report(
     )
     print(
         f"load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min), "
-        f"at end {os.getloadavg()[0]:.2f}, on {os.cpu_count()} cores"
+        f"at end {os.getloadavg()[0]:.2f}, on {os.cpu_count()} cores; CPU pressure at start "
+        f"{pressure}"
     )
     for round_ in rounds:
         reads, answered = round_.reads, sum(round_.reads.arms.values())

@@ -49,3 +49,14 @@ def percentile(values: list[float], fraction: float) -> float:
     """The value below which `fraction` of `values` lie (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def cpu_pressure() -> str:
+    """The share of time some runnable task waited for a CPU, over 10 s and 60 s (Linux PSI)."""
+    try:
+        fields = dict(
+            item.split("=") for item in Path("/proc/pressure/cpu").read_text().split()[1:3]
+        )
+    except (OSError, ValueError):
+        return "unknown (no /proc/pressure/cpu)"
+    return f"{fields['avg10']} % (10 s), {fields['avg60']} % (60 s) of the time a task waited"
