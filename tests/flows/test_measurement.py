@@ -10,9 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from prefect import get_client
-from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
-from prefect.events.worker import EventsWorker
 from sqlmodel import col, select
 
 from flows.monitoring import monitor
@@ -30,6 +27,7 @@ from state.use_cases import apply_spec
 from tasks.events import REGRESSION_DETECTED
 from tests.flows.checks import run_check
 from tests.flows.journey import USE_CASE, Journey
+from tests.flows.stored_events import stored_events
 from tests.plugins.sandbox_server import dead_url
 from tests.specs import write_spec
 
@@ -59,12 +57,7 @@ def _provider_back(monkeypatch: pytest.MonkeyPatch, journey: Journey) -> None:
 
 
 def _regression_events(since: datetime) -> list:
-    EventsWorker.drain_all(timeout=5)
-    event_filter = EventFilter(
-        occurred=EventOccurredFilter(since=since), event=EventNameFilter(name=[REGRESSION_DETECTED])
-    )
-    with get_client(sync_client=True) as client:
-        return client.read_events(filter=event_filter, limit=50).events
+    return stored_events(REGRESSION_DETECTED, since)
 
 
 def test_check_against_an_unreachable_provider_fails_and_records_nothing(

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,15 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prefect import get_client
 from prefect.events import Event
-from prefect.events.filters import (
-    EventFilter,
-    EventNameFilter,
-    EventOccurredFilter,
-    EventResourceFilter,
-)
-from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.hybrid import check_hybrid
@@ -35,11 +26,10 @@ from state.settings import Settings, get_settings
 from state.spec import load_spec
 from state.use_cases import apply_spec, require_use_case
 from tasks.events import REGRESSION_DETECTED
+from tests.flows.stored_events import stored_events
 from tests.flows.tiny_usecase import GUARDED, MODULES, TUNED, active_configuration, port, start_tiny
 from tests.plugins.sandbox_server import SandboxServer
 from tests.specs import write_spec
-
-EVENT_TIMEOUT = 30
 
 
 def _decisions(settings: Settings, name: str = TUNED) -> list[Decision]:
@@ -58,19 +48,7 @@ def _degrade(sandbox: SandboxServer, model: str, share: float = 0.5) -> None:
 
 def _regression_events(since: datetime, want: int) -> list[Event]:
     """The regression events of tiny-qa since `since`, once at least `want` are stored."""
-    EventsWorker.drain_all(timeout=5)  # a worker left on a stopped server must not hang us
-    event_filter = EventFilter(
-        occurred=EventOccurredFilter(since=since),
-        event=EventNameFilter(name=[REGRESSION_DETECTED]),
-        resource=EventResourceFilter(id=[f"phasegate.usecase.{TUNED}"]),
-    )
-    deadline = time.monotonic() + EVENT_TIMEOUT
-    with get_client(sync_client=True) as client:
-        while True:
-            events = client.read_events(filter=event_filter, limit=50).events
-            if len(events) >= want or time.monotonic() > deadline:
-                return events
-            time.sleep(0.2)
+    return stored_events(REGRESSION_DETECTED, since, f"phasegate.usecase.{TUNED}", want)
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,10 @@
 """The retirement watch through real flow runs: a sandbox model retiring within the horizon."""
 
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from prefect import get_client
 from prefect.events import Event
-from prefect.events.filters import (
-    EventFilter,
-    EventNameFilter,
-    EventOccurredFilter,
-    EventResourceFilter,
-)
-from prefect.events.worker import EventsWorker
 from typer.testing import CliRunner
 
 from flows.retirement import watch_retirements
@@ -23,26 +14,14 @@ from state.settings import get_settings
 from state.store_api import Store
 from tasks.events import MODEL_RETIRING
 from tests.flows.journey import USE_CASE, Journey
+from tests.flows.stored_events import stored_events
 
 pytestmark = pytest.mark.prefect
-EVENT_TIMEOUT = 30
 
 
 def _retiring_events(model: str, since: datetime, want: int) -> list[Event]:
     """The `phasegate.model.retiring` events of `model` since `since`, once `want` are stored."""
-    EventsWorker.drain_all(timeout=5)
-    event_filter = EventFilter(
-        occurred=EventOccurredFilter(since=since),
-        event=EventNameFilter(name=[MODEL_RETIRING]),
-        resource=EventResourceFilter(id=[f"phasegate.model.{model}"]),
-    )
-    deadline = time.monotonic() + EVENT_TIMEOUT
-    with get_client(sync_client=True) as client:
-        while True:
-            events = client.read_events(filter=event_filter, limit=50).events
-            if len(events) >= want or time.monotonic() > deadline:
-                return events
-            time.sleep(0.2)
+    return stored_events(MODEL_RETIRING, since, f"phasegate.model.{model}", want)
 
 
 def _announce(journey: Journey, model: str, when: date) -> None:

@@ -5,20 +5,11 @@ Interactions are reported as an application would: each routing key is served th
 """
 
 import json
-import time
 from datetime import datetime
 from pathlib import Path
 
 import jsonschema
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.events.filters import (
-    EventFilter,
-    EventNameFilter,
-    EventOccurredFilter,
-    EventResourceFilter,
-)
-from prefect.events.worker import EventsWorker
 from prefect.states import State
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -36,6 +27,7 @@ from state.store_api import Store
 from tasks import events
 from tasks.rollout_answers import RolloutAnswer, answer_paused
 from tests.flows.journey import flow_run_state, in_thread, wait_until
+from tests.flows.stored_events import stored_events
 from tests.rollouts import control_and_canary, report, start_small
 from tests.specs import write_spec
 
@@ -64,19 +56,7 @@ def _run(**options) -> State:
 
 
 def _events(name: str, since: datetime, want: int) -> list:
-    EventsWorker.drain_all(timeout=5)
-    event_filter = EventFilter(
-        occurred=EventOccurredFilter(since=since),
-        event=EventNameFilter(name=[name]),
-        resource=EventResourceFilter(id=[f"phasegate.usecase.{NAME}"]),
-    )
-    deadline = time.monotonic() + 30
-    with get_client(sync_client=True) as client:
-        while True:
-            found = client.read_events(filter=event_filter, limit=50).events
-            if len(found) >= want or time.monotonic() > deadline:
-                return found
-            time.sleep(0.2)
+    return stored_events(name, since, f"phasegate.usecase.{NAME}", want)
 
 
 GOOD = {"control": {"rating": 0.5}, "canary": {"rating": 0.9}}

@@ -8,20 +8,11 @@ others keep their keys, and the clearly better one becomes the baseline.
 """
 
 import random
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.events.filters import (
-    EventFilter,
-    EventNameFilter,
-    EventOccurredFilter,
-    EventResourceFilter,
-)
-from prefect.events.worker import EventsWorker
 
 from flows.rollout import roll_out
 from state.db import store_session
@@ -35,6 +26,7 @@ from state.store_api import Store
 from tasks import events
 from tests.flows.checks import run_check
 from tests.flows.journey import USE_CASE, Journey, copy_use_cases, point_settings_at, register
+from tests.flows.stored_events import stored_events
 from tests.flows.stores import Stores
 from tests.plugins.sandbox_server import SandboxServer
 
@@ -84,19 +76,7 @@ def _report(store_url: str, rollout: Rollout, n: int, rates: dict[str, float], s
 
 def read_events(name: str, since: datetime, want: int) -> list:
     """The events `name` of support-qa since `since`, once `want` of them arrived (or 30 s)."""
-    EventsWorker.drain_all(timeout=5)
-    event_filter = EventFilter(
-        occurred=EventOccurredFilter(since=since),
-        event=EventNameFilter(name=[name]),
-        resource=EventResourceFilter(id=[f"phasegate.usecase.{USE_CASE}"]),
-    )
-    deadline = time.monotonic() + 30
-    with get_client(sync_client=True) as client:
-        while True:
-            found = client.read_events(filter=event_filter, limit=50).events
-            if len(found) >= want or time.monotonic() > deadline:
-                return found
-            time.sleep(0.2)
+    return stored_events(name, since, f"phasegate.usecase.{USE_CASE}", want)
 
 
 def _served(rollout: Rollout) -> dict[str, str]:
