@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from flows.context import UseCaseContext
-from flows.fine_tuning import prepare
 from state.domain import GateResult
 from state.errors import LeakageError
 from state.phases import GateStatus, Phase
@@ -48,6 +47,8 @@ def fine_tuning_entry(ctx: UseCaseContext) -> EntryData:
     fields = {"self_hosted": ctx.settings.endpoint_self_hosted}
     if ctx.data_path("training") is None:
         return EntryData(fields | {"clean_examples": 0}, [])
+    from flows.fine_tuning import prepare  # the trainer stack, for checks that get this far
+
     try:
         prepared = prepare(ctx)
     except LeakageError as exc:

@@ -5,6 +5,7 @@ that adds to a `Draft` (the pending decision) or ends it with one verb: `hold`, 
 `answer` or `expire`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,12 +15,10 @@ from prefect.states import Cancelled, Completed, State
 
 from flows.context import UseCaseContext, current_run_id, use_case_lease
 from flows.entry import ENTRY_DATA, volume_30d
-from flows.fine_tuning import build_fine_tuning
 from flows.labels import check_run_name
 from flows.latency import time_side_by_side
 from flows.migration import migrate
 from flows.prompting import build_prompting
-from flows.rag import build_rag
 from flows.recording import Draft
 from flows.results import Candidate, CheckOutcome, HandOff, NotBuilt
 from flows.scoring import score_canary, score_configuration
@@ -49,7 +48,6 @@ from tasks.gates import (
 )
 from tasks.reports import gate_report, publish_gate_report
 
-BUILDERS = {Phase.RAG: build_rag, Phase.FINE_TUNING: build_fine_tuning}
 # Why a check holds a use case on the last phase (the sweep records it too: flows/idle.py).
 LAST_PHASE = "fine_tuning is the last phase; monitoring guards it"
 
@@ -191,10 +189,24 @@ def check_entry(ctx: UseCaseContext, draft: Draft) -> tuple[GateInputs, dict[str
     return (inputs, reuse) if entry_met(entry) and not refused else None
 
 
+def _builder(phase: Phase) -> Callable[..., Candidate | NotBuilt]:
+    """The flow that builds a candidate for `phase`, imported when a check gets that far.
+
+    Checks that stop earlier (most of a sweep's) do not import the retrieval or trainer stacks.
+    """
+    if phase == Phase.RAG:
+        from flows.rag import build_rag
+
+        return build_rag
+    from flows.fine_tuning import build_fine_tuning
+
+    return build_fine_tuning
+
+
 def _build(ctx: UseCaseContext, draft: Draft, reuse: dict[str, Any]) -> Candidate | None:
     """Build and score the candidate; None (with a failed check) when the provider failed."""
     try:
-        candidate = BUILDERS[draft.to_phase](ctx.name, **reuse)
+        candidate = _builder(draft.to_phase)(ctx.name, **reuse)
     except (MeasurementInvalid, ProviderUnreachable):
         raise  # no measurement, or no provider: the check fails and records nothing
     except ProviderError as exc:
