@@ -1,11 +1,13 @@
 """Benchmark: a provider-bound sweep on one worker, then on two (target ≥ 1.7×); the idle sweep.
 
-.venv/bin/python bench/scale.py [--use-cases 8] [--items 12] [--latency-ms 500]
-    [--worker-limit 2] [--idle 1000] [--database-url postgresql://...]
+.venv/bin/python bench/scale.py [--use-cases 6] [--items 40] [--concurrency 1]
+    [--latency-ms 500] [--worker-limit 1] [--idle 1000] [--database-url postgresql://...]
 
 Provider-bound: the sandbox answers each chat call after `--latency-ms` (500 ms) and spends
-little CPU on it, and each check sends its calls two at a time (PHASEGATE_CONCURRENCY=2), so
-a check waits ⌈items / 2⌉ × 0.5 s on the provider. The use cases are new (bench/sweep.py's
+little CPU on it, and each check sends its calls one at a time (PHASEGATE_CONCURRENCY=1), so
+a check waits items × 0.5 s (20 s) on the provider, against a few seconds of CPU for its
+process (imports, Prefect) — on a shared 2-core machine the CPU must stay well below the wait
+for a second worker to pay. The use cases are new (bench/sweep.py's
 generator), so the sweep holds none of them itself: it starts one run of the `phase-check`
 deployment per use case (`run_deployment`, timeout 0) and each run baselines its use case.
 
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -53,9 +56,15 @@ def check_runs(api: httpx.Client) -> list[dict]:
     return api.post("/flow_runs/filter", json=query).raise_for_status().json()
 
 
-def submitted_by(api: httpx.Client) -> Counter:
+def submitted_by(api: httpx.Client, since: datetime) -> Counter:
     """Flow runs submitted per worker, from the workers' own `submitted-flow-run` events."""
-    query = {"filter": {"event": {"name": ["prefect.worker.submitted-flow-run"]}}, "limit": 200}
+    query = {
+        "filter": {
+            "event": {"name": ["prefect.worker.submitted-flow-run"]},
+            "occurred": {"since": since.isoformat()},
+        },
+        "limit": 50,  # the API's most per page; more runs than that: the first 50
+    }
     events = api.post("/events/filter", json=query).raise_for_status().json()["events"]
     return Counter(event["resource"]["prefect.resource.name"] for event in events)
 
@@ -88,7 +97,7 @@ def one_sweep(workers: int, options: argparse.Namespace, sandbox: str, pg: str) 
             "PHASEGATE_DATA_DIR": str(root / "data"),
             "PHASEGATE_DATABASE_URL": store.url,
             "PHASEGATE_BASE_URL": f"{sandbox}/v1",
-            "PHASEGATE_CONCURRENCY": "2",
+            "PHASEGATE_CONCURRENCY": str(options.concurrency),
         }
         os.environ.update(env)
         get_settings.cache_clear()
@@ -112,13 +121,13 @@ def one_sweep(workers: int, options: argparse.Namespace, sandbox: str, pg: str) 
             api = httpx.Client(base_url=stack.api_url, timeout=60)
             calls = provider_calls(sandbox)
             with temporary_settings({PREFECT_API_URL: stack.api_url}):
-                started = time.perf_counter()
+                started, since = time.perf_counter(), datetime.now(UTC)
                 outcomes = sweep()
                 runs = wait_final(api, sum(1 for o in outcomes.values() if o == "Started"))
                 wall = time.perf_counter() - started
                 EventsWorker.drain_all(timeout=30)
             report(workers, options, wall, runs, provider_calls(sandbox) - calls)
-            print(f"  runs started per worker:   {dict(submitted_by(api))}")
+            print(f"  runs started per worker:   {dict(submitted_by(api, since))}")
             decisions = {name: [d.kind for d in store.list_decisions(name)] for name in names}
             once = all(kinds == ["baselined"] for kinds in decisions.values())
             print(f"  one decision per use case: {'yes' if once else 'no'}")
@@ -134,7 +143,7 @@ def one_sweep(workers: int, options: argparse.Namespace, sandbox: str, pg: str) 
 def report(workers: int, options: argparse.Namespace, wall: float, runs: list, calls: int) -> None:
     """Print one sweep's figures."""
     states = Counter(run["state"]["type"] for run in runs)
-    bound = -(-options.items // 2) * options.latency_ms / 1000
+    bound = -(-options.items // options.concurrency) * options.latency_ms / 1000
     print(f"\n{workers} worker(s), {options.worker_limit} runs each at a time")
     print(f"  check runs:                {len(runs)} ({dict(states)})")
     print(
@@ -147,10 +156,11 @@ def report(workers: int, options: argparse.Namespace, wall: float, runs: list, c
 def main() -> None:
     """The two provider-bound sweeps, then the idle sweep."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--use-cases", type=int, default=8)
-    parser.add_argument("--items", type=int, default=12, help="eval items per use case")
+    parser.add_argument("--use-cases", type=int, default=6)
+    parser.add_argument("--items", type=int, default=40, help="eval items per use case")
+    parser.add_argument("--concurrency", type=int, default=1, help="provider calls at a time")
     parser.add_argument("--latency-ms", type=int, default=500)
-    parser.add_argument("--worker-limit", type=int, default=2, help="flow runs per worker")
+    parser.add_argument("--worker-limit", type=int, default=1, help="flow runs per worker")
     parser.add_argument("--idle", type=int, default=1000, help="idle use cases (0: skip)")
     parser.add_argument(
         "--database-url", default=os.environ.get("PHASEGATE_TEST_POSTGRES_URL"), help="PostgreSQL"

@@ -26,7 +26,7 @@ from tasks.llm_retries import with_retries
 
 T = TypeVar("T")
 # Responses kept per cache write, and the longest a fresh response waits for its write.
-FLUSH_EVERY = 16
+FLUSH_EVERY = 64
 FLUSH_SECONDS = 1.0
 # Retries of a probe that cannot reach the endpoint: one, in case of a blip.
 PROBE_FATAL_RETRIES = 1
