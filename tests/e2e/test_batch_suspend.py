@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 import yaml
+from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.batch_poller import poll_batches
@@ -72,6 +73,9 @@ def store_fixture(stack: LocalPrefect, monkeypatch: pytest.MonkeyPatch) -> Itera
     get_settings.cache_clear()
     yield Store(get_settings().store_url)
     get_settings.cache_clear()
+    # Events this process sent to the stack go out while it runs: an events worker left holding
+    # events for a stopped server stalls the session's exit.
+    EventsWorker.drain_all(timeout=10)
 
 
 @pytest.fixture(name="hook")
