@@ -20,7 +20,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from phasegate import demo_rollout
+from phasegate import demo_ab, demo_rollout
 from phasegate.demo_retirement import retirement_step
 from phasegate.demo_services import sandbox, webhook_api
 from phasegate.demo_tuning import add_pilot, show_tuning
@@ -208,6 +208,12 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
     for name in DAILY_USAGE:
         _check(console, app, name)
     _provider_outage(console, app, base_url)
+    console.print(
+        "\n[bold]3c. An online A/B of prompt variants[/]: the offline winner is the baseline, "
+        "the other variant takes an equal share of live traffic until the analysis decides"
+    )
+    run = functools.partial(_run, app)
+    demo_ab.online_ab(console, run, ROOT, DEMO_DIR, url)
     console.print("\n[bold]4. Second checks: prompting → RAG[/]")
     for name in DAILY_USAGE:
         _check(console, app, name)
@@ -216,7 +222,6 @@ def _journey(console: Console, app: typer.Typer, base_url: str, url: str) -> Non
         "\n[bold]5. RAG → fine-tuning[/]: a pilot on 20 % of the data, every checkpoint scored "
         "on the validation split, a person's approval, then live traffic"
     )
-    run = functools.partial(_run, app)
     demo_rollout.enable_rollout(console, run, ROOT, DEMO_DIR)
     add_pilot(console, run, DEMO_DIR / "usecases" / "support-qa")
     _check_with_approval(console, app, "support-qa", approver="ana")
