@@ -2,8 +2,8 @@
 
 Same commands and gates as `phasegate demo`, on a local llama.cpp server instead of the
 sandbox: the prompt A/B (zero-shot against few-shot), then the move to RAG, each scored on the
-real model's answers. The local LoRA trainer tunes the same model (`make test-real-ft`); a
-full tune of support-qa does not fit a demo on these shared cores.
+real model's answers. The local LoRA trainer tunes the same model in its own demo,
+`phasegate demo-real-ft` (PyTorch, ≈ 17 min on these shared cores).
 """
 
 import os
@@ -124,8 +124,8 @@ def run_demo_real(console: Console, app: typer.Typer) -> None:
         console.print()
         console.print(scores_table())
         console.print(
-            "\n[bold]4. Fine-tuning[/]: the local LoRA trainer tunes this model "
-            "(`make test-real-ft`); a full tune of support-qa does not fit a demo on 2 cores."
+            "\n[bold]4. Fine-tuning[/]: the local LoRA trainer tunes this model, through the "
+            "real gates, in `make demo-real-ft` (≈ 17 min on 2 shared cores)."
         )
         run_command(app, "report", NAME, "-o", str(REPORTS / f"{NAME}.html"))
     table = Table(show_header=False, box=None)
