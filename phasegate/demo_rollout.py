@@ -29,6 +29,7 @@ ROLLOUT = {
 }
 # 400 interactions: 100 per simulated second for 4 s, paced 4 times faster than real time.
 TRAFFIC = ("--rate", "100", "--for", "4s", "--speed", "4")
+ROUNDS = 3
 
 Run = Callable[..., None]
 
@@ -69,14 +70,24 @@ def set_degradation(base_url: str, model: str, share: float) -> None:
 
 
 def traffic_and_analysis(console: Console, run: Run, url: str, seed: int) -> None:
-    """Simulate an application's traffic, then run the roll-out flow once."""
-    console.print(
-        f"  phasegate simulate traffic {USE_CASE} {' '.join(TRAFFIC)} (time compressed 4×)",
-        markup=False,
-    )
-    started = time.monotonic()
-    with console.status("simulated traffic: signed /active reads, sandbox calls, reports …"):
-        run("simulate", "traffic", USE_CASE, *TRAFFIC, "--api-url", url, "--seed", str(seed))
-    console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
-    console.print(f"  phasegate rollout analyse {USE_CASE}", markup=False)
-    run("rollout", "analyse", USE_CASE)
+    """Simulate an application's traffic and analyse it, again while the analysis waits.
+
+    A step the evidence does not decide yet keeps running, as it would in production, so the
+    demo sends more traffic (at most `ROUNDS` rounds) rather than read one round's verdict.
+    """
+    for round_ in range(ROUNDS):
+        console.print(
+            f"  phasegate simulate traffic {USE_CASE} {' '.join(TRAFFIC)} (time compressed 4×)",
+            markup=False,
+        )
+        started = time.monotonic()
+        with console.status("simulated traffic: signed /active reads, sandbox calls, reports …"):
+            run("simulate", "traffic", USE_CASE, *TRAFFIC, "--api-url", url, "--seed", str(seed))
+        console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
+        console.print(f"  phasegate rollout analyse {USE_CASE}", markup=False)
+        run("rollout", "analyse", USE_CASE)
+        live = Store(get_settings().store_url).get_live_rollout(USE_CASE)
+        if live is None or live.status != "running" or round_ == ROUNDS - 1:
+            return
+        console.print("  the evidence does not decide the step yet: more traffic")
+        seed += 100
