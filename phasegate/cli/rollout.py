@@ -55,7 +55,7 @@ def _show(document) -> None:
         console.print(f"{document.use_case}: no rollout")
         return
     if rollout.kind == "ab":
-        where = f"A/B of {sum(not a.dropped for a in rollout.arms)} arms"
+        where = f"A/B of {len(rollout.arms)} arms"  # the arms line names the dropped ones
     else:
         where = f"at {rollout.weight:g} %"
         if rollout.status == "promoted":
@@ -84,9 +84,10 @@ def _show_arms(rollout, checks) -> None:
         console.print(f"  arms: {', '.join(shares)}", markup=False)
         return
     rows = {row["name"]: row for row in table.evidence["arms"]}
+    comparisons = table.evidence["comparisons"]
     console.print(
-        f"  α {table.evidence['alpha']:g} split over {table.evidence['comparisons']} "
-        f"comparisons: {table.evidence['alpha_each']:.4g} each",
+        f"  α {table.evidence['alpha']:g} split over {comparisons} "
+        f"comparison{'s' if comparisons != 1 else ''}: {table.evidence['alpha_each']:.4g} each",
         markup=False,
     )
     console.print("  arm  share  n  mean  − control  verdict", markup=False)

@@ -112,7 +112,8 @@ class Rollout(Frozen):
     def label(self) -> str:
         """`canary 10 %`, or `A/B of 3 arms` (the arms still served)."""
         if self.kind == "ab":
-            return f"A/B of {len(self.serving)} arms"
+            served = len(self.serving)
+            return f"A/B of {served} arm{'s' if served != 1 else ''}"
         return f"canary {self.weight:g} %"
 
     @property

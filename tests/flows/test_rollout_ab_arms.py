@@ -90,6 +90,7 @@ def test_ab_whose_every_variant_is_worse_drops_them_and_the_control_wins(store_u
     assert (decision.kind, decision.configuration_id) == (DecisionKind.BASELINED, ids["control"])
     assert decision.reason.startswith(f"A/B {rollout.id}: control wins: every variant was dropped")
     shown = runner.invoke(app, ["rollout", "status", NAME]).stdout
+    assert f"rollout {rollout.id} to prompting promoted A/B of 3 arms" in shown
     assert "arms: control 100.0 %, b dropped, c dropped" in shown
 
 

@@ -54,6 +54,7 @@ def test_dropping_an_arm_keeps_every_other_key_on_its_arm(
     assert (moved.rollout.step, moved.rollout.dropped, moved.decision) == (1, ["b"], None)
     assert moved.rollout.weights == pytest.approx([200 / 3, 0, 100 / 3])
     assert [a.name for a in moved.rollout.serving] == ["control", "c"]
+    assert (rollout.label, moved.rollout.label) == ("A/B of 3 arms", "A/B of 2 arms")
     assert all(after[k] == "control" for k in KEYS if before[k] == "b")
     assert all(after[k] == before[k] for k in KEYS if before[k] != "b")
     assert moved.rollout.step_started_at >= rollout.step_started_at
