@@ -72,6 +72,8 @@ class Lease:
                 log.warning("%s: lease heartbeat failed, retrying: %s", self.use_case, exc)
                 continue
             self.beats += 1
+            if not ours and self._stop.is_set():
+                return  # released while this beat ran: given back, not lost
             if not ours:
                 self.lost = True
                 log.warning("%s: the lease was broken or taken over", self.use_case)
