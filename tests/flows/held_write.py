@@ -24,7 +24,10 @@ def hold_before(marker: Path, words: str) -> None:
     def _hold(_connection, _cursor, statement: str, *_rest) -> None:
         first_line = " ".join(statement.split())
         if first_line.upper().startswith(words.upper()):
-            marker.write_text("".join(f"{line}\n" for line in written))
+            # Written whole, then renamed: the test polls for the marker and reads it at once.
+            partial = marker.with_suffix(".partial")
+            partial.write_text("".join(f"{line}\n" for line in written))
+            partial.replace(marker)
             threading.Event().wait()  # never set: the test kills this process here
         if first_line.upper().startswith(WRITES):
             written.append(first_line)
