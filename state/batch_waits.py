@@ -114,3 +114,12 @@ def claim_resume(flow_run_id: str, *, session: Session) -> bool:
         .values(resumed_at=utcnow())
     )
     return claimed.rowcount > 0
+
+
+def release_resume(flow_run_id: str, *, session: Session) -> None:
+    """Undo `claim_resume` when the run could not be resumed: the next call tries again."""
+    session.execute(
+        update(BatchWaitRecord)
+        .where(col(BatchWaitRecord.flow_run_id) == flow_run_id)
+        .values(resumed_at=None)
+    )

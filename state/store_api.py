@@ -433,6 +433,10 @@ class Store:
         with self._session() as session:
             return batch_waits.claim_resume(flow_run_id, session=session)
 
+    def release_resume(self, flow_run_id: str) -> None:
+        with self._session() as session:
+            batch_waits.release_resume(flow_run_id, session=session)
+
     # Documents and embeddings
 
     def sync_document_files(

@@ -133,20 +133,26 @@ def poll_waited_batches(provider: ProviderOptions, store_url: str, max_seconds: 
 def resume_ready(store: Store, flow_run_id: str | None = None) -> list[str]:
     """Resume the suspended runs whose batches all ended (or only `flow_run_id`); their ids.
 
-    A run still running (it may be about to suspend) is left for the next call; a finished or
-    unknown one is marked done with.
+    A run is claimed in the store before Prefect is asked to resume it, so of the webhook and
+    the poller only one resumes it; if Prefect refuses or cannot be reached, the claim is
+    released for the next call. A run still running (it may be about to suspend) is left for
+    the next call; a finished or unknown one is marked done with.
     """
     resumed = []
-    for run_id in store.runs_to_resume(flow_run_id):
-        with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client:
+        for run_id in store.runs_to_resume(flow_run_id):
             try:
                 state = client.read_flow_run(UUID(run_id)).state
             except ObjectNotFound:
                 state = None
-        if state is not None and state.is_paused():
-            resume_flow_run(UUID(run_id))
+            if state is not None and not state.is_final() and not state.is_paused():
+                continue
+            if not store.claim_resume(run_id) or state is None or not state.is_paused():
+                continue
+            try:
+                resume_flow_run(UUID(run_id))
+            except BaseException:
+                store.release_resume(run_id)
+                raise
             resumed.append(run_id)
-        elif state is not None and not state.is_final():
-            continue
-        store.claim_resume(run_id)
     return resumed

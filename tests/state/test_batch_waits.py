@@ -51,3 +51,13 @@ def test_a_run_is_resumed_once_when_all_its_batches_ended(store_url: str) -> Non
     assert store.claim_resume("run-1")
     assert not store.claim_resume("run-1")
     assert store.runs_to_resume() == []
+
+
+def test_a_released_claim_lets_the_next_call_resume_the_run(store_url: str) -> None:
+    store = Store(store_url)
+    store.record_batch_wait(_wait("run-1", "batch_1"))
+    store.end_batch_wait("batch_1")
+    assert store.claim_resume("run-1")
+    store.release_resume("run-1")  # Prefect refused or could not be reached
+    assert store.runs_to_resume() == ["run-1"]
+    assert store.claim_resume("run-1")
