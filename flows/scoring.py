@@ -1,33 +1,21 @@
-"""Score a configuration (a check) or a prompt variant (`phasegate eval`) on an eval set.
+"""Score a configuration on an eval set, as a check does, through Prefect tasks.
 
-Both prepare their requests with `prepare_variant` and score them with `score_prepared`, so
-the few-shot rule, the response cache, the price, the judge and the error-rate limit are
-the same wherever a score comes from; a check reuses the run of an unchanged configuration.
+Requests are prepared with `prepare_variant` and scored with the options and judge guardrail
+of flows/variant_scoring.py, which `phasegate eval` uses too, so a score means the same
+wherever it comes from; a check reuses the run of an unchanged configuration.
 """
 
-from collections.abc import Callable
-from typing import Any
-
 from flows.context import UseCaseContext, current_run_id
+from flows.variant_scoring import grade_guardrail, prepare_variant, scoring_options
 from state.domain import Configuration, EvalItem, EvalRun
-from state.errors import SpecError
-from state.spec import PromptVariant
 from tasks import progress
-from tasks.eval_sets import load_eval_set, load_examples, normalise_input
-from tasks.evaluation import (
-    EvalTarget,
-    PreparedRequest,
-    evaluate,
-    output_fields,
-    require_valid,
-    score_requests,
-)
-from tasks.judging import judge_answers, judge_guardrail
-from tasks.llm_batch import BatchOptions
-from tasks.prompts import Passage, build_messages
+from tasks.eval_sets import load_eval_set
+from tasks.evaluation import EvalTarget, PreparedRequest, output_fields, require_valid
+from tasks.prompts import Passage
 from tasks.reports import publish_eval_table
 from tasks.retrieval import retrieve_passages
 from tasks.routing import rule_of
+from tasks.scoring_tasks import judge_answers, score_requests
 
 
 def retrieve_for(
@@ -46,51 +34,6 @@ def retrieve_for(
         embedding_model=retrieval.get("embedding_model"),
         provider=ctx.provider,
     )
-
-
-def few_shot_examples(
-    ctx: UseCaseContext, variant: PromptVariant, items: list[EvalItem]
-) -> list[tuple[str, str]]:
-    """A few-shot variant's examples: k training pairs that are no eval input; none otherwise.
-
-    A few-shot prompt needs `data.training`: without it, a SpecError naming the prompt.
-    """
-    if variant.kind != "few_shot":
-        return []
-    training = ctx.data_path("training")
-    if training is None:
-        where = f"{ctx.use_case.spec_path}: prompts.{variant.name}"
-        raise SpecError(f"{where}: few-shot needs data.training")
-    return load_examples(training, variant.k, {normalise_input(item.input) for item in items})
-
-
-def prepare_variant(
-    ctx: UseCaseContext,
-    variant: PromptVariant,
-    model: str,
-    items: list[EvalItem],
-    *,
-    passages: list[list[Passage]] | None = None,
-    output: dict[str, Any] | None = None,
-) -> list[PreparedRequest]:
-    """Render every item's messages for a prompt variant and model: examples, passages.
-
-    `output`: the generation and answer settings (`output_fields`); the spec's by default.
-    """
-    examples = few_shot_examples(ctx, variant, items)
-    passages = passages or [[] for _ in items]
-    if output is None:
-        output = output_fields(ctx.spec.generation, ctx.spec.answers)
-    return [
-        PreparedRequest(
-            item_id=item.id,
-            model=model,
-            messages=build_messages(variant, item.input, examples=examples, passages=found),
-            prompt_kind=variant.kind,
-            **output,
-        )
-        for item, found in zip(items, passages, strict=True)
-    ]
 
 
 def prepare_requests(
@@ -160,7 +103,7 @@ def score_on(
     calls, label = len(items) * (2 if ctx.spec.metric == "llm_judge" else 1), ctx.label(config)
     progress.stage(f"scoring {label} on {len(items)} {purpose} items ({calls} calls)")
     with progress.batch(label, calls):
-        run = score_prepared(ctx, requests, items, target, model=config.model, use_cache=use_cache)
+        run = _score_as_tasks(ctx, requests, items, target, model=config.model, use_cache=use_cache)
     recorded = ctx.store.record_eval_run(run.model_copy(update={"flow_run_id": current_run_id()}))
     # An invalid run is kept for diagnosis, then stops the caller: nothing may read it.
     require_valid(recorded)
@@ -168,43 +111,19 @@ def score_on(
     return recorded
 
 
-def score_prepared(
+def _score_as_tasks(
     ctx: UseCaseContext,
     requests: list[PreparedRequest],
     items: list[EvalItem],
     target: EvalTarget,
     *,
     model: str,
-    use_cache: bool = True,
-    batch: bool | None = None,
-    on_done: Callable[[int], None] | None = None,
+    use_cache: bool,
 ) -> EvalRun:
-    """Score prepared requests as every check does, and grade them for a judge guardrail.
-
-    The response cache, the judge, the price of `model` and the spec's error-rate limit are
-    the check's; `batch` answers through the Batch API (None: the spec's `eval.mode`).
-    `on_done(i)` is called as each call finishes (`phasegate eval`'s bar); without it the
-    scoring is the `score-requests` task of the running flow, which logs its progress.
-    A run that is no measurement comes back with its `invalid_reason` set, ungraded.
-    """
-    by_batch = ctx.spec.eval.mode == "batch" if batch is None else batch
-    options: dict[str, Any] = {
-        "store_url": ctx.store_url,
-        "use_cache": use_cache,
-        "judge_model": ctx.settings.judge_model,
-        "price": ctx.settings.price_for(model),
-        "max_error_rate": ctx.spec.gates.max_error_rate,
-        "batch_api": BatchOptions.of(ctx.spec.eval) if by_batch else None,
-    }
-    if on_done is None:
-        run = score_requests(requests, items, target, ctx.provider, **options)
-    else:
-        run = evaluate(requests, items, target, ctx.provider, on_done=on_done, **options)
-    # An invalid run is no measurement: its answers are not worth grading.
-    if run.valid and (judged := judge_guardrail(ctx.spec)) is not None:
-        grades = judge_answers(items, run, ctx.provider, ctx.settings.judge_model, judged.rubric)
-        run = run.model_copy(update={"extra": (run.extra or {}) | {"judge_scores": grades}})
-    return run
+    """Score prepared requests as `score_prepared` does, as task runs of the running flow."""
+    options = scoring_options(ctx, model, use_cache=use_cache, batch=None)
+    run = score_requests(requests, items, target, ctx.provider, **options)
+    return grade_guardrail(ctx, items, run, judge_answers)
 
 
 def score_set(

@@ -16,8 +16,6 @@ runs no deployments) nothing may suspend, and the wait polls in its process with
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -32,28 +30,9 @@ from state.domain import BatchWait
 from state.errors import BatchesPending
 from state.settings import ProviderOptions
 from state.store_api import Store
+from tasks.batch_suspension import Suspension, may_suspend
 from tasks.llm import build_client, run_sync
 from tasks.llm_batch import TERMINAL, batch_statuses
-
-
-@dataclass(frozen=True)
-class Suspension:
-    """The run that may suspend, and the store its waits are recorded in."""
-
-    flow_run_id: str
-    store_url: str
-
-    def find(self, input_sha256: str) -> str | None:
-        """The batch this run recorded for an input file, or None."""
-        return Store(self.store_url).find_waited_batch(self.flow_run_id, input_sha256)
-
-
-_CURRENT: ContextVar[Suspension | None] = ContextVar("phasegate_suspension", default=None)
-
-
-def current_suspension() -> Suspension | None:
-    """The run that may suspend while this code runs, or None (wait in-process)."""
-    return _CURRENT.get()
 
 
 @contextmanager
@@ -63,11 +42,8 @@ def suspension(store_url: str) -> Iterator[bool]:
     if not run or run.deployment_id is None or run.parent_task_run_id is not None:
         yield False
         return
-    token = _CURRENT.set(Suspension(str(run.id), store_url))
-    try:
+    with may_suspend(Suspension(str(run.id), store_url)):
         yield True
-    finally:
-        _CURRENT.reset(token)
 
 
 def suspend_for(pending: BatchesPending, store_url: str, poll_seconds: float) -> None:

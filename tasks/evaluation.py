@@ -1,12 +1,12 @@
-"""Score prepared requests on an eval set: one batch of calls, metric scores and aggregates."""
+"""Score prepared requests on an eval set: one batch of calls, metric scores and aggregates.
 
-import itertools
+Plain on purpose: `phasegate eval` scores through `evaluate` without importing Prefect; a
+flow scores through the `score-requests` task (tasks/scoring_tasks.py), a thin wrapper.
+"""
+
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
 from state.domain import EvalItem, EvalRun, ItemResult
@@ -16,7 +16,7 @@ from state.spec import MAX_ERROR_RATE, AnswerExtraction, GenerationSettings, Pro
 from state.spec import Metric as MetricName
 from tasks import progress
 from tasks.answers import extract
-from tasks.batch_waits import current_suspension
+from tasks.batch_suspension import current_suspension
 from tasks.llm import (
     BatchResult,
     CallResult,
@@ -360,61 +360,3 @@ def evaluate(
     run = summarise(target, results, price=price, samples=samples, seed=seed, **counters)
     reason = invalid_reason(run, requests, provider.base_url, max_error_rate, judge_model)
     return run.model_copy(update={"invalid_reason": reason}) if reason else run
-
-
-@task(name="score-requests", cache_policy=NO_CACHE)
-def score_requests(
-    requests: list[PreparedRequest],
-    items: list[EvalItem],
-    target: EvalTarget,
-    provider: ProviderOptions,
-    store_url: str | None = None,
-    use_cache: bool = True,
-    judge_model: str | None = None,
-    price: Price | None = None,
-    bootstrap_samples: int = 2000,
-    seed: int = 0,
-    max_error_rate: float = MAX_ERROR_RATE,
-    batch_api: BatchOptions | None = None,
-) -> EvalRun:
-    """Score a batch of prepared requests on an eval set and aggregate the run."""
-    # No task retries: every call is already retried; Prefect's own result cache is off
-    # because the response cache and `find_eval_run` already skip repeated work.
-    logger = get_run_logger()
-    total = len(requests) * (2 if target.metric == "llm_judge" else 1)
-    step, finished = max(total // 4, 1), itertools.count(1)
-
-    def progress(_: int) -> None:
-        """Log at every quarter of the calls."""
-        count = next(finished)
-        if count % step == 0:
-            logger.info("%s: %d of %d calls finished", target.use_case, count, total)
-
-    run = evaluate(
-        requests,
-        items,
-        target,
-        provider,
-        store_url=store_url,
-        use_cache=use_cache,
-        judge_model=judge_model,
-        price=price,
-        samples=bootstrap_samples,
-        seed=seed,
-        max_error_rate=max_error_rate,
-        on_done=progress,
-        batch_api=batch_api,
-    )
-    if not run.valid:
-        logger.warning("%s: no measurement: %s", target.use_case, run.invalid_reason)
-        return run
-    logger.info(
-        "%s: mean %.3f [%.3f, %.3f] on %d items, %d provider calls",
-        target.use_case,
-        run.mean,
-        run.ci_low,
-        run.ci_high,
-        run.n,
-        run.provider_calls,
-    )
-    return run

@@ -1,8 +1,5 @@
 """Judge a run's answers for an `llm_judge` guardrail: one batch of calls to the judge model."""
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from state.domain import EvalItem, EvalRun
 from state.settings import ProviderOptions
 from state.spec import UseCaseSpec
@@ -36,8 +33,7 @@ def rubric_with(instructions: str | None) -> Rubric:
     return rubric
 
 
-@task(name="judge-answers", cache_policy=NO_CACHE)
-def judge_answers(
+def grade_answers(
     items: list[EvalItem],
     run: EvalRun,
     provider: ProviderOptions,

@@ -12,7 +12,7 @@ from phasegate.cli.app import AsJson, app, console, print_json, store
 from state.errors import InputError, OutcomeRefused
 
 if TYPE_CHECKING:
-    from flows.context import UseCaseContext
+    from flows.use_case_context import UseCaseContext
     from state.domain import EvalRun
     from state.spec import PromptVariant, UseCaseSpec
     from tasks.guardrail_metrics import MetricSummary
@@ -109,8 +109,9 @@ def eval_command(
     as_json: AsJson = False,
 ) -> None:
     """Score a prompt variant of a use case on its eval set, record the run and show it."""
-    # Imported here: scoring imports Prefect, which takes seconds other commands need not wait.
-    from flows.context import UseCaseContext
+    # Imported here: the scoring stack (the openai SDK, the store) costs what other commands
+    # need not pay. It imports no Prefect (tests/phasegate/test_cli_imports.py).
+    from flows.use_case_context import UseCaseContext
     from tasks.evaluation import require_valid
     from tasks.guardrail_metrics import summarise_metrics
 
@@ -141,7 +142,7 @@ def _score(
     """Prepare and score the variant as a check does, with a progress bar on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.scoring import prepare_variant, score_prepared
+    from flows.variant_scoring import prepare_variant, score_prepared
     from tasks.evaluation import EvalTarget
 
     items, eval_set_hash = ctx.eval_set

@@ -1,5 +1,6 @@
 """Commands import only what they need: --help loads no store, Prefect or HTTP stack; `status`
-on a migrated store loads none either, nor pydantic (it reads with plain SQL).
+on a migrated store loads none either, nor pydantic (it reads with plain SQL); `eval` loads
+no Prefect (its start-up was most of its cost beside the bare SDK, issue 28).
 
 The CPU figures are in bench/cli.py; these tests keep the heavy packages out, whatever the
 machine's speed.
@@ -7,8 +8,12 @@ machine's speed.
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from state.settings import Settings
+from tests.specs import write_spec
 
 HEAVY = (
     *("prefect", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "fastapi", "openai", "httpx"),
@@ -42,3 +47,14 @@ def test_help_imports_no_heavy_package() -> None:
 def test_status_imports_neither_prefect_nor_the_web_stack(settings: Settings) -> None:
     assert _loaded("status")[0] == 0  # first run: migrations (alembic)
     assert _loaded("status") == (0, [])
+
+
+def test_eval_imports_no_prefect(
+    settings: Settings, sandbox_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHASEGATE_BASE_URL", sandbox_url)
+    judged = {"primary": "token_f1", "guardrails": [{"metric": "llm_judge", "margin": 0.1}]}
+    assert _loaded("apply", str(write_spec(tmp_path, metrics=judged)))[0] == 0
+    code, heavy = _loaded("eval", "demo-qa", "--no-cache")
+    assert code == 0  # the answers and the judge guardrail's grades, all without Prefect
+    assert "openai" in heavy and "prefect" not in heavy

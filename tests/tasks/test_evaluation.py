@@ -17,10 +17,10 @@ from tasks.evaluation import (
     evaluate,
     invalid_reason,
     require_valid,
-    score_requests,
     summarise,
 )
 from tasks.metrics import token_f1
+from tasks.scoring_tasks import score_requests
 from tests.plugins.sandbox_server import dead_url
 
 CONTEXT = (

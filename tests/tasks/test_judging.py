@@ -7,7 +7,7 @@ from state.domain import EvalItem, ItemResult
 from state.settings import ProviderOptions
 from state.spec import UseCaseSpec, parse_spec
 from state.spec_metrics import Guardrail
-from tasks.judging import judge_answers, judge_guardrail, rubric_with
+from tasks.judging import grade_answers, judge_guardrail, rubric_with
 from tests.specs import BASE_SPEC
 from tests.tasks.gate_builders import eval_run
 
@@ -18,7 +18,7 @@ ITEMS = [
 ]
 
 
-def test_judge_answers_grades_each_answered_item_and_leaves_out_failures(
+def test_grade_answers_grades_each_answered_item_and_leaves_out_failures(
     sandbox_url: str,
 ) -> None:
     results = [
@@ -29,7 +29,7 @@ def test_judge_answers_grades_each_answered_item_and_leaves_out_failures(
     run = eval_run({"q1": 1.0, "q2": 0.0, "q3": 0.0}).model_copy(update={"results": results})
     provider = ProviderOptions(base_url=sandbox_url, api_key=SecretStr("sk-test"))
 
-    grades = judge_answers.fn(ITEMS, run, provider, "sandbox-judge", "Grade strictly.")
+    grades = grade_answers(ITEMS, run, provider, "sandbox-judge", "Grade strictly.")
 
     assert set(grades) == {"q1", "q2"}
     assert grades["q1"] == 1.0 > grades["q2"]
