@@ -6,8 +6,8 @@ session as keyword-only `session=`, return domain values and never commit.
 """
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import and_, insert, text
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -17,7 +17,11 @@ from state.domain.documents import ChunkText, EmbeddingMatrix
 from state.errors import Conflict, InputError
 from state.models import ChunkEmbeddingRecord, ChunkRecord, DocumentRecord
 
-FLOAT32 = np.dtype("<f4")
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy reads a dtype from its name: the store (every `Store`) need not import numpy for it.
+FLOAT32 = "<f4"
 # Bound parameters per IN (...) list, as in state/documents.py.
 _BATCH = 900
 # Plain SQL, not an ORM select: the rows are bytes to concatenate, and ORM row handling
@@ -60,7 +64,7 @@ def chunks_without_embedding(use_case: str, model: str, *, session: Session) -> 
 
 
 def save_embeddings(
-    model: str, chunk_ids: Sequence[int], vectors: np.ndarray, *, session: Session
+    model: str, chunk_ids: Sequence[int], vectors: "np.ndarray", *, session: Session
 ) -> int:
     """Keep one vector per chunk (row i for `chunk_ids[i]`); returns how many were written."""
     if vectors.ndim != 2 or vectors.shape[0] != len(chunk_ids):
@@ -80,6 +84,8 @@ def save_embeddings(
 
 def load_embeddings(use_case: str, model: str, *, session: Session) -> EmbeddingMatrix:
     """Every vector of a use case's chunks from `model`, normalised, in chunk id order."""
+    import numpy as np  # here, not at the top: only retrieval by embeddings needs it
+
     rows = session.execute(
         _LOAD, {"use_case_id": lookup.use_case_id(session, use_case), "model": model}
     ).all()

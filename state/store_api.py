@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlmodel import Session
 
 from state import (
@@ -86,6 +85,9 @@ from state.lease_holder import Lease
 from state.leases import TTL_SECONDS
 from state.phases import Phase
 from state.spec import LoadedSpec, PromptVariant
+
+if TYPE_CHECKING:  # numpy loads with the embeddings that need it, not with every Store
+    import numpy as np
 
 
 class Store:
@@ -457,7 +459,7 @@ class Store:
         with self._session() as session:
             return embeddings.chunks_without_embedding(use_case, model, session=session)
 
-    def save_embeddings(self, model: str, chunk_ids: Sequence[int], vectors: np.ndarray) -> int:
+    def save_embeddings(self, model: str, chunk_ids: Sequence[int], vectors: "np.ndarray") -> int:
         with self._session() as session:
             return embeddings.save_embeddings(model, chunk_ids, vectors, session=session)
 

@@ -3,10 +3,12 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from state.domain.frozen import Frozen
+
+if TYPE_CHECKING:  # numpy loads with the vectors, not with every document term
+    import numpy as np
 
 
 class Chunk(Frozen):
@@ -65,7 +67,7 @@ class EmbeddingMatrix:
     """A use case's vectors from one model: row i belongs to `chunk_ids[i]`; unit length or 0."""
 
     chunk_ids: list[int]
-    vectors: np.ndarray
+    vectors: "np.ndarray"
 
 
 #: Chunks a document's text: (document id, its file, its bytes) -> chunks.
