@@ -248,9 +248,9 @@ def process_cpu(pid: int) -> float:
 
 
 IMPORTS = {
-    "phasegate --help": "phasegate.cli",
-    "phasegate status": "phasegate.cli, state.status_read",
-    "phasegate check": "phasegate.cli, flows.phase_check",
+    "phasegate --help": "phasegate.cli.commands",
+    "phasegate status": "phasegate.cli.commands, state.status_read",
+    "phasegate check": "phasegate.cli.commands, flows.phase_check",
 }
 
 

@@ -9,33 +9,24 @@ Typer application of `phasegate.cli.app`:
     def lease_command(...) -> None:    # app.add_typer(group, name="lease"); @group.command()
         \"\"\"One line for --help.\"\"\"
 
-A new module is imported once below, which is what registers its commands. Keep module-level
-imports light (no Prefect, flows or tasks): every command's module is imported for
-`phasegate --help`, so a command imports what only it needs inside its function.
-`main()` (in `phasegate.cli.exits`) turns errors into exit codes and plain-text messages.
+A new module is imported once in `phasegate.cli.commands`, which is what registers its
+commands. Keep module-level imports light (no Prefect, flows or tasks): every command's module
+is imported for `phasegate --help`, so a command imports what only it needs inside its function.
+`main()` first offers a command that runs flows to the warm runner of `phasegate server`
+(`phasegate.warm_client`, which imports nothing heavy); otherwise, or when none fits,
+`phasegate.cli.exits` runs it here and turns errors into exit codes and plain-text messages.
 """
 
-from phasegate.cli import (  # noqa: F401 - importing a command module registers its commands
-    db,
-    demo,
-    evaluate,
-    lease,
-    models,
-    phases,
-    prompts,
-    prune,
-    report,
-    rollout,
-    sandbox,
-    serve,
-    server,
-    simulate,
-    specs,
-    status,
-    usage,
-    webhook,
-)
-from phasegate.cli.app import app
-from phasegate.cli.exits import main
+import sys
 
-__all__ = ["app", "main"]
+
+def main() -> None:
+    """Entry point of the `phasegate` command."""
+    from phasegate.warm_client import run_in_warm_runner
+
+    code = run_in_warm_runner(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from phasegate.cli.exits import main as run_here
+
+    run_here()

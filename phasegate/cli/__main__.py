@@ -1,5 +1,5 @@
 """`python -m phasegate.cli`: the same as the `phasegate` command."""
 
-from phasegate.cli.exits import main
+from phasegate.cli import main
 
 main()

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from phasegate.cli.app import app
+from phasegate.cli.commands import app
 from state.errors import PhasegateError
 
 USAGE_ERROR = 2

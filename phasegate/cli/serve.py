@@ -90,18 +90,37 @@ def serve_command(
         worker_limit=worker_limit,
     )
     server = _register_own_server(stack) if api_url is None else None
+    runner = None
     try:
+        runner = _start_runner()
         _print_stack(stack, log_dir, worker_limit, webhook_port if webhook else None)
         _run_until_stopped(stack)
     except KeyboardInterrupt:
         typer.echo("stopping…")
     finally:
+        if runner is not None:
+            from phasegate.warm_process import stop_runner
+
+            stop_runner(get_settings().data_dir)
         stack.stop()
         if server is not None:
             from phasegate.background_server import forget
 
             forget(get_settings().data_dir, server)
     typer.echo("stopped")
+
+
+def _start_runner() -> dict | None:
+    """Start the warm runner for flow commands unless one runs; its record if this started it."""
+    from phasegate.warm_process import start_runner
+    from state.settings import get_settings
+
+    runner, how = start_runner(get_settings().data_dir, "phasegate serve", detached=False)
+    if runner is None:
+        typer.echo(f"warm runner: none ({how})")
+        return None
+    typer.echo(f"warm runner:  pid {runner['pid']} ({how}), for check, monitor, build, ...")
+    return runner if how == "started" else None
 
 
 def _print_stack(

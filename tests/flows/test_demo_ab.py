@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from phasegate.demo import ROOT, _run
 from phasegate.demo_ab import USE_CASE, online_ab
 from phasegate.demo_services import webhook_api

@@ -8,7 +8,7 @@ from prefect.events import Event
 from typer.testing import CliRunner
 
 from flows.retirement import watch_retirements
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from state.errors import OutcomeRefused
 from state.settings import get_settings
 from state.store_api import Store

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from flows.rollout import roll_out, roll_out_all
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from phasegate.cli.exits import run
 from state.db import store_session
 from state.domain import Rollout

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.rollout import roll_out
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from phasegate.cli.exits import run
 from state.phases import DecisionKind
 from state.settings import get_settings

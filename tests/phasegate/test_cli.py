@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from state.settings import Settings
 from tests.specs import write_spec
 

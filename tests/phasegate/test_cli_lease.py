@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from state.db import store_session
 from state.leases import acquire_lease, list_lease_breaks, list_leases
 from state.settings import Settings

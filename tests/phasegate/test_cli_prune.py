@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import func, select
 from typer.testing import CliRunner
 
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from phasegate.cli.prune import parse_age
 from state import decisions, use_cases
 from state.db import store_session

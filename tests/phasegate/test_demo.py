@@ -3,7 +3,7 @@
 import pytest
 import typer
 
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from phasegate.demo import _run
 from state.errors import NotFound, PhasegateError
 from state.settings import Settings

@@ -17,7 +17,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 from typer.testing import CliRunner
 
-from phasegate.cli import app
+from phasegate.cli.commands import app
 from phasegate.report_html import CLI_COLOUR, PHASE_COLOURS
 from state.configurations import save_configuration
 from state.db import store_session
