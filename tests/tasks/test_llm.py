@@ -287,3 +287,28 @@ def test_latency_of_a_call_is_its_whole_wait_with_timeouts_and_retries(sandbox_u
     retried = [r for r in batch.results if r.retries]
     assert retried, "the seeded hangs should time some calls out"
     assert all(r.latency_ms >= 300 * r.retries for r in retried)
+
+
+class _JsonClient:
+    """A client double that answers each chat call with the JSON body given for its content."""
+
+    def __init__(self, bodies: dict[str, object]) -> None:
+        self.bodies = bodies
+
+    async def post(self, path: str, *, body: dict, cast_to: type) -> object:
+        assert (path, cast_to) == ("/chat/completions", object)  # the JSON, no SDK model
+        return self.bodies[body["messages"][0]["content"]]
+
+
+def test_complete_batch_reads_the_reply_json_and_refuses_a_body_without_choices() -> None:
+    bodies = {
+        "ok": {"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 3}},
+        "empty": {"choices": [{"message": {"content": None}}], "usage": None},
+        "odd": {"id": "chatcmpl-1", "object": "chat.completion"},
+    }
+    requests = [ChatRequest("m", [{"role": "user", "content": key}]) for key in bodies]
+    batch = asyncio.run(complete_batch(_JsonClient(bodies), requests, max_retries=0))
+    ok, empty, odd = batch.results
+    assert (ok.text, ok.prompt_tokens, ok.completion_tokens, ok.error) == ("hi", 3, 0, None)
+    assert (empty.text, empty.prompt_tokens, empty.error) == ("", 0, None)
+    assert odd.error is not None and "no choices[0].message in the response" in odd.error
