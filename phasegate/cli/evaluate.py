@@ -178,13 +178,13 @@ def _show(
     as_json: bool,
 ) -> str | None:
     """Print a recorded run; say why it is refused when it falls under --fail-under."""
-    from phasegate.cli import outputs, records
-
     errors = list(dict.fromkeys(r.error for r in run.results if r.error))
     compared = "ci_low" if lower_bound else "mean"
     figure = run.ci_low if lower_bound else run.mean
     failed = fail_under is not None and figure < fail_under
     if as_json:
+        from phasegate.cli import outputs, records  # the JSON schemas: only --json needs them
+
         extra = run.extra or {}
         own = {"eval_run_id", "prompt", "model", "errors", "guardrails", "fail_under", "compared"}
         own |= {"transport", "batch_ids"}
