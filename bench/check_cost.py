@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,8 @@ LIMIT_S = 1.0
 USE_CASE = "support-qa"
 CHECKS = ("first check (baseline, prompt A/B)", "second check (prompting → RAG)")
 CATEGORIES = ("start-up (imports)", "Prefect", "provider calls", "own work", "unattributed")
+# Set by the bench in a warm client's environment: where its child writes its figures.
+WARM_OUT, WARM_PROFILE = "PHASEGATE_BENCH_WARM_OUT", "PHASEGATE_BENCH_WARM_PROFILE"
 OWN = tuple(f"{ROOT}/{package}/" for package in ("phasegate", "flows", "tasks", "state"))
 
 
@@ -194,23 +197,18 @@ def count_round_trips() -> list[str]:
     return calls
 
 
-def child(out: Path, profile: bool, args: list[str]) -> None:
-    """Run `phasegate ARGS` in this process; write its CPU figures to `out` as JSON."""
+def measured(out: Path, profile: bool, command: Callable[[], int], *, trips: bool = True) -> int:
+    """Run `command` in this process; write its CPU figures to `out` as JSON; its exit code."""
     clock = ImportClock()
     clock.install()
     profiles = ThreadProfiles(clock) if profile else None
     before = resource.getrusage(resource.RUSAGE_SELF)
     if profiles is not None:
         profiles.start()
-    round_trips = count_round_trips()
-    code = 0
+    round_trips = count_round_trips() if trips else []
+    code = 1
     try:
-        from phasegate.cli import main
-
-        sys.argv = ["phasegate", *args]
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = command()
     finally:
         if profiles is not None:
             threading.setprofile(None)
@@ -225,7 +223,47 @@ def child(out: Path, profile: bool, args: list[str]) -> None:
             "shares": profiles.shares() if profiles is not None else {},
         }
         out.write_text(json.dumps(figures))
+    return code
+
+
+def child(out: Path, profile: bool, args: list[str]) -> None:
+    """Run `phasegate ARGS` in this process; write its CPU figures to `out` as JSON."""
+
+    def command() -> int:
+        from phasegate.cli import main
+
+        sys.argv = ["phasegate", *args]
+        try:
+            main()
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 1
+        return 0
+
+    # A client of the warm runner imports no store: its round trips are counted in the runner.
+    code = measured(out, profile, command, trips=WARM_OUT not in os.environ)
     os._exit(code)  # threads still running (Prefect's) must not hold the figures back
+
+
+def warm_runner(data_dir: Path) -> None:
+    """The warm runner of `data_dir`, each forked child measuring itself into $WARM_OUT.
+
+    The runner's own `_run_child` is wrapped: a forked child's CPU counters start at zero, so
+    `getrusage` in the child is the command's CPU; the client cannot read it.
+    """
+    from phasegate import warm_runner as runner
+
+    run_child = runner._run_child
+
+    def run_measured(request: dict, fds: list[int]) -> int:
+        out = request["env"].get(WARM_OUT)
+        if out is None:
+            return run_child(request, fds)
+        profile = request["env"].get(WARM_PROFILE) == "1"
+        return measured(Path(out), profile, lambda: run_child(request, fds))
+
+    runner._run_child = run_measured
+    sys.argv = [sys.argv[0], str(data_dir), "phasegate server"]
+    runner.main()
 
 
 # The parent: the sandbox, the servers, the data dirs, the table.
@@ -267,21 +305,47 @@ def import_cpu(modules: str, runs: int = 5) -> float:
     )
 
 
-def run_check(env: dict[str, str], profile: bool, server_pid: int | None) -> dict:
-    """One `phasegate check` in a process of its own; its figures."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+def own_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process itself (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_check(
+    env: dict[str, str], profile: bool, server_pid: int | None, runner_pid: int | None = None
+) -> dict:
+    """One `phasegate check` in a process of its own (and its warm runner's child); its figures."""
+    with (
+        tempfile.NamedTemporaryFile(suffix=".json") as out,
+        tempfile.NamedTemporaryFile(suffix=".json") as warm,
+    ):
         args = [sys.executable, __file__, "--child", out.name]
-        args += [] if profile else ["--no-profile"]
+        args += [] if profile and not runner_pid else ["--no-profile"]
         args += ["--", "check", USE_CASE, "--auto-approve"]
+        if runner_pid:
+            env = {**env, WARM_OUT: warm.name, WARM_PROFILE: "1" if profile else "0"}
         server_before = process_cpu(server_pid) if server_pid else 0.0
+        runner_before = own_cpu(runner_pid) if runner_pid else 0.0
         started = time.perf_counter()
         done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - started
         server = process_cpu(server_pid) - server_before if server_pid else 0.0
+        runner = own_cpu(runner_pid) - runner_before if runner_pid else 0.0
         if done.returncode != 0:
             sys.exit(f"check failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         figures = json.loads(Path(out.name).read_text())
-    return {**figures, "wall": wall, "server_cpu": server}
+        if runner_pid:
+            if "warm runner" not in done.stderr:
+                sys.exit(f"the check did not run in the warm runner:\n{done.stderr}")
+            forked = json.loads(Path(warm.name).read_text())
+            figures = {
+                **forked,
+                "client_cpu": figures["cpu"],
+                "cpu": figures["cpu"] + forked["cpu"],
+                "imports": figures["imports"] + forked["imports"],
+                "children_cpu": figures["children_cpu"] + forked["children_cpu"],
+            }
+    return {**figures, "wall": wall, "server_cpu": server, "runner_cpu": runner}
 
 
 def split(plain: dict, profiled: dict | None) -> dict[str, float]:
@@ -297,13 +361,22 @@ def report(mode: str, title: str, plain: dict, profiled: dict | None) -> None:
     """Print one check's split and its overhead against the limit."""
     parts = split(plain, profiled)
     server = plain["server_cpu"] + plain["children_cpu"]
-    total = plain["cpu"] + server
-    where = "running server's process" if mode == "running" else "temporary server (child)"
+    runner = plain["runner_cpu"]
+    total = plain["cpu"] + server + runner
+    where = "temporary server (child)" if mode == "temporary" else "running server's process"
     print(f"\n{title}, {mode} server: wall {plain['wall']:.1f} s, CPU {total:.2f} s")
+    if mode == "warm":
+        client = plain["client_cpu"]
+        forked = plain["cpu"] - client
+        print(f"  (client process {client:.2f} s, the runner's forked child {forked:.2f} s)")
     for name, seconds in parts.items():
         print(f"  {name:<28} {seconds:6.2f} s  {100 * seconds / total:5.1f} %")
+    if mode == "warm":
+        print(
+            f"  {'warm runner (accept, fork)':<28} {runner:6.2f} s  {100 * runner / total:5.1f} %"
+        )
     print(f"  {where:<28} {server:6.2f} s  {100 * server / total:5.1f} %")
-    overhead = parts["start-up (imports)"] + parts["Prefect"]
+    overhead = parts["start-up (imports)"] + parts["Prefect"] + runner
     print(
         f"  overhead in the check process: {overhead:.2f} s "
         f"({overhead / LIMIT_S:.2f} × the 1 s limit)"
@@ -314,6 +387,29 @@ def report(mode: str, title: str, plain: dict, profiled: dict | None) -> None:
     )
     trips = plain["round_trips"]
     print(f"  store round trips:             {len(trips)} ({', '.join(trips)})")
+
+
+def start_warm_runner(data: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """This bench's warm runner on `data`, started with `env` (the checks' own), once ready."""
+    from phasegate.warm_client import RECORD
+
+    runner = subprocess.Popen(
+        [sys.executable, __file__, "--runner", str(data)],
+        env=env,
+        cwd=data,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and runner.poll() is None:
+        try:
+            if json.loads((data / RECORD).read_text())["pid"] == runner.pid:
+                return runner
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    runner.kill()
+    sys.exit("the warm runner did not start")
 
 
 def measure(mode: str, template: Path, env: dict[str, str], profile: bool) -> None:
@@ -327,15 +423,23 @@ def measure(mode: str, template: Path, env: dict[str, str], profile: bool) -> No
         stack = None
         env = {**env, "PHASEGATE_DATA_DIR": str(data)}
         env.pop("PREFECT_API_URL", None)
-        if mode == "running":
+        runner = None
+        if mode in ("running", "warm"):
             stack = serve.LocalPrefect.start(
                 log_dir=data / "logs", env={"PREFECT_HOME": str(data / "prefect")}
             )
             env["PREFECT_API_URL"] = stack.api_url
         try:
+            if mode == "warm":
+                runner = start_warm_runner(data, env)
             pid = stack.children[0].process.pid if stack else None
-            runs[profiled] = [run_check(env, profiled, pid) for _ in CHECKS]
+            runs[profiled] = [
+                run_check(env, profiled, pid, runner.pid if runner else None) for _ in CHECKS
+            ]
         finally:
+            if runner is not None:
+                runner.terminate()
+                runner.wait()
             if stack is not None:
                 stack.stop()
     for i, title in enumerate(CHECKS):
@@ -349,10 +453,13 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="imports and totals only")
     parser.add_argument("--imports", action="store_true", help="only the import CPU by command")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--runner", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         return child(options.child, not options.no_profile, options.args)
+    if options.runner:
+        return warm_runner(options.runner)
     from phasegate import demo_services, serve
 
     load = Path("/proc/loadavg").read_text().split()[:3]

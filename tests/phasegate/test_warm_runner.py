@@ -234,3 +234,17 @@ def test_a_prefect_configuration_file_in_the_working_directory_is_found(tmp_path
     assert warm_client.prefect_config_file(str(tmp_path)) is None
     (tmp_path / "pyproject.toml").write_text("[tool.prefect]\nlogging.level = 'DEBUG'\n")
     assert warm_client.prefect_config_file(str(tmp_path)) == str(tmp_path / "pyproject.toml")
+
+
+def test_the_client_imports_nothing_heavy() -> None:
+    """What a command pays before it knows whether the warm runner takes it."""
+    code = (
+        "import json, sys; from phasegate.cli import main; from phasegate import warm_client; "
+        "warm_client.fitting_runner(); print(json.dumps(sorted({*sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    imported = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert not imported & {"typer", "rich", "pydantic", "prefect", "sqlalchemy", "openai", "numpy"}
+    assert "phasegate" in imported
