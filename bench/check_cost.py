@@ -1,6 +1,6 @@
 """Benchmark: the CPU of one phase check, split four ways, against the 1 s overhead limit.
 
-.venv/bin/python bench/check_cost.py [--modes running,temporary] [--no-profile]
+.venv/bin/python bench/check_cost.py [--modes running,temporary,warm] [--no-profile]
 
 Each check is `phasegate check support-qa --auto-approve` in a process of its own, as a user
 starts it, against the sandbox (a subprocess: its CPU is the provider's, not ours) on SQLite
@@ -9,7 +9,11 @@ A/B of the spec's variants, 3 × 142 calls and the judge) and the second (prompt
 Modes: `running` — a `prefect server start` the bench starts once (what `phasegate server
 start` or `phasegate serve` leave running; its process's CPU during the check is read from
 /proc and shown apart); `temporary` — none running, so the command starts its own (a child:
-its CPU is the child's, counted whole).
+its CPU is the child's, counted whole); `warm` — as `running`, plus a warm runner (what
+`phasegate server start` starts beside the server): the check process is a thin client and the
+check runs in the runner's forked child, which measures itself as a check process does (a
+forked child's `getrusage` starts at zero) and writes its figures where the client's
+environment says; the client's CPU and the runner's own (accept, fork; from /proc) are added.
 
 How the CPU is split (no sampling profiler):
 - total: the check process's user + system CPU (`getrusage`, itself and its children);
@@ -449,7 +453,7 @@ def measure(mode: str, template: Path, env: dict[str, str], profile: bool) -> No
 def main() -> None:
     """Apply the use case once, then measure each mode on a copy of that data dir."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default="running,temporary")
+    parser.add_argument("--modes", default="running,temporary,warm")
     parser.add_argument("--no-profile", action="store_true", help="imports and totals only")
     parser.add_argument("--imports", action="store_true", help="only the import CPU by command")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
