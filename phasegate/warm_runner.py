@@ -147,6 +147,20 @@ def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(body), fds
 
 
+def _recolour_consoles() -> None:
+    """Let the log handlers' rich consoles (Prefect's) choose colours for the client's stderr.
+
+    They chose at import, for the runner's stderr (a log file: none). Rebuilding Prefect's
+    logging would cost 0.07 s of CPU per command; rich's own detection is what they ran.
+    """
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        console = getattr(handler, "console", None)
+        if console is not None and hasattr(console, "_detect_color_system"):
+            console._color_system = console._detect_color_system()
+
+
 def _run_child(request: dict, fds: list[int]) -> int:
     """In the forked child: become the client's process and run the `phasegate` application."""
     for fd, target in zip(fds, (0, 1, 2), strict=True):
@@ -157,6 +171,7 @@ def _run_child(request: dict, fds: list[int]) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
+    _recolour_consoles()
     sys.argv = ["phasegate", *request["argv"]]
     from state.settings import get_settings
 

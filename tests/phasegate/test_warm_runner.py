@@ -207,6 +207,16 @@ def test_a_dead_runner_falls_back_in_process(warm: Warm, tmp_path: Path) -> None
         assert "Traceback" not in done.stderr
 
 
+def test_the_runner_refuses_a_malformed_request_and_serves_on(warm: Warm) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(DEADLINE_SECONDS)
+        connection.connect(warm.runner["socket"])
+        connection.sendall(b"\x00\x00\x00\x02{}")  # no fds
+        assert connection.recv(100) == b""  # closed without starting anything
+    done = _phasegate(warm.env, "check", "no-such-case")
+    assert (done.returncode, WARM in done.stderr) == (2, True)
+
+
 def test_server_status_shows_the_runner_and_stop_stops_it(warm: Warm) -> None:
     status = _phasegate(warm.env, "server", "status")
     assert f"warm runner running: pid {warm.runner['pid']}" in status.stdout
@@ -248,3 +258,41 @@ def test_the_client_imports_nothing_heavy() -> None:
     imported = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert not imported & {"typer", "rich", "pydantic", "prefect", "sqlalchemy", "openai", "numpy"}
     assert "phasegate" in imported
+
+
+def test_a_runner_that_cannot_listen_is_reported_not_raised(tmp_path: Path) -> None:
+    from phasegate.warm_process import running_runner, start_runner
+
+    (tmp_path / "warm-runner.sock").mkdir()  # where its socket would go
+    runner, why = start_runner(tmp_path, "phasegate serve", detached=False)
+    assert runner is None
+    assert why.startswith("the warm runner exited with 1")
+    assert running_runner(tmp_path) is None
+
+
+RECOLOUR = """
+import logging, os, pty, sys
+import prefect.flow_engine
+from phasegate import warm_runner
+console = logging.getLogger().handlers[0].console
+before = console._color_system
+_, terminal = pty.openpty()
+os.dup2(terminal, 2)
+warm_runner._recolour_consoles()
+print(before, console._color_system is not None)
+"""
+
+
+def test_a_child_logs_in_colour_on_the_clients_terminal() -> None:
+    """Prefect's console handler chose no colours for the runner's log; the child re-chooses."""
+    done = subprocess.run(
+        [sys.executable, "-c", RECOLOUR],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        | {"TERM": "xterm-256color", "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["None", "True"]
