@@ -81,6 +81,8 @@ def test_serve_command_stops_its_processes_on_a_signal(
     try:
         pids = [int(pid) for pid in _wait_for_text(command, "pids:").split()[1:]]
         assert len(pids) == 2
+        runner = _wait_for_text(command, "warm runner:")  # for the CLI's flow commands
+        pids.append(int(runner.split("pid ")[1].split()[0]))
         _wait_for_text(command, "Ctrl-C stops")
         command.send_signal(signum)
         assert command.wait(timeout=20) == 0
