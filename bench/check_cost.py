@@ -251,12 +251,12 @@ def child(out: Path, profile: bool, args: list[str]) -> None:
 def warm_runner(data_dir: Path) -> None:
     """The warm runner of `data_dir`, each forked child measuring itself into $WARM_OUT.
 
-    The runner's own `_run_child` is wrapped: a forked child's CPU counters start at zero, so
+    The child's `run_command` is wrapped: a forked child's CPU counters start at zero, so
     `getrusage` in the child is the command's CPU; the client cannot read it.
     """
-    from phasegate import warm_runner as runner
+    from phasegate import warm_child, warm_runner
 
-    run_child = runner._run_child
+    run_child = warm_child.run_command
 
     def run_measured(request: dict, fds: list[int]) -> int:
         out = request["env"].get(WARM_OUT)
@@ -265,9 +265,9 @@ def warm_runner(data_dir: Path) -> None:
         profile = request["env"].get(WARM_PROFILE) == "1"
         return measured(Path(out), profile, lambda: run_child(request, fds))
 
-    runner._run_child = run_measured
+    warm_child.run_command = run_measured
     sys.argv = [sys.argv[0], str(data_dir), "phasegate server"]
-    runner.main()
+    warm_runner.main()
 
 
 # The parent: the sandbox, the servers, the data dirs, the table.

@@ -5,9 +5,9 @@ with this process's environment, working directory and standard streams, to the 
 that `phasegate server start` or `phasegate serve` keeps for the data dir (see
 `phasegate.warm_runner`). It answers with the pid of the child that runs the command, then its
 exit status. Ctrl-C and SIGTERM are passed on to that child; if this process dies, the runner
-kills the child. When no runner fits (none recorded or alive, another interpreter, project,
-Prefect environment or Prefect configuration file), `run_in_warm_runner` returns None and the
-command runs in this process, as without a runner.
+kills the child. When no runner fits (none recorded or alive; another interpreter, project,
+PREFECT_* variables or PYTHONPATH; a Prefect configuration file in the working directory),
+`run_in_warm_runner` returns None and the command runs in this process, as without a runner.
 """
 
 import json
@@ -44,9 +44,13 @@ def runs_flows(args: list[str]) -> bool:
     return tuple(args[:1]) in FLOW_COMMANDS or tuple(args[:2]) in FLOW_COMMANDS
 
 
-def prefect_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The PREFECT_* variables: what Prefect reads once, at import."""
-    return {key: value for key, value in environ.items() if key.startswith("PREFECT_")}
+def import_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What the runner's imports read once: PREFECT_* (Prefect's settings) and PYTHONPATH."""
+    return {
+        key: value
+        for key, value in environ.items()
+        if key.startswith("PREFECT_") or key == "PYTHONPATH"
+    }
 
 
 def prefect_config_file(directory: str) -> str | None:
@@ -90,14 +94,16 @@ def fitting_runner() -> dict | None:
         isinstance(record, dict)
         and record.get("executable") == sys.executable
         and record.get("root") == ROOT
-        and record.get("prefect_env") == prefect_environment(os.environ)
+        and record.get("import_env") == import_environment(os.environ)
         and prefect_config_file(os.getcwd()) is None
     )
     return record if fits else None
 
 
 def _send(connection: socket.socket, args: list[str]) -> None:
-    request = json.dumps({"argv": args, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    streams = [(s.encoding, s.errors) if s else None for s in (sys.stdin, sys.stdout, sys.stderr)]
+    fields = {"argv": args, "env": dict(os.environ), "cwd": os.getcwd(), "streams": streams}
+    request = json.dumps(fields).encode()
     socket.send_fds(connection, [len(request).to_bytes(4, "big") + request], [0, 1, 2])
 
 

@@ -2,9 +2,9 @@
 
 A command that runs flows spends about 3 s of CPU importing Prefect, the flows, the store and
 openai before it does anything. The runner pays that once: `phasegate server start` and
-`phasegate serve` start it (`python -m phasegate.warm_runner DATA_DIR STARTED_BY`); it imports
+`phasegate serve` start it (`phasegate.warm_process`: `main()` with DATA_DIR STARTED_BY); it imports
 the heavy stack, listens on a unix socket next to `prefect-server.json` and records itself in
-`warm-runner.json` (pid, socket, interpreter, project, PREFECT_* environment). For each
+`warm-runner.json` (pid, socket, interpreter, project, PREFECT_* and PYTHONPATH). For each
 connection (see `phasegate.warm_client`) it receives the command line, environment, working
 directory and the client's fds 0, 1 and 2, and forks a child that takes them over and runs the
 `phasegate` application, as the command would have in a process of its own. It sends the
@@ -15,11 +15,10 @@ Before forking the runner stays single-threaded and opens no event loop, databas
 or Prefect client; it does not import `phasegate.cli` (its console reads the terminal at
 import) nor read the settings (cached): the child does both, with the client's environment.
 Prefect reads its settings at import, so the runner imports it in the data dir (no Prefect
-configuration file there) and is used only by clients with the same PREFECT_* variables.
+configuration file there) and is used only by clients with the same PREFECT_* variables
+(and PYTHONPATH, for the same imports).
 """
 
-import atexit
-import ctypes
 import gc
 import importlib
 import json
@@ -33,13 +32,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from phasegate.warm_client import ROOT, prefect_environment, record_path
+from phasegate import warm_child
+from phasegate.warm_client import ROOT, import_environment, record_path
 
 SOCKET = "warm-runner.sock"
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
 REQUEST_SECONDS = 5.0
 MAX_REQUEST = 1 << 22
-PR_SET_PDEATHSIG = 1
 # What a flow command imports, found by comparing sys.modules before and after a real check;
 # importing these pulls in the rest (pydantic, httpx, SQLAlchemy, numpy, ...).
 PRELOAD = (
@@ -147,67 +146,6 @@ def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(body), fds
 
 
-def _recolour_consoles() -> None:
-    """Let the log handlers' rich consoles (Prefect's) choose colours for the client's stderr.
-
-    They chose at import, for the runner's stderr (a log file: none). Rebuilding Prefect's
-    logging would cost 0.07 s of CPU per command; rich's own detection is what they ran.
-    """
-    import logging
-
-    for handler in logging.getLogger().handlers:
-        console = getattr(handler, "console", None)
-        if console is not None and hasattr(console, "_detect_color_system"):
-            console._color_system = console._detect_color_system()
-
-
-def _run_child(request: dict, fds: list[int]) -> int:
-    """In the forked child: become the client's process and run the `phasegate` application."""
-    for fd, target in zip(fds, (0, 1, 2), strict=True):
-        os.dup2(fd, target)
-        os.close(fd)
-    sys.stdout.reconfigure(line_buffering=os.isatty(1))
-    sys.stderr.reconfigure(line_buffering=True)
-    os.environ.clear()
-    os.environ.update(request["env"])
-    os.chdir(request["cwd"])
-    _recolour_consoles()
-    sys.argv = ["phasegate", *request["argv"]]
-    from state.settings import get_settings
-
-    get_settings.cache_clear()
-    from phasegate.cli.exits import run  # the application, every command registered
-
-    return run(request["argv"])
-
-
-def _child(request: dict, fds: list[int], keep_closed: list) -> None:
-    """The forked child: never returns into the runner's loop."""
-    code = 1
-    try:
-        for thing in keep_closed:
-            thing.close()
-        if sys.platform.startswith("linux"):  # die with the runner, as with the client
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        code = _run_child(request, fds)
-    except KeyboardInterrupt:
-        code = 130
-    except BaseException as exc:  # noqa: BLE001 - the child's edge: report and exit
-        import traceback
-
-        traceback.print_exception(exc)
-    finally:
-        try:
-            atexit._run_exitfuncs()  # what a process of its own runs at exit
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
-
-
 def exit_code(status: int) -> int:
     """A child's exit code as a shell gives it: 128 + the signal for a child a signal ended."""
     code = os.waitstatus_to_exitcode(status)
@@ -243,7 +181,7 @@ class Runner:
         pid = os.fork()
         if pid == 0:
             pidfds = [_PidFd(job.pidfd) for job in self.jobs]
-            _child(request, fds, [*others, *pidfds, connection])
+            warm_child.become_child(request, fds, [*others, *pidfds, connection])
         for fd in fds:
             os.close(fd)
         job = Job(connection, pid, os.pidfd_open(pid))
@@ -334,7 +272,7 @@ def main() -> None:
         "socket": str(path),
         "executable": sys.executable,
         "root": ROOT,
-        "prefect_env": prefect_environment(os.environ),
+        "import_env": import_environment(os.environ),
         "started_by": started_by,
         "started_at": datetime.now(UTC).isoformat(),
     }

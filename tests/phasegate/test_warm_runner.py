@@ -116,6 +116,24 @@ def test_an_error_in_the_warm_runner_is_the_same_as_in_process(warm: Warm) -> No
     assert "unknown use case" in here.stderr
 
 
+def test_the_child_writes_in_the_clients_encoding(warm: Warm) -> None:
+    latin = {"PYTHONIOENCODING": "latin-1"}
+    here, there = (
+        subprocess.run(
+            [sys.executable, "-m", "phasegate.cli", "check", "café"],
+            env=env | latin,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=300,
+        )
+        for env in (warm.twin, warm.env)
+    )
+    assert WARM.encode() in there.stderr
+    assert there.returncode == here.returncode == 2
+    assert b"caf\xe9" in here.stderr.splitlines()[-1]
+    assert there.stderr.splitlines()[-1] == here.stderr.splitlines()[-1]
+
+
 def test_a_command_that_runs_no_flow_runs_in_process(warm: Warm) -> None:
     done = _phasegate(warm.env, "history", "support-qa")
     assert done.returncode == 0, done.stderr
@@ -273,12 +291,12 @@ def test_a_runner_that_cannot_listen_is_reported_not_raised(tmp_path: Path) -> N
 RECOLOUR = """
 import logging, os, pty, sys
 import prefect.flow_engine
-from phasegate import warm_runner
+from phasegate import warm_child
 console = logging.getLogger().handlers[0].console
 before = console._color_system
 _, terminal = pty.openpty()
 os.dup2(terminal, 2)
-warm_runner._recolour_consoles()
+warm_child.recolour_consoles()
 print(before, console._color_system is not None)
 """
 
