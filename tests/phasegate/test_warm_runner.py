@@ -247,6 +247,35 @@ def test_server_status_shows_the_runner_and_stop_stops_it(warm: Warm) -> None:
     assert not Path(warm.runner["socket"]).exists()
 
 
+def test_a_runner_killed_mid_command_ends_its_command(warm: Warm) -> None:
+    """Its own runner on the twin (after the module's is stopped): SIGKILL it mid-check."""
+    from phasegate.warm_process import LAUNCH
+
+    twin = Path(warm.twin["PHASEGATE_DATA_DIR"])
+    env = warm.twin | {"PREFECT_LOGGING_LEVEL": "WARNING"}
+    runner = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, str(twin), "phasegate server"],
+        env=env,
+        cwd=twin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while json.loads((twin / warm_client.RECORD).read_text())["pid"] != runner.pid:
+            assert time.monotonic() < deadline and runner.poll() is None
+            time.sleep(0.1)
+        client, child = _start_check(env, "feedback-triage", until="scoring")
+        runner.kill()
+        assert client.wait(timeout=DEADLINE_SECONDS) == 1
+        assert "the warm runner stopped while the command ran" in client.stderr.read()
+        assert _gone(child)
+        client.stderr.close()
+    finally:
+        runner.kill()
+        runner.wait()
+
+
 def test_only_commands_that_run_flows_go_to_the_runner() -> None:
     assert warm_client.runs_flows(["check", "support-qa"])
     assert warm_client.runs_flows(["rollout", "promote", "support-qa"])
