@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from state.settings import Settings
+from state.store_api import Store
 from tests.specs import write_spec
 
 HEAVY = (
@@ -58,3 +59,8 @@ def test_eval_imports_no_prefect(
     code, heavy = _loaded("eval", "demo-qa", "--no-cache")
     assert code == 0  # the answers and the judge guardrail's grades, all without Prefect
     assert "openai" in heavy and "prefect" not in heavy
+    # The process froze its objects at exit (no collection at teardown): its run is stored whole.
+    store = Store(settings.store_url)
+    (listed,) = store.list_eval_runs("demo-qa")
+    (run,) = store.get_eval_runs([listed.id])
+    assert run is not None and run.n == 3 and len(run.results) == 3 and "judge_scores" in run.extra
