@@ -205,14 +205,18 @@ class ServerOutput(BaseModel):
     started_by: str | None = Field(None, description="`phasegate server` or `phasegate serve`")
     started_at: datetime | None = None
     log: str | None = None
+    warm_runner_pid: int | None = Field(
+        None, description="the warm runner that runs flow commands, if one runs"
+    )
 
     @classmethod
-    def of(cls, record: object) -> "ServerOutput":
-        """The document of a `ServerRecord` (None: no server runs)."""
+    def of(cls, record: object, runner: dict | None = None) -> "ServerOutput":
+        """The document of a `ServerRecord` (None: no server runs) and of the warm runner's."""
+        warm = {"warm_runner_pid": runner["pid"]} if runner else {}
         if record is None:
-            return cls(running=False)
+            return cls(running=False, **warm)
         fields = ("api_url", "ui_url", "pid", "started_by", "started_at", "log")
-        return cls(running=True, **{name: getattr(record, name) for name in fields})
+        return cls(running=True, **{name: getattr(record, name) for name in fields}, **warm)
 
 
 DOCUMENTS: dict[str, type[BaseModel]] = {

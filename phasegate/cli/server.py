@@ -13,11 +13,11 @@ server_app = typer.Typer(
 app.add_typer(server_app, name="server")
 
 
-def _show(record: object, as_json: bool, line: str) -> None:
+def _show(record: object, as_json: bool, line: str, runner: dict | None = None) -> None:
     from phasegate.cli.outputs import ServerOutput
 
     if as_json:
-        print_json(ServerOutput.of(record))
+        print_json(ServerOutput.of(record, runner))
     else:
         console.print(line, soft_wrap=True)
 
@@ -41,6 +41,7 @@ def server_start(
         as_json,
         f"Prefect server {verb}: {record.ui_url} (pid {record.pid}, log {record.log}); "
         f"commands without PREFECT_API_URL use it\n{_runner_line(runner, how)}",
+        runner,
     )
 
 
@@ -85,4 +86,4 @@ def server_status(as_json: AsJson = False) -> None:
     )
     runner = running_runner(data_dir)
     line += "\n" + _runner_line(runner, "running" if runner else "not running")
-    _show(record, as_json, line)
+    _show(record, as_json, line, runner)

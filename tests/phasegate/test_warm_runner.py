@@ -75,13 +75,13 @@ def warm_fixture(
     applied = _phasegate(env, "apply", "usecases")
     assert applied.returncode == 0, applied.stderr
     shutil.copytree(tmp / "data", tmp / "twin")
-    started = _phasegate(env, "server", "start", "--port", str(free_port()))
+    started = _phasegate(env, "server", "start", "--port", str(free_port()), "--json")
     try:
         assert started.returncode == 0, started.stderr
-        assert "warm runner started" in started.stdout
         for record in ("prefect-server.json", warm_client.RECORD):
             shutil.copy(tmp / "data" / record, tmp / "twin" / record)
         runner = json.loads((tmp / "data" / warm_client.RECORD).read_text())
+        assert json.loads(started.stdout)["warm_runner_pid"] == runner["pid"]
         yield Warm(env, twin, runner)
     finally:
         _phasegate(env, "server", "stop")
@@ -238,6 +238,8 @@ def test_the_runner_refuses_a_malformed_request_and_serves_on(warm: Warm) -> Non
 def test_server_status_shows_the_runner_and_stop_stops_it(warm: Warm) -> None:
     status = _phasegate(warm.env, "server", "status")
     assert f"warm runner running: pid {warm.runner['pid']}" in status.stdout
+    as_json = json.loads(_phasegate(warm.env, "server", "status", "--json").stdout)
+    assert as_json["warm_runner_pid"] == warm.runner["pid"]
     stopped = _phasegate(warm.env, "server", "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert f"stopped the warm runner (pid {warm.runner['pid']})" in stopped.stdout
