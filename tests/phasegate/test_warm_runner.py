@@ -345,3 +345,32 @@ def test_a_child_logs_in_colour_on_the_clients_terminal() -> None:
         check=True,
     )
     assert done.stdout.split() == ["None", "True"]
+
+
+PRELOADED = """
+import json, sys, threading
+from phasegate import warm_runner
+missing = warm_runner.preload()
+from state.settings import get_settings
+print(json.dumps({
+    "missing": missing,
+    "cli": sorted(m for m in sys.modules if m.startswith("phasegate.cli")),
+    "settings_read": get_settings.cache_info().currsize,
+    "threads": threading.active_count(),
+    "prefect": "prefect.flow_engine" in sys.modules,
+}))
+"""
+
+
+def test_the_preload_reads_no_terminal_settings_or_threads() -> None:
+    """The runner imports the stack, but nothing that fixes the terminal or settings for good."""
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOADED], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == {
+        "missing": [],
+        "cli": [],  # phasegate.cli.app's console reads the terminal at import
+        "settings_read": 0,
+        "threads": 1,
+        "prefect": True,
+    }
