@@ -34,9 +34,8 @@ from pathlib import Path
 
 from phasegate import warm_child
 from phasegate.warm_client import ROOT, import_environment, record_path
+from phasegate.warm_socket import listen, same_user, socket_path
 
-SOCKET = "warm-runner.sock"
-MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
 REQUEST_SECONDS = 5.0
 MAX_REQUEST = 1 << 22
 # What a flow command imports, found by comparing sys.modules before and after a real check;
@@ -91,17 +90,6 @@ def _log(line: str) -> None:
     """One line in the runner's log (its stderr)."""
     sys.stderr.write(f"{line}\n")
     sys.stderr.flush()
-
-
-def socket_path(data_dir: Path) -> Path:
-    """Where the runner listens: in the data dir, or in /tmp when that path is too long."""
-    path = data_dir / SOCKET
-    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
-        return path
-    import hashlib
-
-    digest = hashlib.sha256(os.fsencode(data_dir)).hexdigest()[:16]
-    return Path("/tmp") / f"phasegate-warm-{digest}.sock"
 
 
 def preload() -> list[str]:
@@ -171,6 +159,10 @@ class Runner:
 
     def _accept(self) -> None:
         connection, _ = self.listener.accept()
+        if not same_user(connection):
+            _log("refused a connection from another user")
+            connection.close()
+            return
         try:
             request, fds = _read_request(connection)
         except (OSError, ValueError) as exc:
@@ -261,10 +253,7 @@ def main() -> None:
         sys.exit(f"an import started a thread ({threading.enumerate()}): forking is unsafe")
     gc.freeze()  # the imported objects stay shared with the children (copy-on-write)
     path = socket_path(data_dir)
-    path.unlink(missing_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(16)
+    listener = listen(path)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _stop)
     record = {
