@@ -1,6 +1,6 @@
 """Benchmark: the CPU of one phase check, split four ways, against the 1 s overhead limit.
 
-.venv/bin/python bench/check_cost.py [--modes running,temporary,warm] [--no-profile]
+.venv/bin/python bench/check_cost.py [--modes running,temporary,warm] [--no-profile] [--trips]
 
 Each check is `phasegate check support-qa --auto-approve` in a process of its own, as a user
 starts it, against the sandbox (a subprocess: its CPU is the provider's, not ours) on SQLite
@@ -30,10 +30,12 @@ How the CPU is split (no sampling profiler):
   asyncio's loop under our own code (the provider calls' event loop) counts as own work.
 The overhead is start-up + Prefect (+ the running server's CPU while the check runs); its
 ratio to the 1 s limit is printed. Store round trips are the units of work (`Store` sessions)
-the check opens, counted in the unprofiled run.
+the check opens, counted in the unprofiled run; `--trips` lists each one as `Store` method ←
+the function that called it.
 """
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -187,14 +189,18 @@ def attribute(stats: dict) -> dict[str, float]:
 
 
 def count_round_trips() -> list[str]:
-    """Record the `Store` method behind every unit of work the command opens."""
+    """Record every unit of work the command opens: `Store` method ← the function calling it."""
     from state.store_api import Store
 
     calls: list[str] = []
     original = Store._session
 
     def session(self: Store):  # noqa: ANN202 - a context manager, as the original
-        calls.append(sys._getframe(1).f_code.co_name)
+        method, caller = sys._getframe(1), sys._getframe(2)
+        while caller.f_code.co_filename == contextlib.__file__:  # a `with` names its caller
+            caller = caller.f_back
+        where = Path(caller.f_code.co_filename).stem
+        calls.append(f"{method.f_code.co_name} ← {where}.{caller.f_code.co_name}")
         return original(self)
 
     Store._session = session  # type: ignore[method-assign]
@@ -361,7 +367,7 @@ def split(plain: dict, profiled: dict | None) -> dict[str, float]:
     return {CATEGORIES[0]: plain["imports"], **seconds}
 
 
-def report(mode: str, title: str, plain: dict, profiled: dict | None) -> None:
+def report(mode: str, title: str, plain: dict, profiled: dict | None, trips_listed: bool) -> None:
     """Print one check's split and its overhead against the limit."""
     parts = split(plain, profiled)
     server = plain["server_cpu"] + plain["children_cpu"]
@@ -390,7 +396,10 @@ def report(mode: str, title: str, plain: dict, profiled: dict | None) -> None:
         f"({(overhead + server) / LIMIT_S:.2f} × the limit)"
     )
     trips = plain["round_trips"]
-    print(f"  store round trips:             {len(trips)} ({', '.join(trips)})")
+    print(f"  store round trips:             {len(trips)}")
+    if trips_listed:
+        for n, trip in enumerate(trips, 1):
+            print(f"    {n:3d}  {trip}")
 
 
 def start_warm_runner(data: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -416,7 +425,9 @@ def start_warm_runner(data: Path, env: dict[str, str]) -> subprocess.Popen[bytes
     sys.exit("the warm runner did not start")
 
 
-def measure(mode: str, template: Path, env: dict[str, str], profile: bool) -> None:
+def measure(
+    mode: str, template: Path, env: dict[str, str], profile: bool, trips_listed: bool
+) -> None:
     """Both checks in `mode`, each once plain and once profiled, on copies of the data dir."""
     from phasegate import serve
 
@@ -447,7 +458,7 @@ def measure(mode: str, template: Path, env: dict[str, str], profile: bool) -> No
             if stack is not None:
                 stack.stop()
     for i, title in enumerate(CHECKS):
-        report(mode, title, runs[False][i], runs[True][i] if profile else None)
+        report(mode, title, runs[False][i], runs[True][i] if profile else None, trips_listed)
 
 
 def main() -> None:
@@ -456,6 +467,9 @@ def main() -> None:
     parser.add_argument("--modes", default="running,temporary,warm")
     parser.add_argument("--no-profile", action="store_true", help="imports and totals only")
     parser.add_argument("--imports", action="store_true", help="only the import CPU by command")
+    parser.add_argument(
+        "--trips", action="store_true", help="list each store round trip with its caller"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--runner", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
@@ -483,7 +497,7 @@ def main() -> None:
             apply = [sys.executable, "-m", "phasegate.cli", "apply", f"usecases/{USE_CASE}"]
             subprocess.run(apply, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             for mode in options.modes.split(","):
-                measure(mode, template, env, not options.no_profile)
+                measure(mode, template, env, not options.no_profile, options.trips)
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(f"\nload average at the end: {' '.join(load)}")
 
