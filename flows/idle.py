@@ -11,7 +11,7 @@ one the check would record. Everything else needs a look: a run of the check of 
 
 import uuid
 
-from flows.context import UseCaseContext, current_run_id, use_case_lease
+from flows.context import UseCaseContext, current_run_id, open_check
 from flows.phase_check import LAST_PHASE, check_entry
 from flows.recording import Draft
 from flows.results import CheckOutcome
@@ -25,12 +25,11 @@ def hold_if_idle(name: str) -> CheckOutcome | None:
     A use case whose lease another check holds, or whose data the sweep cannot read, needs a
     look too: its own run records `skipped`, or fails saying why, as a check does.
     """
-    ctx = UseCaseContext.load(name)
-    with use_case_lease(ctx) as held:
+    with open_check(name) as (ctx, held):
         if not held:
             return None
         try:
-            return _hold_if_idle(UseCaseContext.for_check(name))  # re-read under the lease
+            return _hold_if_idle(ctx)
         except (SpecError, LeaseLost):
             return None  # nothing was recorded: the check of its own decides and says why
 
@@ -44,7 +43,7 @@ def _hold_if_idle(ctx: UseCaseContext) -> CheckOutcome | None:
     config = ctx.active_configuration()
     _, eval_hash = ctx.eval_set
     # The run `score_configuration` would reuse; without it the check scores on the provider.
-    active = ctx.store.find_eval_run(ctx.name, config.id, eval_hash, ctx.spec.metric)
+    active = ctx.find_run(config, eval_hash)
     if active is None:
         return None
     current, nxt = ctx.use_case.active_phase, ctx.use_case.active_phase.next

@@ -1,15 +1,18 @@
 """Flow run names and tags from the work, so the Prefect UI's search and filters find a run.
 
-Each function is a `flow_run_name=` callable: Prefect calls it once, as the run starts, inside
-the run's context. Besides returning the name (`support-qa · rag→fine_tuning`) it adds the
-run's tags (`use-case:support-qa`, `phase:rag`, `to-phase:fine_tuning`) to those it already
-has (a deployment's, a caller's), since `@flow(tags=...)` only takes fixed ones.
+Each function but `name_check_run` is a `flow_run_name=` callable: Prefect calls it once, as
+the run starts, inside the run's context. Besides returning the name (`support-qa · build rag`)
+it adds the run's tags (`use-case:support-qa`, `phase:rag`) to those it already has (a
+deployment's, a caller's), since `@flow(tags=...)` only takes fixed ones. The phase check
+names and tags itself (`name_check_run`) once it has read its use case, so that its name costs
+no read of the store of its own.
 """
 
 from datetime import UTC, datetime
 
 from prefect.context import FlowRunContext
 
+from state.domain import UseCase
 from state.errors import PhasegateError
 from state.phases import Phase
 from state.settings import get_settings
@@ -37,6 +40,15 @@ def _tag(tags: list[str]) -> dict:
     return context.parameters
 
 
+def _rename(name: str, tags: list[str]) -> None:
+    """Give the running flow run `name` and add `tags` to its own, in one API call."""
+    context = _run_context()
+    known = list(context.flow_run.tags)
+    tags = known + [t for t in tags if t not in known]
+    context.client.update_flow_run(context.flow_run.id, name=name, tags=tags)
+    context.flow_run.name, context.flow_run.tags = name, tags
+
+
 def _phase_of(use_case: str) -> tuple[Phase, bool] | None:
     """The use case's active phase and whether it has a configuration; None if unreadable."""
     try:
@@ -51,22 +63,26 @@ def _use_case_tags(use_case: str, *phases: tuple[str, Phase]) -> list[str]:
     return [f"use-case:{use_case}"] + [f"{key}:{phase.value}" for key, phase in phases]
 
 
-def check_run_name() -> str:
-    """`support-qa · rag→fine_tuning` (or `· baseline`), tagged with the use case and phases."""
-    use_case = _run_context().parameters["use_case"]
-    found = _phase_of(use_case)
+def name_check_run(use_case: str, found: UseCase | None) -> None:
+    """Name the running check `support-qa · rag→fine_tuning` (or `· baseline`) and tag it.
+
+    Called by the check once it has read its use case (`found`; None when it could not), so
+    that naming reads nothing of the store; one call to the Prefect API sets name and tags.
+    """
     if found is None:
-        _tag(_use_case_tags(use_case))
-        return f"{use_case}{SEP}check"
-    phase, baselined = found
-    if not baselined:
-        _tag(_use_case_tags(use_case, ("phase", phase)) + ["baseline"])
-        return f"{use_case}{SEP}baseline"
-    if phase.next is None:
-        _tag(_use_case_tags(use_case, ("phase", phase)))
-        return f"{use_case}{SEP}{phase.value} (last phase)"
-    _tag(_use_case_tags(use_case, ("phase", phase), ("to-phase", phase.next)))
-    return f"{use_case}{SEP}{phase.value}→{phase.next.value}"
+        _rename(f"{use_case}{SEP}check", _use_case_tags(use_case))
+        return
+    phase = found.active_phase
+    if found.active_configuration_id is None:
+        tags = _use_case_tags(use_case, ("phase", phase)) + ["baseline"]
+        _rename(f"{use_case}{SEP}baseline", tags)
+    elif phase.next is None:
+        _rename(
+            f"{use_case}{SEP}{phase.value} (last phase)", _use_case_tags(use_case, ("phase", phase))
+        )
+    else:
+        tags = _use_case_tags(use_case, ("phase", phase), ("to-phase", phase.next))
+        _rename(f"{use_case}{SEP}{phase.value}→{phase.next.value}", tags)
 
 
 def _builder_name(phase: Phase) -> str:

@@ -5,7 +5,8 @@ that adds to a `Draft` (the pending decision) or ends it with one verb: `hold`, 
 `answer` or `expire`.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,9 +14,9 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Cancelled, Completed, State
 
-from flows.context import UseCaseContext, current_run_id, use_case_lease
+from flows.context import UseCaseContext, current_run_id, open_check
 from flows.entry import ENTRY_DATA, volume_30d
-from flows.labels import check_run_name
+from flows.labels import name_check_run
 from flows.latency import time_side_by_side
 from flows.migration import migrate
 from flows.prompting import build_prompting
@@ -27,10 +28,13 @@ from state.errors import (
     BatchesPending,
     LeaseLost,
     MeasurementInvalid,
+    PhasegateError,
     ProviderError,
     ProviderUnreachable,
 )
 from state.phases import DecisionKind, GateStatus, Phase, Stage
+from state.settings import get_settings
+from state.store_api import Lease
 from tasks import approvals, progress
 from tasks.batch_waits import suspend_for, suspension
 from tasks.events import emit_approval_requested
@@ -61,7 +65,7 @@ class Asking:
     wait: bool
 
 
-@flow(name="check-phase", flow_run_name=check_run_name)
+@flow(name="check-phase")
 def check_phase(
     use_case: str,
     auto_approve: bool = False,
@@ -77,13 +81,12 @@ def check_phase(
     whose batch evals outlast `eval.suspend_after_seconds` suspends until they end, and runs
     again from the top (tasks/batch_waits.py).
     """
-    ctx = UseCaseContext.load(use_case)
+    store_url = get_settings().store_url
     try:
-        with suspension(ctx.store_url), use_case_lease(ctx) as held:
+        with suspension(store_url), _open_named(use_case) as (ctx, held):
             if not held:
                 return _named(_skip(ctx, f"check {held.holder} is running"))
             try:
-                ctx = UseCaseContext.for_check(use_case)  # re-read under the lease
                 if ctx.use_case.active_configuration_id is None:
                     return _named(_baseline(ctx))
                 asking = Asking(auto_approve, approval_poll_seconds, wait_for_approval)
@@ -91,12 +94,30 @@ def check_phase(
             except LeaseLost as lost:
                 return lease_lost(ctx, lost)
     except BatchesPending as pending:
-        # The lease is released: the run starts again from the top once its batches ended.
-        suspend_for(pending, ctx.store_url, ctx.spec.eval.poll_max_seconds)
+        # The lease is released: the run starts again from the top once its batches ended,
+        # and reuses what it scored so far.
+        ctx.store_unstored()
+        suspend_for(pending, store_url, ctx.spec.eval.poll_max_seconds)
     if isinstance(outcome, HandOff):
         # Started after the lease is released, so that the new run can take it.
         return _hand_off(outcome, use_case)
     return _named(outcome)
+
+
+@contextmanager
+def _open_named(use_case: str) -> Iterator[tuple[UseCaseContext, Lease]]:
+    """Open the check (its lease and context in one unit) and name the run after what it read.
+
+    A check that cannot read its use case is named `<use case> · check` and fails on that error.
+    """
+    with ExitStack() as stack:
+        try:
+            ctx, held = stack.enter_context(open_check(use_case))
+        except PhasegateError:
+            name_check_run(use_case, None)
+            raise
+        name_check_run(use_case, ctx.use_case)
+        yield ctx, held
 
 
 def lease_lost(ctx: UseCaseContext, lost: LeaseLost) -> State:
@@ -149,7 +170,8 @@ def _check(ctx: UseCaseContext, asking: Asking) -> CheckOutcome | HandOff:
         # No second move while one takes live traffic: it ends `advanced` or `rolled_back`.
         return Draft(ctx, live.to_phase, config.id).hold_for(live)
     progress.stage(f"{ctx.name}: measuring the active configuration, {ctx.label(config)}")
-    draft = Draft(ctx, nxt or current, config.id, active=score_configuration(ctx, config))
+    active = score_configuration(ctx, config, with_decision=True)
+    draft = Draft(ctx, nxt or current, config.id, active=active)
     if nxt is None:
         return draft.hold(LAST_PHASE)
     progress.stage(f"{ctx.name}: entry checks for {nxt}")
@@ -287,6 +309,7 @@ def _decide(
         return draft.advance("every gate passed (auto-approved)", by="auto-approve")
     if not asking.wait:
         if (deployment_id := approvals.check_deployment()) is not None:
+            draft.store_scored()  # the run that asks reuses it
             return HandOff(deployment_id=deployment_id)
         return draft.hold(
             "the gates ask for a person's approval and this run does not wait for one: ask "
@@ -299,6 +322,7 @@ def _decide(
 def _ask(ctx: UseCaseContext, draft: Draft, poll_seconds: int) -> CheckOutcome:
     """Pause for a person (the form carries the gate report); record the answer or expiry."""
     timeout = ctx.spec.approval.timeout_seconds
+    draft.store_scored()  # the request names the candidate; the report, the runs
     report = gate_report(
         ctx.name,
         ctx.use_case.active_phase.transition,

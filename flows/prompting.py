@@ -26,18 +26,27 @@ VARIANT = Roles(
 
 @flow(name="build-prompting", flow_run_name=build_prompting_run_name, log_prints=False)
 def build_prompting(use_case: str, use_cache: bool = True) -> Candidate:
-    """A/B the use case's prompt variants on its eval set; the best becomes the candidate."""
+    """A/B the use case's prompt variants on its eval set; the best becomes the candidate.
+
+    In a check, the variants' configurations and runs are stored with its decision.
+    """
     logger = get_run_logger()
     ctx = UseCaseContext.load(use_case)
+    # In a check, what it scores is stored with its decision; but an online A/B's arms and
+    # evidence name the variants' configurations and runs: those are stored now.
+    with_decision = ctx.unstored is not None and not ctx.spec.rollout.ab.online
+    draft = ConfigurationDraft(phase=Phase.PROMPTING, model=ctx.model, **ctx.output_settings)
+    found = ctx.store.prompted_configurations(use_case, ctx.spec.prompts, draft)
     scores: list[VariantScore] = []
     runs = {}
-    for variant in ctx.spec.prompts:
-        version, config = ctx.store.save_prompted_configuration(
-            use_case,
-            variant,
-            ConfigurationDraft(phase=Phase.PROMPTING, model=ctx.model, **ctx.output_settings),
-        )
-        run = score_configuration(ctx, config, use_cache=use_cache)
+    for version, stored in found:
+        ctx.remember_prompt_version(version)
+        wanted = draft.model_copy(update={"prompt_version_id": version.id})
+        if with_decision:
+            config = ctx.adopt(wanted, stored)
+        else:
+            config = stored or ctx.store.save_configuration(use_case, wanted)
+        run = score_configuration(ctx, config, use_cache=use_cache, with_decision=with_decision)
         runs[config.id] = run
         tokens = run.prompt_tokens_per_query + run.completion_tokens_per_query
         scores.append(

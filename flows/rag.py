@@ -6,7 +6,7 @@ from flows.context import UseCaseContext
 from flows.labels import build_rag_run_name
 from flows.results import Candidate
 from flows.scoring import retrieve_for, score_configuration
-from state.domain import ConfigurationDraft, IngestReport
+from state.domain import Configuration, ConfigurationDraft, IngestReport
 from state.errors import SpecError
 from state.phases import Phase
 from tasks import progress
@@ -54,6 +54,24 @@ def _index(ctx: UseCaseContext, indexed: IngestReport | None) -> tuple[IngestRep
     return report, retrieval
 
 
+def _configuration(ctx: UseCaseContext, draft: ConfigurationDraft) -> Configuration:
+    """The RAG configuration on the active configuration's prompt version, else the spec's first.
+
+    In a check on a prompted active configuration, it is kept for the decision to store.
+    """
+    active = ctx.start.active if ctx.start is not None else None
+    if active is None or active.prompt_version_id is None:
+        return ctx.store.save_rag_configuration(
+            ctx.name,
+            draft,
+            active_id=ctx.use_case.active_configuration_id,
+            first_prompt=ctx.spec.prompts[0],
+        )
+    return ctx.configuration_for(
+        draft.model_copy(update={"prompt_version_id": active.prompt_version_id})
+    )
+
+
 @flow(name="build-rag", flow_run_name=build_rag_run_name)
 def build_rag(
     use_case: str, use_cache: bool = True, indexed: IngestReport | None = None
@@ -64,17 +82,17 @@ def build_rag(
     """
     ctx = UseCaseContext.load(use_case)
     report, retrieval = _index(ctx, indexed)
-    config = ctx.store.save_rag_configuration(
-        use_case,
+    config = _configuration(
+        ctx,
         ConfigurationDraft(
             phase=Phase.RAG, model=ctx.model, retrieval=retrieval, **ctx.output_settings
         ),
-        active_id=ctx.use_case.active_configuration_id,
-        first_prompt=ctx.spec.prompts[0],
     )
     items, _ = ctx.eval_set
     passages = retrieve_for(ctx, config, items)  # once: for scoring and the hit rate
-    run = score_configuration(ctx, config, use_cache=use_cache, passages=passages)
+    run = score_configuration(
+        ctx, config, use_cache=use_cache, passages=passages, with_decision=True
+    )
     top_k = ctx.spec.rag.top_k
     hit_rate = retrieval_hit_rate(items, passages, top_k)
     get_run_logger().info(

@@ -1,4 +1,7 @@
-"""Record a check's decision (with its gate report) in one unit of work; `Draft` gathers it."""
+"""Record a check's decision (with what it scored, and its gate report) in one unit of work.
+
+`Draft` gathers it.
+"""
 
 from dataclasses import dataclass, field
 
@@ -6,7 +9,16 @@ from prefect import get_run_logger
 
 from flows.context import UseCaseContext, current_run_id, held_lease
 from flows.results import CheckOutcome
-from state.domain import Decision, DecisionDraft, EvalRun, GateResult, Rollout, RolloutDraft
+from state.domain import (
+    Decision,
+    DecisionDraft,
+    EvalRun,
+    GateResult,
+    Rollout,
+    RolloutDraft,
+    Unstored,
+    as_stored,
+)
 from state.errors import LeaseLost
 from state.phases import DecisionKind, GateStatus, Phase
 from state.spec_rollout import RolloutStep
@@ -14,7 +26,7 @@ from state.store_api import Lease
 from tasks.approvals import ApprovalInput
 from tasks.events import emit_decision_recorded
 from tasks.gates import APPROVAL
-from tasks.reports import gate_report, publish_gate_report
+from tasks.reports import gate_report, publish_eval_table, publish_gate_report
 
 
 def _still_held(ctx: UseCaseContext) -> Lease | None:
@@ -41,26 +53,16 @@ def record(
     rollout: RolloutDraft | None = None,
     run_id: str | None = None,
 ) -> CheckOutcome:
-    """Publish the gate report, then write the decision (and the approval's answer) at once.
+    """Write the decision (and the approval's answer) at once, then publish the gate report.
 
-    With `rollout`, the decision is `rolling_out` and the rollout starts in the same commit.
-    Under a held lease it must still be ours: LeaseLost when it was broken or taken over (the
-    heartbeat may have seen it; the store checks it as it writes), and nothing is written.
+    What the check kept for its decision to store (its configurations and runs) is stored in
+    the same commit. With `rollout`, the decision is `rolling_out` and the rollout starts in
+    that commit too. Under a held lease it must still be ours: LeaseLost when it was broken
+    or taken over (the heartbeat may have seen it; the store checks it as it writes), and
+    nothing is written.
     """
     run_id = run_id or current_run_id()
     held = _still_held(ctx)
-    transition = f"{ctx.use_case.active_phase}_to_{to_phase}"
-    publish_gate_report(
-        ctx.name,
-        gate_report(
-            ctx.name,
-            transition,
-            gates,
-            active=active,
-            candidate=candidate,
-            outcome=f"{kind}: {reason}",
-        ),
-    )
     draft = DecisionDraft(
         kind=kind,
         to_phase=to_phase,
@@ -72,12 +74,47 @@ def record(
         eval_run_ids=[run.id for run in (active, candidate) if run is not None and run.id],
         gate_results=gates,
     )
-    holder = held.flow_run_id if held is not None else None
-    decision, rollout_id = _write(ctx, draft, approval_status, rollout, holder)
+    unstored = ctx.unstored if ctx.unstored is not None else Unstored()
+    kept = list(unstored.eval_runs.values())
+    decision, rollout_id, stored = ctx.store.record_scored_check(
+        ctx.name,
+        draft,
+        unstored,
+        rollout=rollout,
+        expected_version=ctx.use_case.version,
+        approval_status=approval_status,
+        lease_holder=held.flow_run_id if held is not None else None,
+    )
+    unstored.clear()
+    runs = (as_stored(active, stored), as_stored(candidate, stored))
+    _publish(ctx, to_phase, gates, runs, f"{kind}: {reason}")
+    for run in kept:
+        publish_eval_table(as_stored(run, stored))
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
     emit_decision_recorded(decision, run_id)
+    return _outcome(ctx.name, decision, rollout_id)
+
+
+def _publish(
+    ctx: UseCaseContext,
+    to_phase: Phase,
+    gates: list[GateResult],
+    runs: tuple[EvalRun | None, EvalRun | None],
+    outcome: str,
+) -> None:
+    """Publish the gate report of a recorded decision (its runs as stored)."""
+    active, candidate = runs
+    transition = f"{ctx.use_case.active_phase}_to_{to_phase}"
+    report = gate_report(
+        ctx.name, transition, gates, active=active, candidate=candidate, outcome=outcome
+    )
+    publish_gate_report(ctx.name, report)
+
+
+def _outcome(use_case: str, decision: Decision, rollout_id: int | None) -> CheckOutcome:
+    """What the check returns: the decision's terms, and the decision as recorded."""
     return CheckOutcome(
-        use_case=ctx.name,
+        use_case=use_case,
         decision=decision.kind,
         decision_id=decision.id,
         from_phase=decision.from_phase,
@@ -85,38 +122,8 @@ def record(
         reason=decision.reason,
         configuration_id=decision.configuration_id,
         rollout_id=rollout_id,
+        recorded=decision,
     )
-
-
-def _write(
-    ctx: UseCaseContext,
-    draft: DecisionDraft,
-    approval_status: str | None,
-    rollout: RolloutDraft | None,
-    holder: str | None,
-) -> tuple[Decision, int | None]:
-    """Write the decision (and start its rollout, if any) in one unit of work.
-
-    With `holder`, the unit first checks that flow run still holds the lease (LeaseLost).
-    """
-    if rollout is None:
-        decision = ctx.store.record_check(
-            ctx.name,
-            draft,
-            expected_version=ctx.use_case.version,
-            approval_status=approval_status,
-            lease_holder=holder,
-        )
-        return decision, None
-    decision, started = ctx.store.start_rollout_for_check(
-        ctx.name,
-        draft,
-        rollout,
-        approval_status=approval_status,
-        lease_holder=holder,
-        expected_version=ctx.use_case.version,
-    )
-    return decision, started.id
 
 
 @dataclass
@@ -244,6 +251,15 @@ class Draft:
             self.configuration_id,
             decided_by="timeout",
             approval="expired",
+        )
+
+    def store_scored(self) -> None:
+        """Store what the check kept for its decision ahead of it (an approval request or a
+        hand-off names the candidate); the draft's runs under their stored ids."""
+        stored = self.ctx.store_unstored()
+        self.active, self.candidate = (
+            as_stored(self.active, stored),
+            as_stored(self.candidate, stored),
         )
 
     def _candidate_id(self) -> int | None:

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from state.domain import EvalRun, GateResult
+from state.domain import Decision, EvalRun, GateResult
 from state.phases import DecisionKind, Phase
 from tasks.prompts import Passage
 
@@ -45,6 +45,7 @@ class CheckOutcome(BaseModel):
     reason: str
     configuration_id: int | None = None
     rollout_id: int | None = Field(None, description="the rollout a `rolling_out` check started")
+    recorded: Decision | None = Field(None, description="the decision as recorded, gates and all")
 
 
 class HandOff(BaseModel):

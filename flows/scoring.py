@@ -84,12 +84,15 @@ def score_on(
     use_cache: bool = True,
     purpose: str = "eval",
     passages: list[list[Passage]] | None = None,
+    with_decision: bool = False,
 ) -> EvalRun:
     """Score a configuration on these items now and record the run (no stored run is reused).
 
     `use_cache=False` also bypasses the response cache: every item is asked again. A run that
     is no measurement is recorded as invalid, then raises MeasurementInvalid. `passages`: the
-    items' passages, when the caller retrieved them already.
+    items' passages, when the caller retrieved them already. `with_decision`: in a check, the
+    run is kept for its decision to store (`UseCaseContext.keep_run`), as nothing reads it
+    from the store before.
     """
     target = EvalTarget(
         use_case=ctx.name,
@@ -104,10 +107,12 @@ def score_on(
     progress.stage(f"scoring {label} on {len(items)} {purpose} items ({calls} calls)")
     with progress.batch(label, calls):
         run = _score_as_tasks(ctx, requests, items, target, model=config.model, use_cache=use_cache)
-    recorded = ctx.store.record_eval_run(run.model_copy(update={"flow_run_id": current_run_id()}))
+    run = run.model_copy(update={"flow_run_id": current_run_id()})
+    recorded = ctx.keep_run(run) if with_decision else ctx.store.record_eval_run(run)
     # An invalid run is kept for diagnosis, then stops the caller: nothing may read it.
     require_valid(recorded)
-    publish_eval_table(recorded)
+    if recorded.id > 0:  # a kept run's table is published once its decision stored it
+        publish_eval_table(recorded)
     return recorded
 
 
@@ -134,16 +139,25 @@ def score_set(
     *,
     purpose: str = "eval",
     passages: list[list[Passage]] | None = None,
+    with_decision: bool = False,
 ) -> EvalRun:
-    """The stored run of a configuration on an unchanged item set, else a new one."""
-    found = ctx.store.find_eval_run(ctx.name, config.id, set_hash, ctx.spec.metric)
+    """The stored (or kept) run of a configuration on an unchanged item set, else a new one."""
+    found = ctx.find_run(config, set_hash)
     if found is not None:
         progress.stage(
             f"{ctx.label(config)}: eval run #{found.id} reused (configuration and "
             f"{purpose} set unchanged)"
         )
         return found
-    return score_on(ctx, config, items, set_hash, purpose=purpose, passages=passages)
+    return score_on(
+        ctx,
+        config,
+        items,
+        set_hash,
+        purpose=purpose,
+        passages=passages,
+        with_decision=with_decision,
+    )
 
 
 def score_configuration(
@@ -153,17 +167,18 @@ def score_configuration(
     use_cache: bool = True,
     purpose: str = "eval",
     passages: list[list[Passage]] | None = None,
+    with_decision: bool = False,
 ) -> EvalRun:
     """The eval run of a configuration: the stored one if nothing changed, else a new one.
 
-    `passages`: the eval items' passages, when the caller retrieved them already.
+    `passages`: the eval items' passages, when the caller retrieved them already;
+    `with_decision`: see `score_on`.
     """
     items, eval_hash = ctx.eval_set
+    options = {"purpose": purpose, "passages": passages, "with_decision": with_decision}
     if use_cache:
-        return score_set(ctx, config, items, eval_hash, purpose=purpose, passages=passages)
-    return score_on(
-        ctx, config, items, eval_hash, use_cache=False, purpose=purpose, passages=passages
-    )
+        return score_set(ctx, config, items, eval_hash, **options)
+    return score_on(ctx, config, items, eval_hash, use_cache=False, **options)
 
 
 def score_canary(ctx: UseCaseContext, config: Configuration) -> EvalRun | None:

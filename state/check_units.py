@@ -17,6 +17,7 @@ from state import (
     evals,
     history,
     lease_loss,
+    leases,
     model_versions,
     prompt_library,
     retirements,
@@ -24,10 +25,11 @@ from state import (
     usage,
     use_cases,
 )
+from state.domain.check_start import CheckStart
 from state.domain.decisions import Activation, Approval, Decision, DecisionDraft
 from state.domain.evals import EvalRun
+from state.domain.operations import LeaseTaken
 from state.domain.use_cases import (
-    CheckStart,
     Configuration,
     ConfigurationDraft,
     ModelVersion,
@@ -51,7 +53,21 @@ def load_check_context(name: str, *, today: date, session: Session) -> CheckStar
         active_prompt=prompt_library.get_prompt_version(active.prompt_version_id, session=session)
         if active and active.prompt_version_id is not None
         else None,
+        active_run=evals.latest_eval_run(name, active.id, use_case.spec.metric, session=session)
+        if active
+        else None,
     )
+
+
+def open_check(
+    name: str, flow_run_id: str, *, today: date, ttl_seconds: float, session: Session
+) -> tuple[LeaseTaken, CheckStart]:
+    """Take a check's lease, then read what it starts from, under that lease.
+
+    When a live holder has the lease the read is the same: the check records that it skipped.
+    """
+    taken = leases.acquire_lease(name, flow_run_id, ttl_seconds=ttl_seconds, session=session)
+    return taken, load_check_context(name, today=today, session=session)
 
 
 def record_check(
@@ -118,6 +134,21 @@ def save_prompted_configuration(
     version = prompt_library.save_prompt_version(use_case, variant, session=session)
     draft = draft.model_copy(update={"prompt_version_id": version.id})
     return version, configurations.save_configuration(use_case, draft, session=session)
+
+
+def prompted_configurations(
+    use_case: str, variants: Sequence[PromptVariant], draft: ConfigurationDraft, *, session: Session
+) -> list[tuple[PromptVersion, Configuration | None]]:
+    """Each variant's prompt version (stored: the library keeps every prompt a check tried)
+    and its configuration if stored, else None (the check keeps it until its decision)."""
+    found = []
+    for variant in variants:
+        version = prompt_library.save_prompt_version(use_case, variant, session=session)
+        wanted = draft.model_copy(update={"prompt_version_id": version.id})
+        found.append(
+            (version, configurations.find_configuration(use_case, wanted, session=session))
+        )
+    return found
 
 
 def save_rag_configuration(

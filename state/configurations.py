@@ -18,18 +18,22 @@ def _content_hash(draft: ConfigurationDraft) -> str:
     return content_hash(data)
 
 
+def _stored(use_case_id: int, content_hash: str, session: Session) -> ConfigurationRecord | None:
+    return session.exec(
+        select(ConfigurationRecord).where(
+            ConfigurationRecord.use_case_id == use_case_id,
+            ConfigurationRecord.content_hash == content_hash,
+        )
+    ).first()
+
+
 def save_configuration(
     use_case: str, draft: ConfigurationDraft, *, session: Session
 ) -> Configuration:
     """Store a configuration, or return the stored one with the same content."""
     use_case_id = lookup.use_case_id(session, use_case)
     content_hash = _content_hash(draft)
-    row = session.exec(
-        select(ConfigurationRecord).where(
-            ConfigurationRecord.use_case_id == use_case_id,
-            ConfigurationRecord.content_hash == content_hash,
-        )
-    ).first()
+    row = _stored(use_case_id, content_hash, session)
     if row is None:
         row = ConfigurationRecord(
             use_case_id=use_case_id, content_hash=content_hash, **draft.model_dump()
@@ -37,6 +41,14 @@ def save_configuration(
         session.add(row)
         session.flush()
     return to_configuration(row)
+
+
+def find_configuration(
+    use_case: str, draft: ConfigurationDraft, *, session: Session
+) -> Configuration | None:
+    """The stored configuration with the draft's content, or None."""
+    row = _stored(lookup.use_case_id(session, use_case), _content_hash(draft), session)
+    return to_configuration(row) if row else None
 
 
 def get_configuration(configuration_id: int, *, session: Session) -> Configuration | None:

@@ -111,14 +111,38 @@ def find_eval_run(
     An invalid run (no measurement) is never found, and a run in which provider calls failed
     is not reused: scoring again may succeed.
     """
+    return _newest_reusable(
+        use_case,
+        session,
+        EvalRunRecord.configuration_id == configuration_id,
+        EvalRunRecord.eval_set_hash == eval_set_hash,
+        EvalRunRecord.metric == metric,
+    )
+
+
+def latest_eval_run(
+    use_case: str, configuration_id: int, metric: str, *, session: Session
+) -> EvalRun | None:
+    """The newest reusable run of a configuration on an eval set (any) with a metric, or None.
+
+    What `find_eval_run` finds when the eval set is the one that run was scored on.
+    """
+    return _newest_reusable(
+        use_case,
+        session,
+        EvalRunRecord.configuration_id == configuration_id,
+        EvalRunRecord.purpose == "eval",
+        EvalRunRecord.metric == metric,
+    )
+
+
+def _newest_reusable(use_case: str, session: Session, *where: Any) -> EvalRun | None:
     rows = session.exec(
         select(EvalRunRecord)
         .where(
             EvalRunRecord.use_case_id == lookup.use_case_id(session, use_case),
-            EvalRunRecord.configuration_id == configuration_id,
-            EvalRunRecord.eval_set_hash == eval_set_hash,
-            EvalRunRecord.metric == metric,
             col(EvalRunRecord.invalid_reason).is_(None),
+            *where,
         )
         .order_by(col(EvalRunRecord.id).desc())
     )

@@ -1,7 +1,8 @@
 """A check lease held for a block: taken through the store, renewed by a heartbeat thread.
 
 The holder goes to the database only through the store it is given (`Store.hold_lease`
-builds it), one unit of work per take, beat and release.
+builds it), one unit of work per take, beat and release; a check's take shares its unit with
+the check's first reads (`Store.open_check`).
 """
 
 import logging
@@ -52,7 +53,12 @@ class Lease:
 
     def take(self) -> bool:
         """Acquire the lease; True when it is ours (then the heartbeat thread runs)."""
-        taken = self.store.take_lease(self.use_case, self.flow_run_id, ttl_seconds=self.ttl)
+        return self.taken(
+            self.store.take_lease(self.use_case, self.flow_run_id, ttl_seconds=self.ttl)
+        )
+
+    def taken(self, taken: LeaseTaken) -> bool:
+        """Hold what a committed take returned; True when it is ours (the heartbeat starts)."""
         self.holder, self.replaced = taken.holder, taken.replaced
         if self.holder is None:
             name = f"lease-{self.use_case}"

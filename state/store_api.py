@@ -38,9 +38,11 @@ from state import (
     retirements,
     rollout_units,
     rollouts,
+    scored_units,
     usage,
     use_cases,
 )
+from state.domain.check_start import CheckStart
 from state.domain.decisions import Activation, Approval, Decision, DecisionDraft, GateResult
 from state.domain.documents import Chunker, ChunkText, EmbeddingMatrix, IngestReport, RetrievedChunk
 from state.domain.evals import EvalRun, ReportRead
@@ -69,10 +71,10 @@ from state.domain.rollouts import (
     RolloutStatus,
 )
 from state.domain.status import StatusRow
+from state.domain.unstored import Unstored
 from state.domain.use_cases import (
     ActiveParts,
     ApplyResult,
-    CheckStart,
     Configuration,
     ConfigurationDraft,
     ModelVersion,
@@ -88,6 +90,18 @@ from state.spec import LoadedSpec, PromptVariant
 
 if TYPE_CHECKING:  # numpy loads with the embeddings that need it, not with every Store
     import numpy as np
+
+
+@contextmanager
+def _holding(held: Lease, ours: bool) -> Iterator[None]:
+    """Run the block; give the lease back after it when it was ours."""
+    if not ours:
+        yield
+        return
+    try:
+        yield
+    finally:
+        held.release()
 
 
 class Store:
@@ -168,10 +182,6 @@ class Store:
 
     # A phase check: what it reads as it starts, and its decision
 
-    def load_check_context(self, name: str, *, today: date) -> CheckStart:
-        with self._session() as session:
-            return check_units.load_check_context(name, today=today, session=session)
-
     def record_check(
         self,
         use_case: str,
@@ -191,6 +201,38 @@ class Store:
                 lease_holder=lease_holder,
                 session=session,
             )
+
+    def record_scored_check(
+        self,
+        use_case: str,
+        draft: DecisionDraft,
+        unstored: Unstored,
+        *,
+        rollout: RolloutDraft | None,
+        expected_version: int,
+        approval_status: str | None,
+        lease_holder: str | None,
+    ) -> tuple[Decision, int | None, dict[int, int]]:
+        """Store what a check scored and record its decision (and start its rollout) at once.
+
+        The decision, its rollout's id, and the stored id of each provisional one.
+        """
+        with self._session() as session:
+            return scored_units.record_scored_check(
+                use_case,
+                draft,
+                unstored,
+                rollout=rollout,
+                expected_version=expected_version,
+                approval_status=approval_status,
+                lease_holder=lease_holder,
+                session=session,
+            )
+
+    def store_unstored(self, use_case: str, unstored: Unstored) -> dict[int, int]:
+        """Store what a check scored ahead of its decision; the stored id of each provisional."""
+        with self._session() as session:
+            return scored_units.store_unstored(use_case, unstored, session=session)
 
     def list_decisions(self, use_case: str, *, limit: int | None = None) -> list[Decision]:
         with self._session() as session:
@@ -279,6 +321,18 @@ class Store:
             return check_units.save_prompted_configuration(
                 use_case, variant, draft, session=session
             )
+
+    def find_configuration(self, use_case: str, draft: ConfigurationDraft) -> Configuration | None:
+        """The stored configuration with the draft's content, or None."""
+        with self._session() as session:
+            return configurations.find_configuration(use_case, draft, session=session)
+
+    def prompted_configurations(
+        self, use_case: str, variants: Sequence[PromptVariant], draft: ConfigurationDraft
+    ) -> list[tuple[PromptVersion, Configuration | None]]:
+        """Each variant's prompt version (stored now) and its stored configuration, or None."""
+        with self._session() as session:
+            return check_units.prompted_configurations(use_case, variants, draft, session=session)
 
     def save_rag_configuration(
         self,
@@ -592,13 +646,25 @@ class Store:
         and the block runs without it, to record that it skipped.
         """
         held = Lease(self, use_case, holder, ttl_seconds)
-        if not held.take():
+        with _holding(held, held.take()):
             yield held
-            return
-        try:
-            yield held
-        finally:
-            held.release()
+
+    @contextmanager
+    def open_check(
+        self, use_case: str, holder: str, *, today: date, ttl_seconds: float = TTL_SECONDS
+    ) -> Iterator[tuple[Lease, CheckStart]]:
+        """`hold_lease` for a phase check, whose take also reads what the check starts from.
+
+        One unit of work takes the lease and reads the use case, its active configuration,
+        volume, retirement and live rollout under it (`load_check_context`).
+        """
+        held = Lease(self, use_case, holder, ttl_seconds)
+        with self._session() as session:
+            taken, start = check_units.open_check(
+                use_case, holder, today=today, ttl_seconds=ttl_seconds, session=session
+            )
+        with _holding(held, held.taken(taken)):
+            yield held, start
 
     def take_lease(self, use_case: str, flow_run_id: str, *, ttl_seconds: float) -> LeaseTaken:
         with self._session() as session:

@@ -50,8 +50,11 @@ def _refused(fail_on: str | None) -> set[DecisionKind]:
 
 
 def _decision_of(state: "State") -> "Decision | None":
-    """The decision a check's flow run recorded, if any."""
-    return store().get_decision_by_run(str(state.state_details.flow_run_id))
+    """The decision a check's flow run recorded, if any (its outcome carries it)."""
+    from flows.results import CheckOutcome
+
+    outcome = state.result() if state.is_completed() else None
+    return outcome.recorded if isinstance(outcome, CheckOutcome) else None
 
 
 @app.command("check")

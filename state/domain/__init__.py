@@ -18,7 +18,7 @@ _TERMS = {
     "ModelVersion": "use_cases",
     "ActiveParts": "use_cases",
     "ServedArms": "use_cases",
-    "CheckStart": "use_cases",
+    "CheckStart": "check_start",
     # decisions: what a check decided and why, the activations, a person's approval
     "GateResult": "decisions",
     "DecisionDraft": "decisions",
@@ -34,6 +34,9 @@ _TERMS = {
     "EvalRun": "evals",
     "LatencyPairs": "evals",
     "ReportRead": "evals",
+    # unstored: what a check scored, kept until its decision stores it
+    "Unstored": "unstored",
+    "as_stored": "unstored",
     # intake: what applications report, and the signed deliveries it comes in
     "UsageCount": "intake",
     "NewInteraction": "intake",

@@ -1,6 +1,5 @@
 """Use cases, their configurations, and the prompt and tuned model a configuration names."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -12,7 +11,6 @@ from state.spec import PromptVariant, UseCaseSpec
 from state.split import CONTROL, routing_point
 
 if TYPE_CHECKING:  # rollouts builds on configurations, not the other way round
-    from state.domain.retirements import Retirement
     from state.domain.rollouts import Rollout
 
 
@@ -107,22 +105,6 @@ class ActiveParts(NamedTuple):
     tuned_model: ModelVersion | None
     arm: str = CONTROL
     rollout: "Rollout | None" = None
-
-
-@dataclass(frozen=True)
-class CheckStart:
-    """What a phase check reads as it starts, in one unit of work.
-
-    The use case, its active configuration and 30-day volume, the retirement noted for that
-    configuration (a migration comes first) and the live rollout (no second move meanwhile).
-    """
-
-    use_case: UseCase
-    active: Configuration | None
-    volume_30d: int
-    retirement: "Retirement | None" = None
-    live_rollout: "Rollout | None" = None
-    active_prompt: "PromptVersion | None" = None  # the active configuration's prompt version
 
 
 class ServedArms(NamedTuple):

@@ -1,4 +1,5 @@
-"""SIGKILL: a re-run continues once and marks the killed run Crashed; no process outlives it."""
+"""Crashes: a re-run continues once and marks a killed run Crashed; no process outlives it; a
+check that dies as it records leaves none of what it scored behind."""
 
 import os
 import signal
@@ -10,10 +11,14 @@ from pathlib import Path
 import psutil
 import pytest
 from prefect.settings import PREFECT_API_URL
+from sqlmodel import select
 
+from flows.phase_check import check_phase
 from phasegate.processes import alive, descendants
+from state import decisions
 from state.db import store_session
 from state.decisions import list_decisions
+from state.models import ConfigurationRecord, EvalRunRecord
 from state.settings import Settings
 from tests.flows.checks import run_check
 from tests.flows.journey import (
@@ -117,6 +122,38 @@ def test_check_phase_after_sigkill_mid_eval_takes_over_and_decides_once(
         step.decision.configuration_id,
     )
     assert leases(journey.store_url) == []
+
+
+def _stored_ids(store_url: str) -> tuple[set[int], set[int]]:
+    """The ids of every configuration and every eval run in the store."""
+    with store_session(store_url) as session:
+        configs = set(session.exec(select(ConfigurationRecord.id)).all())
+        return configs, set(session.exec(select(EvalRunRecord.id)).all())
+
+
+@pytest.mark.prefect
+def test_check_that_dies_as_it_records_leaves_no_configuration_or_eval_run(
+    journey_from: Callable[..., Journey],
+) -> None:
+    journey = journey_from("baselined")
+    before = _stored_ids(journey.store_url)
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("killed as it recorded its decision")
+
+    # Dies inside the unit that records, after it stored the candidate's configuration and run.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decisions, "record_decision", die)
+        died = check_phase(USE_CASE, return_state=True)
+
+    assert died.is_failed()
+    assert _stored_ids(journey.store_url) == before
+    assert leases(journey.store_url) == []
+    step = run_check(journey)  # a re-run scores again (from the response cache) and decides
+    assert (step.decision.kind, step.decision.to_phase) == ("advanced", "rag")
+    configs, runs = _stored_ids(journey.store_url)
+    assert configs - before[0] == {step.decision.candidate_configuration_id}
+    assert runs - before[1] == set(step.decision.eval_run_ids) - before[1] != set()
 
 
 def _uvicorn_below(pid: int) -> int | None:

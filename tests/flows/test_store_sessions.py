@@ -1,9 +1,12 @@
-"""How often one phase check goes to the state store: sessions, indexing passes, searches.
+"""How often one phase check goes to the state store: units of work, indexing passes, searches.
 
-Transactions are counted on the store's engine (the lease's heartbeat thread aside: it beats
-on a timer, not per step). Each is named after the state function that began it.
+Units of work are the `Store` sessions the check's flow run opens; transactions are counted
+on the store's engine. Both leave aside the lease's heartbeat thread (it beats on a timer, not
+per step) and the response cache's writes (they come in groups by size and age, and are
+kept apart so that a stopped eval keeps its answers). Each is named after who began it.
 """
 
+import sys
 import threading
 import time
 import traceback
@@ -16,6 +19,7 @@ from sqlalchemy import event
 
 from state.db import engine_for
 from state.documents import query_terms
+from state.store_api import Store
 from tasks.eval_sets import load_eval_set
 from tests.flows.checks import run_check
 from tests.flows.journey import (
@@ -49,6 +53,40 @@ def _began_in() -> str:
     return "?"
 
 
+#: Units of work of a first check (the A/B of support-qa's 3 prompt variants) and of a second
+#: one (prompting → RAG), the response cache's writes aside (issue 28: 22 and 16 before).
+MAX_UNITS_FIRST = 7
+MAX_UNITS_SECOND = 7
+
+
+class Units:
+    """The `Store` units of work opened while listening, by method, from every thread but the
+    lease's heartbeat."""
+
+    def __init__(self) -> None:
+        self.monkeypatch = pytest.MonkeyPatch()
+        self.opened: list[str] = []
+
+    def __enter__(self) -> "Units":
+        original = Store._session
+        opened = self.opened
+
+        def session(store: Store):  # noqa: ANN202 - a context manager, as the original
+            if not threading.current_thread().name.startswith("lease-"):
+                opened.append(sys._getframe(1).f_code.co_name)
+            return original(store)
+
+        self.monkeypatch.setattr(Store, "_session", session)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.monkeypatch.undo()
+
+    def check_units(self) -> list[str]:
+        """The units opened, the response cache's writes aside."""
+        return [name for name in self.opened if name != "put_cached_responses"]
+
+
 class Counted:
     """Transactions begun and full-text searches run on one store's engine, while listening."""
 
@@ -76,21 +114,42 @@ class Counted:
         event.remove(self.engine, "before_cursor_execute", self._execute)
 
 
-@pytest.fixture(name="baselined")
-def baselined_fixture(
+@pytest.fixture(name="registered")
+def registered_fixture(
     flows_api: None,
     stores: Stores,
     sandbox_server: SandboxServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Journey]:
-    """support-qa baselined in prompting on a new store, its next check prompting → RAG."""
+) -> Journey:
+    """support-qa registered on a new store, its first check to come."""
     journey = Journey(stores.new(), copy_use_cases(tmp_path / "usecases"), sandbox_server)
     register(journey.store_url, journey.specs_dir)
     sandbox_server.reset()
     point_settings_at(monkeypatch, journey)
-    assert run_check(journey).decision.kind == "baselined"
-    yield journey
+    return journey
+
+
+@pytest.fixture(name="baselined")
+def baselined_fixture(registered: Journey) -> Iterator[Journey]:
+    """support-qa baselined in prompting on a new store, its next check prompting → RAG."""
+    assert run_check(registered).decision.kind == "baselined"
+    yield registered
+
+
+def test_a_first_check_opens_few_units_of_work(registered: Journey) -> None:
+    with Units() as units:
+        step = run_check(registered)
+    assert step.decision.kind == "baselined"
+    assert len(units.check_units()) <= MAX_UNITS_FIRST, units.check_units()
+
+
+def test_a_second_check_opens_few_units_of_work(baselined: Journey) -> None:
+    with Units() as units:
+        step = run_check(baselined)
+    assert (step.decision.kind, step.decision.to_phase) == ("advanced", "rag")
+    assert len(units.check_units()) <= MAX_UNITS_SECOND, units.check_units()
+    assert units.check_units()[0] == "open_check"  # the lease, the use case and its context
 
 
 def test_one_check_prompting_to_rag_indexes_once_and_searches_once_per_item(
