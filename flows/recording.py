@@ -89,7 +89,8 @@ def record(
     runs = (as_stored(active, stored), as_stored(candidate, stored))
     _publish(ctx, to_phase, gates, runs, f"{kind}: {reason}")
     for run in kept:
-        publish_eval_table(as_stored(run, stored))
+        if run.id in stored:  # not when the flow run's decision was recorded before
+            publish_eval_table(as_stored(run, stored))
     get_run_logger().info("%s: %s (%s)", ctx.name, kind, reason)
     emit_decision_recorded(decision, run_id)
     return _outcome(ctx.name, decision, rollout_id)

@@ -68,8 +68,8 @@ class Unstored:
 
 
 def as_stored(run: EvalRun | None, stored_ids: dict[int, int]) -> EvalRun | None:
-    """A kept run under the ids it was stored with (a stored one as it is)."""
-    if run is None or run.id is None or run.id > 0:
+    """A kept run under the ids it was stored with (a stored one, or one not stored, as it is)."""
+    if run is None or run.id not in stored_ids:
         return run
     return run.model_copy(
         update={

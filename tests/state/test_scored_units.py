@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from state import leases
 from state.db import session_scope
-from state.domain import ConfigurationDraft, DecisionDraft, EvalRun, Unstored
+from state.domain import ConfigurationDraft, DecisionDraft, EvalRun, Unstored, as_stored
 from state.errors import LeaseLost
 from state.models import ConfigurationRecord, DecisionRecord, EvalRunRecord
 from state.phases import DecisionKind, Phase
@@ -111,3 +111,14 @@ def test_record_scored_check_of_a_lost_lease_stores_nothing(
         _record(store, unstored, draft, holder=RUN)
 
     assert _rows(engine) == (0, 0, 0)
+
+
+def test_as_stored_names_a_kept_run_by_its_stored_ids_and_leaves_the_rest() -> None:
+    unstored, _ = _kept(use_case_id=1)
+    [config_id] = unstored.configurations
+    [run] = unstored.eval_runs.values()
+
+    stored = as_stored(run, {config_id: 7, run.id: 9})
+
+    assert (stored.id, stored.configuration_id) == (9, 7)
+    assert as_stored(run, {}) is run  # not stored: its decision was recorded before
