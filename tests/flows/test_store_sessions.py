@@ -36,8 +36,9 @@ from tests.plugins.sandbox_server import SandboxServer
 pytestmark = pytest.mark.prefect
 
 #: Transactions of one check prompting → RAG besides the response cache's writes (which come
-#: in groups by size and age): 16 measured (21 before `Store`, which indexed and searched twice).
-MAX_TRANSACTIONS = 16
+#: in groups by size and age): 7 measured, as many as its units of work (16 before a check
+#: opened in one unit and stored what it scored with its decision; 21 before `Store`).
+MAX_TRANSACTIONS = 7
 STATE = ROOT / "state"
 #: `Store` opens the session around a store function: name the function, not the method.
 FACE = {"db.py", "store_api.py", "lease_holder.py"}
