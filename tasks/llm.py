@@ -1,12 +1,12 @@
 """The provider client: chat completions in batches, with bounded concurrency and retries.
 
-A batch fails fast: its first call goes alone (the probe) and gives up on an unreachable
-endpoint after one retry; a fatal failure (unreachable endpoint, 401/403, unknown model) stops
-the batch's calls not yet sent, which come back as errors without a request; so does a batch
-whose failures already exceed `max_error_rate` of it (a 429 storm), since it can no longer
-make a measurement. Successful
-responses reach the cache as they arrive, so a batch stopped midway (Ctrl-C, a crash) is paid
-for only once.
+A batch fails fast: its first call goes alone (the probe) until it comes back, or for a quarter
+of a second if it is still being answered then, and gives up on an unreachable endpoint after
+one retry; a fatal failure (unreachable endpoint, 401/403, unknown model) stops the batch's calls
+not yet sent, which come back as errors without a request; so does a batch whose failures
+already exceed `max_error_rate` of it (a 429 storm), since it can no longer make a measurement.
+Successful responses reach the cache as they arrive, so a batch stopped midway (Ctrl-C, a crash)
+is paid for only once.
 """
 
 import asyncio
@@ -35,6 +35,12 @@ FLUSH_EVERY = 64
 FLUSH_SECONDS = 1.0
 # Retries of a probe that cannot reach the endpoint: one, in case of a blip.
 PROBE_FATAL_RETRIES = 1
+# How long the probe goes alone while its first attempt is unanswered. An endpoint refuses the
+# connection, the key or the model within it; a probe still unanswered is being completed, so
+# the other calls need not wait a whole completion (seconds, for a real model). A probe that
+# came back failed is waited for, with its retries, as before. If a slow refusal comes after
+# the grace, the calls already sent (at most the concurrency) fail alike; the rest are not sent.
+PROBE_GRACE_SECONDS = 0.25
 CACHED_FIELDS = ("text", "latency_ms", "prompt_tokens", "completion_tokens")
 
 
@@ -230,13 +236,21 @@ async def _complete(
     breaker: _Breaker,
     *,
     probe: bool = False,
+    answered: asyncio.Event | None = None,
 ) -> CallResult:
-    """One chat completion with retries; failures come back as a result with `error`."""
+    """One chat completion with retries; failures come back as a result with `error`.
+
+    `answered` is set when the first attempt comes back, whatever it brought.
+    """
     params = chat_params(request)
 
     async def call() -> CallResult:
         """One attempt: the body as built and the reply as parsed, without the SDK's models."""
-        return _parse(await client.post(CHAT_PATH, body=params, cast_to=object))
+        try:
+            return _parse(await client.post(CHAT_PATH, body=params, cast_to=object))
+        finally:
+            if answered is not None:
+                answered.set()
 
     # A slot stays taken while backing off, so a rate-limited provider sees less pressure.
     async with limit:
@@ -284,7 +298,8 @@ async def complete_batch(
     `on_done(i)` is called when request `i` has its result (cached ones first), and
     `on_result(i, result)` with that result. Cached responses are read in one batch; fresh
     ones are written as they arrive (see `_CacheWriter`).
-    The first call not served by the cache is the probe: it runs alone before the others.
+    The first call not served by the cache is the probe: it runs alone until it ends, or for
+    PROBE_GRACE_SECONDS while its first attempt is unanswered.
     With `max_error_rate`, calls not yet sent are not sent once more than that share failed.
     """
     results: list[CallResult | None] = [None] * len(requests)
@@ -301,10 +316,18 @@ async def complete_batch(
     budget = _ErrorBudget(len(requests), max_error_rate)
     writer = _CacheWriter(cache)
 
-    async def run(index: int, probe: bool = False) -> None:
-        """Complete request `index`, queue it for the cache and report it."""
+    async def run(index: int, answered: asyncio.Event | None = None) -> None:
+        """Complete request `index` (the probe when `answered` is given), cache and report it."""
+        probe = answered is not None
         result = await _complete(
-            client, requests[index], limit, max_retries, rng, breaker, probe=probe
+            client,
+            requests[index],
+            limit,
+            max_retries,
+            rng,
+            breaker,
+            probe=probe,
+            answered=answered,
         )
         results[index] = result
         budget.spend(result.error, breaker)
@@ -315,8 +338,18 @@ async def complete_batch(
     pending = [i for i, r in enumerate(results) if r is None]
     try:
         if pending:
-            await run(pending[0], probe=True)
-            await asyncio.gather(*(run(i) for i in pending[1:]))
+            answered = asyncio.Event()
+            probe = asyncio.ensure_future(run(pending[0], answered))
+            # The probe goes alone until it ends, or for PROBE_GRACE_SECONDS while its first
+            # attempt is unanswered; one that came back failed is waited for (its retries).
+            try:
+                done, _ = await asyncio.wait({probe}, timeout=PROBE_GRACE_SECONDS)
+            except asyncio.CancelledError:
+                probe.cancel()  # a stopped batch leaves no call running
+                raise
+            if not done and answered.is_set():
+                await probe
+            await asyncio.gather(probe, *(run(i) for i in pending[1:]))
     finally:
         # Also on Ctrl-C or a cancelled caller: the answers already paid for are kept.
         writer.flush()

@@ -84,7 +84,9 @@ def test_evaluate_scores_every_item_through_rate_limits_and_server_errors(sandbo
 def test_evaluate_marks_every_item_failed_when_the_provider_hangs(sandbox_url: str) -> None:
     _admin(sandbox_url, "/sandbox/faults", {"hang_share": 1.0, "hang_seconds": 1.0})
     items = _items(6)
-    options = _options(sandbox_url, timeout=0.5, max_retries=1)
+    # One call at a time: the others wait for the first, which times out (with more at once,
+    # they would go after the probe's grace, as to any provider slower than it).
+    options = _options(sandbox_url, timeout=0.5, max_retries=1, concurrency=1)
     run = evaluate(_requests(items), items, _target(), options)
     assert run.error_rate == 1.0
     first, *rest = run.results

@@ -21,7 +21,7 @@ from tasks.llm import (
 )
 from tasks.llm_retries import retry_after
 from tasks.response_cache import StoreResponseCache
-from tests.plugins.sandbox_server import dead_url
+from tests.plugins.sandbox_server import SandboxServer, dead_url
 
 CONTEXT = "Context:\n[kb-1] Refunds are processed within five business days.\n\n"
 
@@ -129,6 +129,19 @@ def test_run_batch_times_out_a_hanging_provider(sandbox_url: str) -> None:
     batch = run_batch(options, _requests(4))
     assert all(r.error and r.error.startswith("timeout") for r in batch.results)
     assert (batch.provider_calls, batch.retries) == (8, 4)
+
+
+def test_a_probe_still_being_answered_lets_the_other_calls_go_after_its_grace(
+    sandbox_url: str, sandbox_server: SandboxServer
+) -> None:
+    # Every answer takes 1 s, four times the grace: the probe is still unanswered when the
+    # other three go, so all four are in flight at once (three, if they waited for it).
+    _settle(sandbox_url)
+    sandbox_server.reset()  # the most in flight, counted from here
+    _faults(sandbox_url, hang_share=1.0, hang_seconds=1.0)
+    batch = run_batch(_options(sandbox_url, concurrency=4), _requests(4))
+    assert all(r.error is None and r.text for r in batch.results)
+    assert _stats(sandbox_url)["max_in_flight"] == 4
 
 
 def test_run_batch_stops_at_the_first_call_for_a_missing_model(sandbox_url: str) -> None:
