@@ -5,6 +5,8 @@ its decision is recorded; then one transaction stores them and the decision that
 so a check that crashes, fails or loses its lease before that leaves none of them behind.
 """
 
+from typing import Any
+
 from sqlmodel import Session
 
 from state import check_units, configurations, decisions, evals, lease_loss, rollout_units
@@ -29,6 +31,33 @@ def _pick(value: int | None, ids: dict[int, int]) -> int | None:
     return ids.get(value, value) if value is not None else None
 
 
+def _stored_evidence(value: Any, ids: dict[int, int], key: str = "") -> Any:
+    """Evidence with the provisional ids it names (`…_id`, `…_ids`) swapped for stored ones."""
+    if isinstance(value, dict):
+        return {name: _stored_evidence(item, ids, name) for name, item in value.items()}
+    if isinstance(value, list) and key.endswith("_ids"):
+        return [_stored_evidence(item, ids, key.removesuffix("s")) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and key.endswith("_id"):
+        return ids.get(value, value)
+    return value
+
+
+def _with_stored_ids(draft: DecisionDraft, ids: dict[int, int]) -> DecisionDraft:
+    """The decision naming the stored rows: its configurations, eval runs and gates' evidence."""
+    gates = [
+        gate.model_copy(update={"evidence": _stored_evidence(gate.evidence, ids)})
+        for gate in draft.gate_results
+    ]
+    return draft.model_copy(
+        update={
+            "configuration_id": _pick(draft.configuration_id, ids),
+            "candidate_configuration_id": _pick(draft.candidate_configuration_id, ids),
+            "eval_run_ids": [_pick(i, ids) for i in draft.eval_run_ids],
+            "gate_results": gates,
+        }
+    )
+
+
 def record_scored_check(
     use_case: str,
     draft: DecisionDraft,
@@ -42,9 +71,9 @@ def record_scored_check(
 ) -> tuple[Decision, int | None, dict[int, int]]:
     """Store what the check scored and record its decision (starting its rollout, if any).
 
-    The decision, the rollout's arms and its eval run ids name the stored rows, not the
-    provisional ids. LeaseLost, Conflict: nothing is stored. A decision already recorded for
-    the flow run is returned as it is, and nothing is stored again.
+    The decision (its eval run ids and its gates' evidence) and the rollout's arms name the
+    stored rows, not the provisional ids. LeaseLost, Conflict: nothing is stored. A decision
+    already recorded for the flow run is returned as it is, and nothing is stored again.
     Returns the decision, the rollout's id and the stored ids of the provisional ones.
     """
     if lease_holder is not None:
@@ -54,13 +83,7 @@ def record_scored_check(
         decisions.get_decision_by_run(draft.flow_run_id, session=session) is not None
     )
     ids = {} if done else store_unstored(use_case, unstored, session=session)
-    draft = draft.model_copy(
-        update={
-            "configuration_id": _pick(draft.configuration_id, ids),
-            "candidate_configuration_id": _pick(draft.candidate_configuration_id, ids),
-            "eval_run_ids": [_pick(i, ids) for i in draft.eval_run_ids],
-        }
-    )
+    draft = _with_stored_ids(draft, ids)
     terms = {"expected_version": expected_version, "approval_status": approval_status}
     if rollout is None:
         return check_units.record_check(use_case, draft, session=session, **terms), None, ids

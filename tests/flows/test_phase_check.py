@@ -216,6 +216,22 @@ def test_check_phase_history_agrees_with_the_decisions(journey_record: JourneyRe
     assert leases(url) == []
 
 
+def test_check_phase_gate_evidence_names_stored_eval_runs(journey_record: JourneyRecord) -> None:
+    """A check stores its runs with its decision: the evidence names them by their stored ids."""
+    with store_session(journey_record.journey.store_url) as session:
+        decisions = list_decisions(USE_CASE, session=session)
+        cited = {
+            value
+            for decision in decisions
+            for gate in decision.gate_results
+            for key, value in gate.evidence.items()
+            if key.endswith("_eval_run_id") and value is not None
+        }
+        assert cited, "no gate cites an eval run"
+        stored = {run_id for run_id in cited if get_eval_run(run_id, session=session) is not None}
+    assert stored == cited
+
+
 def test_check_phase_unknown_use_case_raises_not_found(flows_api: None, settings: Settings) -> None:
     with pytest.raises(NotFound, match="unknown use case: 'ghost'"):
         check_phase("ghost")

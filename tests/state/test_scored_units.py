@@ -7,10 +7,17 @@ from sqlmodel import select
 
 from state import leases
 from state.db import session_scope
-from state.domain import ConfigurationDraft, DecisionDraft, EvalRun, Unstored, as_stored
+from state.domain import (
+    ConfigurationDraft,
+    DecisionDraft,
+    EvalRun,
+    GateResult,
+    Unstored,
+    as_stored,
+)
 from state.errors import LeaseLost
 from state.models import ConfigurationRecord, DecisionRecord, EvalRunRecord
-from state.phases import DecisionKind, Phase
+from state.phases import DecisionKind, GateStatus, Phase
 from state.store_api import Store
 
 RUN = "run-check"
@@ -38,6 +45,13 @@ def _kept(use_case_id: int) -> tuple[Unstored, DecisionDraft]:
             completion_tokens_per_query=1.0,
         )
     )
+    evidence = {
+        "active_eval_run_id": 7,  # a stored run: kept as it is
+        "candidate_eval_run_id": run.id,
+        "variant_eval_run_ids": [run.id],
+        "arms": {"control": {"configuration_id": config.id}},
+        "n": -1,  # not an id
+    }
     decision = DecisionDraft(
         kind=DecisionKind.HELD,
         to_phase=Phase.RAG,
@@ -45,6 +59,7 @@ def _kept(use_case_id: int) -> tuple[Unstored, DecisionDraft]:
         eval_run_ids=[run.id],
         flow_run_id=RUN,
         reason="held",
+        gate_results=[GateResult(check="quality_gain", status=GateStatus.FAIL, evidence=evidence)],
     )
     return unstored, decision
 
@@ -84,6 +99,14 @@ def test_record_scored_check_stores_what_the_decision_names(
     assert (decision.candidate_configuration_id, decision.eval_run_ids) == (config_id, [run_id])
     assert store.get_eval_runs([run_id])[0].configuration_id == config_id
     assert (rollout_id, _rows(engine)) == (None, (1, 1, 1))
+    assert decision.gate_results[0].evidence == {
+        "active_eval_run_id": 7,
+        "candidate_eval_run_id": run_id,
+        "variant_eval_run_ids": [run_id],
+        "arms": {"control": {"configuration_id": config_id}},
+        "n": -1,
+    }
+    assert store.list_decisions(use_case)[-1].gate_results == decision.gate_results
 
 
 def test_record_scored_check_again_stores_nothing_twice(
